@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the real tools the tests talk to (redis-server, promtool) when missing.
+# Uses apt-get as root; otherwise says what is missing (those tests are then skipped).
+set -euo pipefail
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${need[*]} with apt-get" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
+  echo "warning: missing ${need[*]} (not root or no apt-get); tests needing them will be skipped" >&2
+fi

@@ -1,0 +1,116 @@
+"""Agent: a collection loop plus a tiny Starlette app serving the latest results.
+
+The loop runs every collector each ``interval`` seconds (monotonic schedule) and renders the
+exposition bytes and the JSON snapshot once; requests return those bytes, so a scrape costs almost
+nothing and never triggers collection. Starlette (not FastAPI) keeps the agent's memory small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import time
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .. import __version__
+from ..collectors.runner import CollectorRunner
+from ..exposition import CONTENT_TYPE, render
+from ..model import MetricFamily
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AgentSnapshot:
+    timestamp: float
+    metrics: bytes
+    snapshot_json: bytes
+
+
+class Agent:
+    """Collection loop around a :class:`CollectorRunner`. ``hostname`` goes into the snapshot
+    only (exposition carries no host label: the scraper adds it)."""
+
+    def __init__(self, runner: CollectorRunner, interval: float = 5.0, hostname: str | None = None):
+        self.runner = runner
+        self.interval = interval
+        self.hostname = hostname or socket.gethostname()
+        self.snapshot: AgentSnapshot | None = None
+        self._stop = asyncio.Event()
+
+    async def collect_once(self) -> AgentSnapshot:
+        now = time.time()
+        families, results = await self.runner.run()
+        snap = await asyncio.to_thread(self._render, now, families, results)
+        self.snapshot = snap
+        return snap
+
+    def _render(self, now: float, families: list[MetricFamily], results) -> AgentSnapshot:
+        doc = {"host": self.hostname, "timestamp": now, "version": __version__,
+               "collectors": {r.name: {"ok": r.ok, "duration_seconds": r.duration,
+                                       "error": r.error} for r in results},
+               "families": [f.to_json() for f in families]}
+        return AgentSnapshot(now, render(families),
+                             json.dumps(doc, separators=(",", ":"), allow_nan=False).encode())
+
+    async def run_forever(self) -> None:
+        await self.runner.run()  # prime counters so the first snapshot has rates
+        await asyncio.sleep(min(1.0, self.interval))
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while not self._stop.is_set():
+            try:
+                await self.collect_once()
+            except Exception:  # noqa: BLE001 - keep collecting
+                log.exception("agent collection failed")
+            next_at += self.interval
+            if next_at < loop.time():
+                next_at = loop.time() + self.interval
+            try:
+                await asyncio.wait_for(self._stop.wait(), max(0.0, next_at - loop.time()))
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def create_agent_app(agent: Agent) -> Starlette:
+    """Routes: ``/metrics`` (text 0.0.4), ``/api/v1/snapshot`` (JSON), ``/healthz``. Before the
+    first collection finishes, /metrics and /api/v1/snapshot answer 503."""
+
+    async def metrics(_: Request) -> Response:
+        snap = agent.snapshot
+        if snap is None:
+            return Response("no collection yet\n", status_code=503, media_type="text/plain")
+        return Response(snap.metrics, media_type=CONTENT_TYPE)
+
+    async def snapshot(_: Request) -> Response:
+        snap = agent.snapshot
+        if snap is None:
+            return JSONResponse({"error": "no collection yet"}, status_code=503)
+        return Response(snap.snapshot_json, media_type="application/json")
+
+    async def healthz(_: Request) -> Response:
+        snap = agent.snapshot
+        return JSONResponse({"status": "ok", "version": __version__,
+                             "last_collection": snap.timestamp if snap else None})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        loop_task = asyncio.create_task(agent.run_forever())
+        yield
+        agent.stop()
+        await asyncio.wait({loop_task}, timeout=5)
+        agent.runner.close()
+
+    return Starlette(routes=[Route("/metrics", metrics), Route("/api/v1/snapshot", snapshot),
+                             Route("/healthz", healthz)], lifespan=lifespan)

@@ -1,0 +1,169 @@
+"""Shared pieces of the service checks: the result type, the check contract, the families every
+check type emits, and credential redaction.
+
+A check probes one configured service (:mod:`autobot_monitor.config.models` ``HttpService``,
+``TcpService`` or ``RedisService``) and returns a :class:`ServiceResult`. Checks are async and
+never block the event loop; :class:`~autobot_monitor.checks.runner.ServiceChecker` bounds each one
+by its ``timeout`` and turns exceptions into "down" results.
+
+Redaction: every error text, log line and detail value passes through :func:`redact`, which masks
+the userinfo part of URLs (``http://user:pass@h`` -> ``http://***@h``) and every secret value
+registered with :func:`register_secret` (passwords read from ``password_env``, passwords embedded
+in configured URLs).
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ..clock import SYSTEM_CLOCK, Clock
+from ..model import MetricFamily, MetricSpec
+
+SPECS = (
+    MetricSpec("autobot_service_up", "gauge",
+               "1 if the service check succeeded (HTTP: status equals expected_status; TCP: connection "
+               "opened; Redis: PING answered), 0 otherwise.", "", ("service", "type")),
+    MetricSpec("autobot_service_response_time_seconds", "gauge",
+               "Time the check took to get its answer (HTTP: full response; TCP: connect; Redis: "
+               "connect if needed plus PING). Absent when nothing was measured (refused, timeout).",
+               "seconds", ("service", "type")),
+)
+
+Families = dict[str, MetricFamily]
+"""Families being filled in one cycle, keyed by name (see :func:`new_families`)."""
+
+
+@dataclass
+class ServiceResult:
+    """Outcome of one service check in one cycle.
+
+    ``name``/``type``/``host`` come from the config (``host`` may be ``None``). ``up`` is the
+    verdict. ``response_time_seconds`` is monotonic seconds, ``None`` when not measured (refused,
+    timeout, missing credentials). ``status_code`` is the HTTP status (``None`` for other types or
+    when no response came). ``error`` is a redacted human-readable reason, ``None`` when all went
+    well. ``details`` is JSON-safe per-type data (Redis figures, HTTP body size...).
+    """
+
+    name: str
+    type: str
+    host: str | None
+    up: bool
+    response_time_seconds: float | None = None
+    status_code: int | None = None
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "type": self.type, "host": self.host, "up": self.up,
+            "response_time_seconds": self.response_time_seconds, "status_code": self.status_code,
+            "error": self.error, "details": self.details,
+        }
+
+
+class Check(abc.ABC):
+    """One configured service. Subclasses implement :meth:`check` (may raise: the runner turns an
+    exception into a down result), optionally :meth:`emit` (type-specific families from a result),
+    :meth:`reset` (drop connections after a timeout) and :meth:`aclose`."""
+
+    SPECS: tuple[MetricSpec, ...] = ()
+
+    def __init__(self, svc: Any, clock: Clock = SYSTEM_CLOCK):
+        self.svc = svc
+        self.clock = clock
+
+    @property
+    def name(self) -> str:
+        return self.svc.name
+
+    def result(self, up: bool, **kw: Any) -> ServiceResult:
+        return ServiceResult(self.svc.name, self.svc.type, self.svc.host, up, **kw)
+
+    @abc.abstractmethod
+    async def check(self) -> ServiceResult:
+        """Probe the service once."""
+
+    def emit(self, result: ServiceResult, fams: Families) -> None:  # noqa: B027 - optional hook
+        """Add type-specific samples for ``result`` to ``fams``. Default: none."""
+
+    def reset(self) -> None:  # noqa: B027 - optional hook
+        """Forget connections; called after the check timed out or was cancelled."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release clients and sockets."""
+
+
+def new_families(specs: tuple[MetricSpec, ...]) -> Families:
+    return {s.name: s.family() for s in specs}
+
+
+# --------------------------------------------------------------------------------------- redaction
+
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+_USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@")
+MASK = "***"
+
+
+def register_secret(value: str | None) -> None:
+    """Remember ``value`` (a password, a token) so :func:`redact` masks it wherever it appears.
+    Empty values are ignored."""
+    if value:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def register_url_secrets(url: str) -> None:
+    """Register the password embedded in ``url`` (both as written and percent-decoded)."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return
+    if password:
+        register_secret(password)
+        register_secret(unquote(password))
+
+
+def redact(text: str | None, extra: tuple[str, ...] = ()) -> str | None:
+    """``text`` with URL userinfo masked (``scheme://user:pass@`` -> ``scheme://***@``) and every
+    registered secret (plus ``extra``) replaced by ``***``. ``None`` stays ``None``."""
+    if text is None:
+        return None
+    out = _USERINFO_RE.sub(lambda m: m.group("scheme") + MASK + "@", str(text))
+    with _secrets_lock:
+        secrets = sorted(_secrets.union(s for s in extra if s), key=len, reverse=True)
+    for s in secrets:
+        out = out.replace(s, MASK)
+    return out
+
+
+class CheckFailed(Exception):
+    """A check failed for a reason its message states in full (reported without a type name)."""
+
+
+def describe(exc: BaseException) -> str:
+    """Redacted one-line reason for ``exc``: ``Type: message`` (or ``Type`` alone); for
+    :class:`CheckFailed` and :class:`TimeoutError` just the message (``timeout``)."""
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    msg = str(exc).strip().replace("\n", " ")
+    if isinstance(exc, CheckFailed):
+        return redact(msg) or ""
+    text = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+    return redact(text) or ""
+
+
+def split_hostport(address: str) -> tuple[str, int]:
+    """``HOST:PORT`` -> ``(host, port)``; ``[v6]:PORT`` drops the brackets. ``ValueError`` on
+    a missing or bad port."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"address {address!r} is not HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)

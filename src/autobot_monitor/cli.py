@@ -1,0 +1,398 @@
+"""Command line: ``autobot-monitor {start,stop,agent,status,check-config}``.
+
+The legacy spellings ``--start``, ``--stop``, ``--status``, ``--dashboard-only``,
+``--benchmark TYPE`` and ``--optimize-once`` map onto these. Exit codes: 0 ok, 1 runtime failure,
+2 bad usage or bad configuration (message ``FILE:LINE: key.path: problem``, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+from . import __version__
+from .config.loader import find_default_config, load_config
+from .errors import ConfigError
+
+DEFAULT_URL = "http://127.0.0.1:9090"
+PID_FILE = "hub.pid"
+LEGACY = {"--start": "start", "--stop": "stop", "--status": "status"}
+NOT_YET = {"--dashboard-only": "the dashboard", "--benchmark": "the benchmark suite",
+           "--optimize-once": "the optimizer"}
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _split_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves so a busy port is a clear error, not a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise SystemExit(_fail(f"cannot listen on {host}:{port}: {e.strerror}", 1)) from None
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _make_server(app, **kw):
+    """A uvicorn server whose shutdown we drive: SIGTERM/SIGINT set ``should_exit`` through the
+    event loop, and uvicorn's own handlers (which re-raise the signal after serving, killing the
+    process before our cleanup runs) are not installed."""
+    import contextlib
+
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            yield
+
+    server = _Server(uvicorn.Config(app, log_config=None, access_log=False, **kw))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, setattr, server, "should_exit", True)
+    return server
+
+
+def _fail(msg: str, code: int = 2) -> int:
+    print(f"autobot-monitor: {msg}", file=sys.stderr)
+    return code
+
+
+def _load(path: str | None):
+    path = path or find_default_config()
+    return load_config(path), path
+
+
+# -- start / stop ----------------------------------------------------------------------------
+def cmd_start(args: argparse.Namespace) -> int:
+    try:
+        cfg, path = _load(args.config)
+    except ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return 2
+    host = args.host or cfg.dashboard_host
+    port = args.port or cfg.dashboard_port
+    if not _is_loopback(host) and not args.insecure:
+        return _fail(f"refusing to listen on {host} beyond loopback without access control; "
+                     "pass --insecure to do it anyway (put it behind an authenticating proxy)")
+    data_dir = os.path.abspath(args.data_dir)
+    os.makedirs(data_dir, exist_ok=True)
+    pid_path = os.path.join(data_dir, PID_FILE)
+    other = _read_pid(pid_path)
+    if other and _alive(other):
+        return _fail(f"a hub is already running with pid {other} ({pid_path})", 1)
+    sock = _bind(host, port)
+    from .logs import setup_logging, stop_logging
+
+    listener = setup_logging(cfg.logging, data_dir)
+    with open(pid_path, "w") as f:
+        f.write(f"{os.getpid()}\n")
+    try:
+        asyncio.run(_serve_hub(cfg, path, data_dir, sock))
+    finally:
+        stop_logging(listener)
+        if _read_pid(pid_path) == os.getpid():
+            os.unlink(pid_path)
+    return 0
+
+
+async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket) -> None:
+    import logging
+
+    from .hub.service import Hub
+    from .web.app import create_app
+
+    log = logging.getLogger("autobot_monitor")
+    hub = Hub(cfg, data_dir, path)
+    await hub.start()
+    app = create_app(hub)
+    server = _make_server(app, lifespan="off", ws_max_size=1 << 20)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(hub.reload()))
+    host, port = sock.getsockname()[:2]
+    log.info("autobot-monitor %s hub on http://%s:%s (config: %s, data: %s)", __version__,
+             host, port, path or "defaults", data_dir)
+    cycles = asyncio.create_task(hub.run_forever())
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        hub._stop.set()
+        await cycles
+        await hub.close()
+        log.info("hub stopped")
+
+
+def _read_pid(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    """True if ``pid`` runs (a zombie, exited but not yet reaped by its parent, does not)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    pid_path = os.path.join(os.path.abspath(args.data_dir), PID_FILE)
+    pid = _read_pid(pid_path)
+    if pid is None or not _alive(pid):
+        return _fail(f"no running hub (no live pid in {pid_path})", 1)
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            print(f"stopped hub (pid {pid})")
+            return 0
+        time.sleep(0.1)
+    return _fail(f"hub pid {pid} did not stop within {args.timeout:.0f}s", 1)
+
+
+# -- agent -----------------------------------------------------------------------------------
+def cmd_agent(args: argparse.Namespace) -> int:
+    import logging
+
+    from .agent.app import Agent, create_agent_app
+    from .collectors import REGISTRY, build
+    from .collectors.base import CollectorContext
+    from .collectors.runner import CollectorRunner
+
+    host, port = args.listen
+    if not _is_loopback(host) and not args.insecure:
+        return _fail(f"refusing to listen on {host} beyond loopback without a token; "
+                     "pass --insecure to do it anyway")
+    for n in (args.disable or []) + (args.enable or []):
+        if n not in REGISTRY:
+            return _fail(f"unknown collector {n!r} (known: {', '.join(REGISTRY)})")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx = CollectorContext(procfs=args.procfs, sysfs=args.sysfs, rootfs=args.rootfs)
+    runner = CollectorRunner(build(ctx, args.enable, args.disable), timeout=args.timeout)
+    agent = Agent(runner, interval=args.interval)
+    sock = _bind(host, port)
+    logging.getLogger("autobot_monitor").info("agent on http://%s:%s every %ss", host, port,
+                                              args.interval)
+
+    async def serve() -> None:
+        await _make_server(create_agent_app(agent)).serve(sockets=[sock])
+
+    asyncio.run(serve())
+    return 0
+
+
+# -- status ----------------------------------------------------------------------------------
+def _fmt_bytes(v: float | None, per_s: bool = False) -> str:
+    if v is None:
+        return "n/m"
+    units = ["B", "K", "M", "G", "T"]
+    i = 0
+    while abs(v) >= 1024 and i < len(units) - 1:
+        v /= 1024
+        i += 1
+    return f"{v:.1f}{units[i]}{'/s' if per_s else ''}"
+
+
+def _fmt(v: float | None, fmt: str = "{:.1f}", suffix: str = "") -> str:
+    return "n/m" if v is None else fmt.format(v) + suffix
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import httpx
+
+    url = args.url.rstrip("/")
+    try:
+        with httpx.Client(timeout=args.timeout) as c:
+            status = c.get(f"{url}/api/system/status").raise_for_status().json()
+            current = c.get(f"{url}/api/metrics/current").raise_for_status().json()
+            alerts = c.get(f"{url}/api/alerts").raise_for_status().json()
+    except httpx.HTTPError as e:
+        return _fail(f"cannot reach the hub at {url}: {e}", 1)
+    if args.json:
+        print(json.dumps({"status": status, "current": current, "alerts": alerts}, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    if not con.is_terminal:
+        con.width = max(con.width, 132)
+    if not status.get("timestamp"):
+        con.print(f"hub at {url} is up but has not finished its first cycle yet")
+        return 0
+    age = time.time() - status["timestamp"]
+    con.print(f"[bold]autobot-monitor[/] at {url}: health score "
+              f"[bold]{_fmt(status.get('health_score'))}[/], last cycle {age:.0f}s ago, "
+              f"{status['alerts']['active']} active alert(s)")
+    t = Table(title="Hosts")
+    for col in ("host", "state", "CPU", "memory", "disk max", "load1", "net rx", "net tx",
+                "disk read/write", "GPU", "24h avail"):
+        t.add_column(col)
+    for name, h in current.get("hosts", {}).items():
+        s = h.get("summary") or {}
+        mem = s.get("memory") or {}
+        net = s.get("network") or {}
+        dio = s.get("disk_io") or {}
+        gpus = s.get("gpus") or []
+        gpu = ("none" if s.get("gpu_available") == 0 else
+               ", ".join(_fmt(g.get("utilization_percent"), suffix="%") for g in gpus) or "n/m")
+        t.add_row(name, "[green]up[/]" if h["up"] else f"[red]down[/] {h.get('error') or ''}",
+                  _fmt(s.get("cpu_percent"), suffix="%"), _fmt(mem.get("used_percent"), suffix="%"),
+                  _fmt(s.get("disk_used_percent_max"), suffix="%"), _fmt(s.get("load1"), "{:.2f}"),
+                  _fmt_bytes(net.get("receive_bytes_per_second"), True),
+                  _fmt_bytes(net.get("transmit_bytes_per_second"), True),
+                  f"{_fmt_bytes(dio.get('read_bytes_per_second'), True)} / "
+                  f"{_fmt_bytes(dio.get('written_bytes_per_second'), True)}", gpu,
+                  _fmt(h.get("availability_24h_percent"), "{:.2f}", "%"))
+    con.print(t)
+    services = current.get("services", {})
+    if services:
+        st = Table(title="Services")
+        for col in ("service", "type", "state", "response", "24h avail", "detail"):
+            st.add_column(col)
+        for name, sv in services.items():
+            rt = sv.get("response_time_seconds")
+            d = sv.get("details") or {}
+            detail = sv.get("error") or ""
+            if sv["type"] == "redis" and sv["up"]:
+                detail = (f"mem {_fmt_bytes(d.get('used_memory'))}, "
+                          f"clients {_fmt(d.get('connected_clients'), '{:.0f}')}, "
+                          f"ops/s {_fmt(d.get('instantaneous_ops_per_sec'), '{:.0f}')}")
+            elif sv.get("status_code"):
+                detail = detail or f"HTTP {sv['status_code']}"
+            st.add_row(name, sv["type"], "[green]up[/]" if sv["up"] else "[red]down[/]",
+                       _fmt(rt * 1000 if rt is not None else None, "{:.1f}", " ms"),
+                       _fmt(sv.get("availability_24h_percent"), "{:.2f}", "%"), detail)
+        con.print(st)
+    if alerts.get("alerts"):
+        at = Table(title="Active alerts")
+        for col in ("severity", "alert", "summary", "since"):
+            at.add_column(col)
+        for a in alerts["alerts"]:
+            at.add_row(a["severity"], a["name"], a["summary"],
+                       time.strftime("%H:%M:%S", time.localtime(a["since"])))
+        con.print(at)
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.file)
+    except ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return 2
+    print(f"{args.file}: OK ({len(cfg.hosts)} host(s), {len(cfg.services)} service(s), "
+          f"{len(cfg.targets)} target(s), interval {cfg.monitoring_interval:g}s)")
+    return 0
+
+
+# -- parser ----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="autobot-monitor",
+                                description="Prometheus-native performance monitoring.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("start", help="run the hub in the foreground (collect, store, serve)")
+    s.add_argument("--config", help="YAML config (default: ./monitoring_config.yaml if present)")
+    s.add_argument("--port", type=int, help="override dashboard_port")
+    s.add_argument("--host", help="override dashboard_host (default 127.0.0.1)")
+    s.add_argument("--data-dir", default=os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"),
+                   help="store, logs and pid file (default ./data or $AUTOBOT_MONITOR_DATA_DIR)")
+    s.add_argument("--insecure", action="store_true",
+                   help="allow listening beyond loopback without access control")
+    s.set_defaults(func=cmd_start)
+
+    s = sub.add_parser("stop", help="stop the hub started with the same --data-dir")
+    s.add_argument("--data-dir", default=os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"))
+    s.add_argument("--timeout", type=float, default=15.0)
+    s.set_defaults(func=cmd_stop)
+
+    s = sub.add_parser("agent", help="run a collection agent serving /metrics")
+    s.add_argument("--listen", type=_split_listen, default=("127.0.0.1", 9100),
+                   help="HOST:PORT (default 127.0.0.1:9100)")
+    s.add_argument("--interval", type=float, default=5.0, help="seconds between collections")
+    s.add_argument("--timeout", type=float, default=5.0, help="per-collector timeout, seconds")
+    s.add_argument("--path.procfs", dest="procfs", default="/proc")
+    s.add_argument("--path.sysfs", dest="sysfs", default="/sys")
+    s.add_argument("--path.rootfs", dest="rootfs", default="/")
+    s.add_argument("--collector.disable", dest="disable", action="append", metavar="NAME")
+    s.add_argument("--collector.enable", dest="enable", action="append", metavar="NAME",
+                   help="run only these collectors (repeatable)")
+    s.add_argument("--insecure", action="store_true")
+    s.add_argument("--log-level", default="INFO")
+    s.set_defaults(func=cmd_agent)
+
+    s = sub.add_parser("status", help="show the running hub's figures")
+    s.add_argument("--url", default=os.environ.get("AUTOBOT_MONITOR_URL", DEFAULT_URL))
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--timeout", type=float, default=5.0)
+    s.set_defaults(func=cmd_status)
+
+    s = sub.add_parser("check-config", help="validate a config file")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_check_config)
+    return p
+
+
+def _translate_legacy(argv: list[str]) -> list[str] | int:
+    """Map the spec's ``--start``-style spellings onto subcommands."""
+    if not argv or not argv[0].startswith("--") or argv[0] in ("--help", "-h", "--version"):
+        return argv
+    head = argv[0]
+    if head in LEGACY:
+        return [LEGACY[head], *argv[1:]]
+    if head in NOT_YET:
+        return _fail(f"{head}: {NOT_YET[head]} is not built yet in this version", 1)
+    return argv
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    translated = _translate_legacy(argv)
+    if isinstance(translated, int):
+        return translated
+    args = build_parser().parse_args(translated)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

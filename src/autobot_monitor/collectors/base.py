@@ -1,0 +1,127 @@
+"""Collector contract, context and registry.
+
+A collector is one module reading one source. It subclasses :class:`Collector`, declares the
+families it may emit in ``SPECS`` (a tuple of :class:`~autobot_monitor.model.MetricSpec`), and
+implements :meth:`Collector.collect`, which is *blocking* (file reads, psutil, NVML) and is always
+run off the event loop by :mod:`autobot_monitor.collectors.runner`.
+
+A collector keeps whatever state it needs between calls (previous counter values for rates) and
+must never raise for odd input: a file it cannot parse yields fewer samples, not an exception.
+Raising means "this whole collector failed this cycle"; the runner records that in
+``autobot_scrape_collector_success`` and the other collectors still deliver.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..clock import SYSTEM_CLOCK, Clock
+from ..model import MetricFamily, MetricSpec
+
+
+@dataclass
+class CollectorContext:
+    """Where collectors read from. ``procfs``/``sysfs``/``rootfs`` are the roots of ``/proc``,
+    ``/sys`` and ``/`` (settable like node_exporter's ``--path.*`` flags so a containerised agent
+    can watch its host and tests can replay recorded trees). ``options`` holds per-collector
+    settings keyed by collector name. ``nvml`` is an optional injected NVML module-like object."""
+
+    procfs: str = "/proc"
+    sysfs: str = "/sys"
+    rootfs: str = "/"
+    clock: Clock = SYSTEM_CLOCK
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    nvml: Any = None
+
+    def proc(self, *parts: str) -> str:
+        return os.path.join(self.procfs, *parts)
+
+    def sys(self, *parts: str) -> str:
+        return os.path.join(self.sysfs, *parts)
+
+    def root(self, path: str) -> str:
+        """Map an absolute host path (as seen in /proc/mounts) under ``rootfs``."""
+        if self.rootfs in ("", "/"):
+            return path
+        return os.path.join(self.rootfs, path.lstrip("/"))
+
+
+class Collector(abc.ABC):
+    """Base class. Subclasses set ``name`` (unique, lowercase) and ``SPECS`` and implement
+    :meth:`collect`. ``__init__`` must be cheap and must not fail when the source is missing
+    (a machine without sensors or a GPU is normal)."""
+
+    name: ClassVar[str]
+    SPECS: ClassVar[tuple[MetricSpec, ...]] = ()
+
+    def __init__(self, ctx: CollectorContext):
+        self.ctx = ctx
+        self.options: dict[str, Any] = dict(ctx.options.get(self.name, {}))
+
+    @abc.abstractmethod
+    def collect(self) -> Iterable[MetricFamily]:
+        """Read the source and return families (blocking; runs in a worker thread)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release handles (NVML, sockets). Default: nothing to release."""
+
+    @classmethod
+    def spec(cls, name: str) -> MetricSpec:
+        for s in cls.SPECS:
+            if s.name == name:
+                return s
+        raise KeyError(f"{cls.__name__} does not declare {name}")
+
+
+def read_text(path: str) -> str | None:
+    """Contents of ``path`` or ``None`` if it cannot be read (missing, permission, I/O error)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def read_int(path: str) -> int | None:
+    """Integer in ``path`` (whitespace stripped) or ``None`` if unreadable, empty or not a number."""
+    text = read_text(path)
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+class CounterDelta:
+    """Per-key counter differencing with reset detection, for rates from kernel counters.
+
+    ``update(key, value, now)`` returns the rate per second since the previous value of ``key``,
+    or ``None`` for the first sample of a key, a counter that went down (reboot, driver reset,
+    32-bit wrap) or a non-positive interval. ``now`` must be monotonic seconds. Keys not updated in
+    a call to :meth:`retain` are forgotten, so vanished interfaces do not leak memory.
+    """
+
+    def __init__(self) -> None:
+        self._prev: dict[Any, tuple[float, float]] = {}
+
+    def update(self, key: Any, value: float, now: float) -> float | None:
+        prev = self._prev.get(key)
+        self._prev[key] = (value, now)
+        if prev is None:
+            return None
+        pv, pt = prev
+        dt = now - pt
+        if dt <= 0 or value < pv:
+            return None
+        return (value - pv) / dt
+
+    def retain(self, keys: Iterable[Any]) -> None:
+        keep = set(keys)
+        for k in list(self._prev):
+            if k not in keep:
+                del self._prev[k]

@@ -1,0 +1,113 @@
+"""Network interface counters from ``/proc/net/dev`` and link state from ``/sys/class/net``."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import CollectorError
+from ..model import MetricFamily, MetricSpec
+from .base import Collector, CounterDelta, read_text
+
+# (family, index among the 16 numeric fields of a /proc/net/dev line)
+_COUNTERS = (
+    ("node_network_receive_bytes_total", 0),
+    ("node_network_receive_packets_total", 1),
+    ("node_network_receive_errs_total", 2),
+    ("node_network_receive_drop_total", 3),
+    ("node_network_transmit_bytes_total", 8),
+    ("node_network_transmit_packets_total", 9),
+    ("node_network_transmit_errs_total", 10),
+    ("node_network_transmit_drop_total", 11),
+)
+
+
+def parse_line(line: str) -> tuple[str, list[int]] | None:
+    """``"  eth0: 1 2 ..."`` -> ``("eth0", [16 ints])``; ``None`` for headers and garbage.
+
+    The name is everything before the *last* colon (aliases such as ``eth0:1`` keep theirs; the
+    counters never contain one), so a wide counter glued to the colon still parses.
+    """
+    head, sep, rest = line.rpartition(":")
+    device = head.strip()
+    fields = rest.split()
+    if not sep or not device or len(fields) < 16:
+        return None
+    try:
+        values = [int(f) for f in fields[:16]]
+    except ValueError:
+        return None
+    if any(v < 0 for v in values):
+        return None
+    return device, values
+
+
+class NetdevCollector(Collector):
+    """Reads ``/proc/net/dev`` and exports node_exporter's ``node_network_{receive,transmit}_
+    {bytes,packets,errs,drop}_total{device}`` counters, plus ``node_network_up{device}`` (1 when
+    ``/sys/class/net/<device>/operstate`` reads ``up``, else 0; absent when unreadable).
+
+    Derived gauges: ``autobot_network_{receive,transmit}_bytes_per_second{device}`` from counter
+    deltas over the monotonic clock; absent for a new interface's first sample and for a counter
+    that went down (driver reset, 32-bit wrap). State of vanished interfaces is forgotten.
+    Option ``device_exclude``: regex of interface names to skip (default: none, ``lo`` included).
+    Raises :class:`CollectorError` only if ``/proc/net/dev`` is unreadable.
+    """
+
+    name = "netdev"
+    SPECS = (
+        *(MetricSpec(name, "counter",
+                     f"Network device statistic {name[len('node_network_'):-len('_total')]}.",
+                     "bytes" if "_bytes_" in name else "", ("device",))
+          for name, _ in _COUNTERS),
+        MetricSpec("node_network_up", "gauge",
+                   "Value is 1 if operstate is 'up', 0 otherwise.", "", ("device",)),
+        MetricSpec("autobot_network_receive_bytes_per_second", "gauge",
+                   "Bytes received per second since the previous collection.",
+                   "bytes_per_second", ("device",)),
+        MetricSpec("autobot_network_transmit_bytes_per_second", "gauge",
+                   "Bytes transmitted per second since the previous collection.",
+                   "bytes_per_second", ("device",)),
+    )
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        pattern = self.options.get("device_exclude")
+        self._exclude = re.compile(pattern) if pattern else None
+        self._delta = CounterDelta()
+
+    def collect(self) -> list[MetricFamily]:
+        path = self.ctx.proc("net", "dev")
+        text = read_text(path)
+        if text is None:
+            raise CollectorError(f"cannot read {path}")
+        now = self.ctx.clock.monotonic()
+        fams = {s.name: s.family() for s in self.SPECS}
+        seen: set[str] = set()
+        for line in text.splitlines():
+            parsed = parse_line(line)
+            if parsed is None:
+                continue
+            device, values = parsed
+            if device in seen or (self._exclude and self._exclude.search(device)):
+                continue
+            seen.add(device)
+            labels = {"device": device}
+            for name, idx in _COUNTERS:
+                fams[name].add(values[idx], labels)
+            up = self._operstate(device)
+            if up is not None:
+                fams["node_network_up"].add(up, labels)
+            for direction, idx in (("receive", 0), ("transmit", 8)):
+                rate = self._delta.update((device, direction), values[idx], now)
+                if rate is not None:
+                    fams[f"autobot_network_{direction}_bytes_per_second"].add(rate, labels)
+        self._delta.retain((d, direction) for d in seen for direction in ("receive", "transmit"))
+        return [f for f in fams.values() if f.samples]
+
+    def _operstate(self, device: str) -> int | None:
+        if "/" in device or device in (".", ".."):
+            return None
+        text = read_text(self.ctx.sys("class", "net", device, "operstate"))
+        if text is None:
+            return None
+        return 1 if text.strip() == "up" else 0

@@ -1,0 +1,113 @@
+"""YAML loading with line numbers.
+
+:func:`load_config` parses the file with PyYAML's composer (which keeps each node's line), builds
+plain Python data, validates it with :class:`~.models.MonitorConfig`, and turns every pydantic
+error into ``FILE:LINE: key.path: what is wrong`` by walking the node tree along the error's
+location. No file at all means defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import ConfigError
+from .models import MonitorConfig
+
+DEFAULT_CONFIG_NAMES = ("monitoring_config.yaml",)
+
+
+def _node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, str]:
+    """Line (1-based) of the deepest node reachable along ``loc`` and the dotted key path."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else 1
+    parts: list[str] = []
+    for key in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+            parts.append(key)
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == key:
+                    line = k.start_mark.line + 1
+                    node = v
+                    break
+            else:
+                node = None
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            parts.append(f"[{key}]")
+            if 0 <= key < len(node.value):
+                node = node.value[key]
+                line = node.start_mark.line + 1
+            else:
+                node = None
+        else:
+            # discriminator tags ("http") or a path into a missing node: keep the name only
+            if isinstance(key, str) and not parts[-1:] == [key]:
+                if isinstance(node, yaml.MappingNode) or node is None:
+                    parts.append(key)
+    path = ".".join(parts).replace(".[", "[")
+    return line, path
+
+
+def _format_errors(path: str, root: yaml.Node | None, err: ValidationError) -> list[str]:
+    problems = []
+    for e in err.errors(include_url=False):
+        loc = tuple(e["loc"])
+        # pydantic puts the tag of a discriminated union in the path: drop it
+        loc = tuple(p for p in loc if p not in ("http", "tcp", "redis") or isinstance(p, int))
+        line, key = _node_line(root, loc)
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        problems.append(f"{path}:{line}: {key or '(top level)'}: {msg}")
+    return problems
+
+
+def parse_config(text: str, path: str = "<string>") -> MonitorConfig:
+    """Validate YAML ``text``. Raises :class:`ConfigError` with one line per problem."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text) if root is not None else {}
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ConfigError([f"{path}:{line}: (syntax): {e.problem or e}"]) from None
+    except yaml.YAMLError as e:
+        raise ConfigError([f"{path}:1: (syntax): {e}"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: (top level): must be a mapping of keys to values"])
+    try:
+        return MonitorConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(path, root, e)) from None
+
+
+def load_config(path: str | None) -> MonitorConfig:
+    """Load ``path``; ``None`` means defaults (the local host only).
+
+    Raises :class:`ConfigError` (``FILE:LINE: key.path: problem``) for an unreadable file, bad YAML,
+    an unknown key, a wrong type or a bad value.
+    """
+    if path is None:
+        return MonitorConfig()
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError([f"{path}:0: (file): cannot read: {e.strerror}"]) from None
+    return parse_config(text, path)
+
+
+def find_default_config(cwd: str | None = None) -> str | None:
+    """``monitoring_config.yaml`` in ``cwd`` if present, else ``None``."""
+    for name in DEFAULT_CONFIG_NAMES:
+        p = os.path.join(cwd or os.getcwd(), name)
+        if os.path.isfile(p):
+            return p
+    return None

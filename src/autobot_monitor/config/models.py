@@ -1,0 +1,235 @@
+"""Typed configuration (pydantic). Every model forbids unknown keys.
+
+The top-level keys are the spec's ``monitoring_config.yaml`` keys plus ``hosts``, ``targets``,
+``services``, ``storage``, ``collectors``, ``scrape``, ``logging`` and ``local_host``. With no
+file at all, :class:`MonitorConfig()` monitors the local host with these defaults.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Priority = Literal["critical", "high", "medium", "low"]
+Severity = Literal["critical", "high", "medium", "low"]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _check_name(v: str) -> str:
+    if not _NAME_RE.match(v):
+        raise ValueError("must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return v
+
+
+def _check_hostport(v: str) -> str:
+    host, sep, port = v.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be HOST:PORT with a port 1-65535")
+    return v
+
+
+class AlertThresholds(_Model):
+    """The spec's threshold checks: CPU/memory/disk in percent, API response time in seconds."""
+
+    cpu_percent: float = Field(80.0, gt=0, le=100)
+    memory_percent: float = Field(85.0, gt=0, le=100)
+    disk_percent: float = Field(90.0, gt=0, le=100)
+    api_response_time: float = Field(5.0, gt=0, description="seconds")
+
+
+class HostConfig(_Model):
+    """A remote host running ``autobot-monitor agent``; ``address`` is the agent's HOST:PORT."""
+
+    name: str
+    address: str
+    role: str = ""
+    priority: Priority = "medium"
+    labels: dict[str, str] = Field(default_factory=dict)
+    scheme: Literal["http", "https"] = "http"
+    token_env: str | None = Field(None, description="environment variable holding the bearer token")
+
+    _v_name = field_validator("name")(lambda cls, v: _check_name(v))
+    _v_addr = field_validator("address")(lambda cls, v: _check_hostport(v))
+
+    @field_validator("labels")
+    @classmethod
+    def _v_labels(cls, v: dict[str, str]) -> dict[str, str]:
+        for k in v:
+            if not _LABEL_RE.match(k) or k.startswith("__"):
+                raise ValueError(f"label name {k!r} is not a valid Prometheus label name")
+        return v
+
+
+class TargetConfig(_Model):
+    """Any other Prometheus target (node_exporter, an application's /metrics)."""
+
+    job: str
+    url: str
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    _v_job = field_validator("job")(lambda cls, v: _check_name(v))
+
+    @field_validator("url")
+    @classmethod
+    def _v_url(cls, v: str) -> str:
+        u = urlsplit(v)
+        if u.scheme not in ("http", "https") or not u.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
+
+class _ServiceBase(_Model):
+    name: str
+    host: str | None = Field(None, description="inventory host this service belongs to")
+    timeout: float = Field(5.0, gt=0, le=60, description="seconds")
+
+    _v_name = field_validator("name")(lambda cls, v: _check_name(v))
+
+
+class HttpService(_ServiceBase):
+    """HTTP check: GET ``url``; up when the status equals ``expected_status``."""
+
+    type: Literal["http"]
+    url: str
+    expected_status: int = Field(200, ge=100, le=599)
+    method: Literal["GET", "HEAD"] = "GET"
+    verify_tls: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _v_url(cls, v: str) -> str:
+        u = urlsplit(v)
+        if u.scheme not in ("http", "https") or not u.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return v
+
+
+class TcpService(_ServiceBase):
+    """TCP check: connect to ``address`` (HOST:PORT); up when the connection opens."""
+
+    type: Literal["tcp"]
+    address: str
+
+    _v_addr = field_validator("address")(lambda cls, v: _check_hostport(v))
+
+
+class RedisService(_ServiceBase):
+    """Redis check: PING round trip and INFO figures. The password comes from the environment
+    variable named in ``password_env`` (never written in the config, never logged)."""
+
+    type: Literal["redis"]
+    address: str = "127.0.0.1:6379"
+    db: int = Field(0, ge=0, le=15)
+    databases: list[int] = Field(default_factory=list, description="db indexes to report keys for")
+    username: str | None = None
+    password_env: str | None = None
+    tls: bool = False
+
+    _v_addr = field_validator("address")(lambda cls, v: _check_hostport(v))
+
+
+ServiceConfig = Annotated[HttpService | TcpService | RedisService, Field(discriminator="type")]
+
+
+class StorageConfig(_Model):
+    """Embedded store settings. ``path`` is relative to the data dir unless absolute."""
+
+    path: str = "metrics.db"
+    retention_days: float = Field(15.0, gt=0)
+
+
+class ProcessesOptions(_Model):
+    top_n: int = Field(10, ge=0, le=100)
+    scan_interval: float = Field(15.0, ge=1)
+    max_processes: int = Field(5000, ge=1)
+
+
+class CollectorsConfig(_Model):
+    """Local collection: roots (like node_exporter's ``--path.*``), which collectors run, and the
+    per-collector timeout in seconds."""
+
+    procfs: str = "/proc"
+    sysfs: str = "/sys"
+    rootfs: str = "/"
+    enabled: list[str] | None = None
+    disabled: list[str] = Field(default_factory=list)
+    timeout: float = Field(5.0, gt=0, le=60)
+    processes: ProcessesOptions = ProcessesOptions()
+    filesystem: dict[str, str] = Field(default_factory=dict)
+    netdev: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("enabled", "disabled")
+    @classmethod
+    def _known(cls, v: list[str] | None) -> list[str] | None:
+        from ..collectors import REGISTRY
+
+        for n in v or []:
+            if n not in REGISTRY:
+                raise ValueError(f"unknown collector {n!r} (known: {', '.join(REGISTRY)})")
+        return v
+
+
+class ScrapeConfig(_Model):
+    timeout: float = Field(5.0, gt=0, le=60, description="seconds per target")
+
+
+class LoggingConfig(_Model):
+    """Log files under ``dir`` (relative to the data dir unless absolute), rotated at
+    ``max_bytes`` keeping ``backup_count`` old files."""
+
+    dir: str = "logs"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_bytes: int = Field(10 * 1024 * 1024, ge=4096)
+    backup_count: int = Field(5, ge=1, le=100)
+    performance_jsonl: bool = True
+
+
+class LocalHostConfig(_Model):
+    """The host the hub runs on, collected in-process. ``name`` defaults to the hostname."""
+
+    enabled: bool = True
+    name: str | None = None
+    role: str = "hub"
+    priority: Priority = "critical"
+
+
+class MonitorConfig(_Model):
+    """The whole configuration. Defaults monitor the local host every 10 s and serve on
+    127.0.0.1:9090."""
+
+    monitoring_interval: float = Field(10.0, ge=1, le=3600, description="seconds")
+    optimization_interval: float = Field(1800.0, ge=60, description="seconds")
+    dashboard_enabled: bool = True
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = Field(9090, ge=1, le=65535)
+    alert_thresholds: AlertThresholds = AlertThresholds()
+    auto_optimization_enabled: bool = False
+    max_optimizations_per_hour: int = Field(3, ge=0, le=60)
+    optimization_severity_threshold: Severity = "medium"
+    local_host: LocalHostConfig = LocalHostConfig()
+    hosts: list[HostConfig] = Field(default_factory=list)
+    targets: list[TargetConfig] = Field(default_factory=list)
+    services: list[ServiceConfig] = Field(default_factory=list)
+    storage: StorageConfig = StorageConfig()
+    collectors: CollectorsConfig = CollectorsConfig()
+    scrape: ScrapeConfig = ScrapeConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    @field_validator("hosts", "services")
+    @classmethod
+    def _unique_names(cls, items: list) -> list:
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            if item.name in seen:
+                raise ValueError(f"duplicate name {item.name!r} (items [{seen[item.name]}] and [{i}])")
+            seen[item.name] = i
+        return items

@@ -1,0 +1,448 @@
+"""The hub: one cycle every ``monitoring_interval`` seconds.
+
+A cycle collects the local host in-process, scrapes every agent and target, and runs every service
+check, all concurrently; then it stores every sample, evaluates the threshold checks and publishes
+one immutable :class:`Snapshot` (pre-rendered JSON and exposition bytes) that the API serves and
+the WebSocket pushes. Requests never run a probe: they read the latest snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from ..checks import ServiceChecker
+from ..clock import SYSTEM_CLOCK, Clock
+from ..collectors import build as build_collectors
+from ..collectors.base import CollectorContext
+from ..collectors.runner import CollectorRunner
+from ..config.loader import load_config
+from ..config.models import MonitorConfig
+from ..errors import ConfigError, StoreError
+from ..exposition import render
+from ..model import MetricFamily, MetricSpec, json_number
+from ..store import SqliteStore, WriteSample
+from .scrape import ScrapeResult, ScrapeTarget, scrape, scrape_families
+from .summary import summarize
+from .thresholds import ThresholdChecker
+
+log = logging.getLogger(__name__)
+perf_log = logging.getLogger("autobot_monitor.performance")
+
+HUB_SPECS = (
+    MetricSpec("autobot_hub_cycle_duration_seconds", "gauge",
+               "Wall time of the hub's last collection cycle.", "seconds"),
+    MetricSpec("autobot_hub_store_write_duration_seconds", "gauge",
+               "Wall time of the last write of a cycle to the store.", "seconds"),
+    MetricSpec("autobot_hub_samples_stored_total", "counter",
+               "Samples written to the store since the hub started."),
+    MetricSpec("autobot_hub_store_errors_total", "counter",
+               "Store writes that failed since the hub started."),
+    MetricSpec("autobot_host_up", "gauge",
+               "1 if the inventory host reported in the last cycle, else 0.", "",
+               ("host", "role", "priority")),
+)
+
+
+@dataclass
+class HostState:
+    """Latest known state of one inventory host (``local`` is the hub's own host)."""
+
+    name: str
+    role: str
+    priority: str
+    address: str | None
+    local: bool = False
+    up: bool = False
+    last_seen: float | None = None
+    error: str | None = None
+    scrape_duration: float | None = None
+    families: list[MetricFamily] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    availability_24h: float | None = None
+
+    def to_json(self, full: bool = False) -> dict:
+        d = {"name": self.name, "role": self.role, "priority": self.priority,
+             "address": self.address, "local": self.local, "up": self.up,
+             "last_seen": self.last_seen, "error": self.error,
+             "scrape_duration_seconds": self.scrape_duration,
+             "availability_24h_percent": self.availability_24h, "summary": self.summary}
+        if full:
+            d["families"] = [f.to_json() for f in self.families]
+        return d
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the API serves between cycles: all bytes rendered once per cycle."""
+
+    timestamp: float
+    current_json: bytes
+    current_full_json: bytes
+    status_json: bytes
+    alerts_json: bytes
+    metrics_text: bytes
+    ws_message: str
+
+
+EMPTY_SNAPSHOT = Snapshot(0.0, b'{"timestamp":null,"hosts":{},"services":{}}',
+                          b'{"timestamp":null,"hosts":{},"services":{}}',
+                          b'{"timestamp":null,"health_score":null,"hosts":{},"services":{}}',
+                          b'{"timestamp":null,"alerts":[]}', b"", "")
+
+
+def _dumps(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_no_default).encode()
+
+
+def _no_default(o: object) -> object:
+    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
+
+
+class Hub:
+    """The hub process's core. ``await start()``, then ``await run_forever()``; ``reload()``
+    re-reads the config file (a bad file is refused and the old config stays)."""
+
+    def __init__(self, config: MonitorConfig, data_dir: str, config_path: str | None = None,
+                 clock: Clock = SYSTEM_CLOCK):
+        self.config = config
+        self.config_path = config_path
+        self.data_dir = data_dir
+        self.clock = clock
+        self.snapshot = EMPTY_SNAPSHOT
+        self.store: SqliteStore | None = None
+        self._subscribers: set[asyncio.Queue[str]] = set()
+        self._stop = asyncio.Event()
+        self._samples_stored = 0
+        self._store_errors = 0
+        self._store_write_s: float | None = None
+        self._cycle_s: float | None = None
+        self._cycles = 0
+        self.hosts: dict[str, HostState] = {}
+        self.services: dict[str, dict] = {}
+        self.alerts = ThresholdChecker(config.alert_thresholds)
+        self.started_at = clock.time()
+
+    # -- setup -------------------------------------------------------------------------------
+    @property
+    def local_name(self) -> str:
+        return self.config.local_host.name or socket.gethostname()
+
+    def _configure(self, cfg: MonitorConfig) -> None:
+        c = cfg.collectors
+        ctx = CollectorContext(procfs=c.procfs, sysfs=c.sysfs, rootfs=c.rootfs, clock=self.clock,
+                               options={"processes": c.processes.model_dump(),
+                                        "filesystem": dict(c.filesystem), "netdev": dict(c.netdev)})
+        old_runner = getattr(self, "runner", None)
+        self.runner = CollectorRunner(
+            build_collectors(ctx, c.enabled, c.disabled) if cfg.local_host.enabled else [],
+            timeout=c.timeout)
+        if old_runner is not None:
+            old_runner.close()
+        self.checker = ServiceChecker(list(cfg.services), clock=self.clock)
+        self.targets: list[ScrapeTarget] = [
+            ScrapeTarget("autobot-agent", f"{h.scheme}://{h.address}/metrics", h.name,
+                         dict(h.labels), h.token_env) for h in cfg.hosts]
+        self.targets += [ScrapeTarget(t.job, t.url, None, dict(t.labels)) for t in cfg.targets]
+        hosts: dict[str, HostState] = {}
+        if cfg.local_host.enabled:
+            hosts[self.local_name] = self.hosts.get(self.local_name) or HostState(
+                self.local_name, cfg.local_host.role, cfg.local_host.priority, None, local=True)
+            hosts[self.local_name].role = cfg.local_host.role
+            hosts[self.local_name].priority = cfg.local_host.priority
+        for h in cfg.hosts:
+            st = self.hosts.get(h.name) or HostState(h.name, h.role, h.priority, h.address)
+            st.role, st.priority, st.address = h.role, h.priority, h.address
+            hosts[h.name] = st
+        self.hosts = hosts
+        self.alerts.thresholds = cfg.alert_thresholds
+        self.config = cfg
+
+    async def start(self) -> None:
+        """Open the store and build collectors, checks and targets."""
+        import os
+
+        path = self.config.storage.path
+        if not os.path.isabs(path):
+            path = os.path.join(self.data_dir, path)
+        self.store = await asyncio.to_thread(SqliteStore, path,
+                                             self.config.storage.retention_days * 86400)
+        self._configure(self.config)
+        self._http = httpx.AsyncClient(follow_redirects=False, timeout=self.config.scrape.timeout)
+
+    async def close(self) -> None:
+        self._stop.set()
+        await self.checker.aclose()
+        await self._http.aclose()
+        self.runner.close()
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)
+
+    async def reload(self) -> list[str] | None:
+        """Re-read the config file. Returns None on success, else the problems (old config stays).
+        The storage path is fixed at start; a changed one is reported and ignored."""
+        if self.config_path is None:
+            return ["no config file to reload (started with defaults)"]
+        try:
+            cfg = await asyncio.to_thread(load_config, self.config_path)
+        except ConfigError as e:
+            for p in e.problems:
+                log.error("reload refused: %s", p)
+            return e.problems
+        if cfg.storage != self.config.storage:
+            log.warning("storage settings change needs a restart; keeping the current store")
+        old_checker = self.checker
+        self._configure(cfg)
+        await old_checker.aclose()
+        log.info("configuration reloaded from %s", self.config_path)
+        return None
+
+    # -- the cycle ---------------------------------------------------------------------------
+    async def run_forever(self) -> None:
+        """Run cycles every ``monitoring_interval`` seconds (monotonic schedule) until stopped.
+        The first cycle runs after one second so rate-based figures have two readings."""
+        await self.runner.run()  # prime counters for rates
+        next_at = self.clock.monotonic() + 1.0
+        while not self._stop.is_set():
+            delay = next_at - self.clock.monotonic()
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                    break
+                except TimeoutError:
+                    pass
+            try:
+                await self.run_cycle()
+            except Exception:  # noqa: BLE001 - a bad cycle must not end monitoring
+                log.exception("cycle failed")
+            interval = self.config.monitoring_interval
+            next_at += interval
+            if next_at < self.clock.monotonic():  # fell behind: skip, don't burst
+                next_at = self.clock.monotonic() + interval
+
+    async def run_cycle(self) -> Snapshot:
+        """One full cycle; returns the snapshot it published."""
+        t0 = time.perf_counter()
+        now = self.clock.time()
+        local_task = asyncio.create_task(self.runner.run())
+        scrape_tasks = [asyncio.create_task(scrape(self._http, t, self.config.scrape.timeout, now))
+                        for t in self.targets]
+        check_task = asyncio.create_task(self.checker.run())
+        local_fams, _ = await local_task
+        scrapes: list[ScrapeResult] = list(await asyncio.gather(*scrape_tasks))
+        svc_fams, svc_results = await check_task
+
+        stored: list[MetricFamily] = []
+        if self.config.local_host.enabled:
+            st = self.hosts[self.local_name]
+            st.families, st.up, st.last_seen, st.error = local_fams, True, now, None
+            st.summary = summarize(local_fams)
+            stored += [f.with_labels({"host": st.name}) for f in local_fams]
+        for r in scrapes:
+            if r.target.host is not None:
+                st = self.hosts[r.target.host]
+                st.up, st.error, st.scrape_duration = r.ok, r.error, r.duration
+                if r.ok:
+                    st.families, st.last_seen = r.families, now
+                    st.summary = summarize(r.families)
+                    stored += [f.with_labels({"host": st.name, **r.target.labels})
+                               for f in r.families]
+            elif r.ok:
+                extra = {"job": r.target.job, "instance": r.target.instance, **r.target.labels}
+                stored += [f.with_labels(extra) for f in r.families]
+        self.services = {}
+        for res in svc_results:
+            prev_av = self._prev_availability(res.name)
+            self.services[res.name] = {
+                "name": res.name, "type": res.type, "host": res.host, "up": res.up,
+                "response_time_seconds": res.response_time_seconds,
+                "status_code": res.status_code, "error": res.error,
+                "details": res.details, "checked_at": now,
+                "availability_24h_percent": prev_av}
+        svc_host = {s.name: s.host for s in self.config.services}
+        for f in svc_fams:
+            fam = MetricFamily(f.name, f.type, f.help, f.unit)
+            for s in f.samples:
+                h = svc_host.get(s.label_dict.get("service", ""))
+                fam.samples.append(s if not h else
+                                   type(s)(s.name, tuple(sorted({**dict(s.labels), "host": h}.items())),
+                                           s.value, s.timestamp))
+            stored.append(fam)
+
+        alerts = self.alerts.evaluate(
+            now, [{"name": h.name, "priority": h.priority, "up": h.up, "summary": h.summary}
+                  for h in self.hosts.values()], list(self.services.values()))
+        stored += scrape_families(scrapes) + self.alerts.families() + self._hub_families()
+
+        await self._write(stored, now)
+        await self._refresh_availability(now)
+        self._cycles += 1
+        self._cycle_s = time.perf_counter() - t0
+        snap = await asyncio.to_thread(self._render, now, stored, alerts)
+        self.snapshot = snap
+        self._publish(snap.ws_message)
+        perf_log.info(json.dumps({"timestamp": now, "hosts": {
+            h.name: {"up": h.up, "summary": h.summary} for h in self.hosts.values()},
+            "services": {k: {"up": v["up"], "response_time_seconds": v["response_time_seconds"]}
+                         for k, v in self.services.items()}}, default=str))
+        if self._cycles % 360 == 1 and self.store is not None:
+            await asyncio.to_thread(self.store.enforce_retention, now)
+        return snap
+
+    def _prev_availability(self, name: str) -> float | None:
+        prev = getattr(self, "_availability", {}).get(("service", name))
+        return prev
+
+    async def _write(self, fams: list[MetricFamily], now: float) -> None:
+        if self.store is None:
+            return
+        rows = [WriteSample(s.name, s.labels, s.value, f.type, now) for f in fams for s in f.samples]
+        t0 = time.perf_counter()
+        try:
+            self._samples_stored += await asyncio.to_thread(self.store.write, rows)
+        except StoreError as e:
+            self._store_errors += 1
+            log.error("store write failed: %s", e)
+        self._store_write_s = time.perf_counter() - t0
+
+    async def _refresh_availability(self, now: float) -> None:
+        """Availability over the last 24 h from stored check results (percent of cycles up)."""
+        if self.store is None:
+            return
+        store = self.store
+        hosts = list(self.hosts)
+        services = list(self.services)
+
+        def compute() -> dict[tuple[str, str], float | None]:
+            out: dict[tuple[str, str], float | None] = {}
+            for h in hosts:
+                out[("host", h)] = _percent(store.mean("autobot_host_up", {"host": h},
+                                                       now - 86400, now))
+            for s in services:
+                out[("service", s)] = _percent(store.mean("autobot_service_up", {"service": s},
+                                                          now - 86400, now))
+            return out
+
+        try:
+            self._availability = await asyncio.to_thread(compute)
+        except StoreError as e:
+            log.error("availability query failed: %s", e)
+            return
+        for h in self.hosts.values():
+            h.availability_24h = self._availability.get(("host", h.name))
+        for s in self.services.values():
+            s["availability_24h_percent"] = self._availability.get(("service", s["name"]))
+
+    def _hub_families(self) -> list[MetricFamily]:
+        cyc, wr, tot, err, hup = (s.family() for s in HUB_SPECS)
+        if self._cycle_s is not None:
+            cyc.add(self._cycle_s)
+        if self._store_write_s is not None:
+            wr.add(self._store_write_s)
+        tot.add(self._samples_stored)
+        err.add(self._store_errors)
+        for h in self.hosts.values():
+            hup.add(1.0 if h.up else 0.0, {"host": h.name, "role": h.role, "priority": h.priority})
+        return [cyc, wr, tot, err, hup]
+
+    # -- rendering ---------------------------------------------------------------------------
+    def health_score(self) -> float | None:
+        """0-100: 40 % weight on hosts up, 40 % on services up, 20 % on resource headroom
+        (share of host CPU/memory/disk figures under their thresholds). Hosts are weighted by
+        priority (critical 4, high 3, medium 2, low 1). Parts with nothing to measure drop out and
+        the weights are renormalised; None if nothing at all is measured."""
+        w = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+        parts: list[tuple[float, float]] = []
+        if self.hosts:
+            tot = sum(w[h.priority] for h in self.hosts.values())
+            parts.append((0.4, sum(w[h.priority] for h in self.hosts.values() if h.up) / tot))
+        if self.services:
+            parts.append((0.4, sum(1 for s in self.services.values() if s["up"]) / len(self.services)))
+        t = self.config.alert_thresholds
+        checks = []
+        for h in self.hosts.values():
+            if not h.up:
+                continue
+            s = h.summary
+            for v, lim in ((s.get("cpu_percent"), t.cpu_percent),
+                           ((s.get("memory") or {}).get("used_percent"), t.memory_percent),
+                           (s.get("disk_used_percent_max"), t.disk_percent)):
+                if v is not None:
+                    checks.append(v <= lim)
+        if checks:
+            parts.append((0.2, sum(checks) / len(checks)))
+        if not parts:
+            return None
+        return round(100 * sum(a * b for a, b in parts) / sum(a for a, _ in parts), 1)
+
+    def _render(self, now: float, stored: list[MetricFamily], alerts: list) -> Snapshot:
+        hosts = {h.name: h.to_json() for h in self.hosts.values()}
+        services = {k: {**v, "response_time_seconds": json_number(v["response_time_seconds"])
+                        if v["response_time_seconds"] is not None else None}
+                    for k, v in self.services.items()}
+        current = {"timestamp": now, "interval_seconds": self.config.monitoring_interval,
+                   "hosts": hosts, "services": services}
+        full = {**current, "hosts": {h.name: h.to_json(full=True) for h in self.hosts.values()}}
+        status = {
+            "timestamp": now, "started_at": self.started_at, "cycles": self._cycles,
+            "health_score": self.health_score(),
+            "hosts": {h.name: {"up": h.up, "role": h.role, "priority": h.priority,
+                               "last_seen": h.last_seen, "error": h.error,
+                               "availability_24h_percent": h.availability_24h}
+                      for h in self.hosts.values()},
+            "services": {k: {"up": v["up"], "type": v["type"], "host": v["host"],
+                             "response_time_seconds": v["response_time_seconds"],
+                             "error": v["error"],
+                             "availability_24h_percent": v["availability_24h_percent"]}
+                         for k, v in services.items()},
+            "alerts": {"active": len(alerts),
+                       "by_severity": {s: sum(1 for a in alerts if a.severity == s)
+                                       for s in ("critical", "high", "medium", "low")}},
+        }
+        alerts_doc = {"timestamp": now, "alerts": [a.to_json() for a in alerts]}
+        cur_bytes = _dumps(_finite(current))
+        ws = json.dumps({"type": "metrics_update", "data": _finite(current), "timestamp": now},
+                        separators=(",", ":"), allow_nan=False)
+        return Snapshot(now, cur_bytes, _dumps(_finite(full)), _dumps(_finite(status)),
+                        _dumps(_finite(alerts_doc)), render(stored), ws)
+
+    # -- websocket fan-out -------------------------------------------------------------------
+    def subscribe(self) -> asyncio.Queue[str]:
+        """A queue that receives each cycle's ``metrics_update`` message. Bounded (2): a slow
+        client misses intermediate updates rather than growing memory."""
+        q: asyncio.Queue[str] = asyncio.Queue(maxsize=2)
+        self._subscribers.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[str]) -> None:
+        self._subscribers.discard(q)
+
+    def _publish(self, msg: str) -> None:
+        for q in list(self._subscribers):
+            if q.full():
+                try:
+                    q.get_nowait()
+                except asyncio.QueueEmpty:
+                    pass
+            q.put_nowait(msg)
+
+
+def _percent(ratio: float | None) -> float | None:
+    return None if ratio is None else round(100.0 * ratio, 3)
+
+
+def _finite(obj: object) -> object:
+    """Replace NaN/±Inf floats anywhere in ``obj`` by None (JSON has no such numbers)."""
+    if isinstance(obj, float):
+        return json_number(obj)
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj

@@ -1,0 +1,69 @@
+"""The store interface every backend implements, and the query result shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..model import Labels
+
+MAX_POINTS = 11_000  # same cap as Prometheus' query_range
+
+
+@dataclass(frozen=True, slots=True)
+class WriteSample:
+    """One sample to store: metric ``name``, sorted ``labels``, ``value`` (float, NaN allowed),
+    ``type`` of its family (gauge/counter/info) and ``ts`` (Unix seconds)."""
+
+    name: str
+    labels: Labels
+    value: float
+    type: str
+    ts: float
+
+
+@dataclass(slots=True)
+class SeriesPoints:
+    """One series of a range query: ``labels`` (dict, includes nothing of the name) and
+    ``points`` as ``[unix_seconds, value_or_None]`` pairs in time order."""
+
+    name: str
+    labels: dict[str, str]
+    points: list[tuple[float, float | None]]
+
+    def to_json(self) -> dict:
+        return {"metric": self.name, "labels": self.labels,
+                "points": [[t, v] for t, v in self.points]}
+
+
+class Store(Protocol):
+    """A metric store. All methods are blocking; async callers run them in a thread."""
+
+    def write(self, samples: Iterable[WriteSample]) -> int:
+        """Persist ``samples``; returns how many were written. Raises ``StoreError``."""
+        ...
+
+    def query_range(self, name: str, matchers: Mapping[str, str], start: float, end: float,
+                    step: float) -> list[SeriesPoints]:
+        """Series called ``name`` whose labels include every ``matchers`` pair, over
+        ``[start, end]`` (Unix seconds) at ``step`` seconds: one point per step bucket, the bucket's
+        average for gauges and its last value for counters. Raises ``QueryError`` for
+        ``end < start``, ``step <= 0`` or more than :data:`MAX_POINTS` points per series."""
+        ...
+
+    def mean(self, name: str, matchers: Mapping[str, str], start: float,
+             end: float) -> float | None:
+        """Average of all matching samples in ``[start, end]``; None when there is none."""
+        ...
+
+    def metric_names(self) -> list[str]:
+        """Every stored metric name, sorted."""
+        ...
+
+    def enforce_retention(self, now: float) -> int:
+        """Drop samples older than the retention; returns how many were dropped."""
+        ...
+
+    def close(self) -> None:
+        ...

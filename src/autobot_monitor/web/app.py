@@ -1,0 +1,176 @@
+"""The hub's ASGI app: REST API, WebSocket, Prometheus exposition, health.
+
+Every read endpoint answers from the hub's latest :class:`~..hub.service.Snapshot` (bytes rendered
+once per cycle) or from the store in a worker thread: no request ever runs a probe, and nothing
+blocking runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import re
+import time
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse, Response
+
+from .. import __version__
+from ..errors import QueryError, StoreError
+from ..exposition import CONTENT_TYPE
+from ..model import METRIC_NAME_RE, json_number
+from ..store import MAX_POINTS
+
+_DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+class BadRequest(Exception):
+    """A request parameter is invalid; answered 400 with ``{"error": message}``."""
+
+
+def parse_duration(text: str, what: str) -> float:
+    """``"30"``, ``"30s"``, ``"5m"``, ``"1h"``, ``"7d"`` -> seconds. Raises :class:`BadRequest`."""
+    m = _DURATION_RE.match(text.strip())
+    if not m:
+        raise BadRequest(f"{what}: expected seconds or a duration like 30s, 5m, 1h, got {text!r}")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_time(text: str, what: str, now: float) -> float:
+    """Unix seconds, RFC 3339 (``2026-11-29T16:00:00Z``), ``now`` or ``now-1h``."""
+    t = text.strip()
+    if t == "now":
+        return now
+    if t.startswith("now-"):
+        return now - parse_duration(t[4:], what)
+    try:
+        v = float(t)
+    except ValueError:
+        try:
+            v = datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            raise BadRequest(f"{what}: expected Unix seconds, RFC 3339 or now-DURATION, got {text!r}") from None
+    if not math.isfinite(v):
+        raise BadRequest(f"{what}: must be finite")
+    return v
+
+
+def _json(body: bytes, status: int = 200) -> Response:
+    return Response(content=body, status_code=status, media_type="application/json")
+
+
+def create_app(hub) -> FastAPI:  # noqa: C901 - route table
+    """Build the app around a started :class:`~..hub.service.Hub`."""
+    app = FastAPI(title="autobot-monitor", version=__version__,
+                  description="Prometheus-native performance monitoring: hub API.")
+
+    @app.exception_handler(BadRequest)
+    async def _bad(_: Request, exc: BadRequest) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.get("/healthz", summary="Liveness: the hub is up and when its last cycle ran")
+    async def healthz() -> dict:
+        ts = hub.snapshot.timestamp or None
+        return {"status": "ok", "version": __version__, "last_cycle": ts}
+
+    @app.get("/api/metrics/current", summary="Latest collected figures per host and service")
+    async def current(full: bool = False) -> Response:
+        snap = hub.snapshot
+        return _json(snap.current_full_json if full else snap.current_json)
+
+    @app.get("/api/system/status", summary="Health per host and service, availability, health score")
+    async def status() -> Response:
+        return _json(hub.snapshot.status_json)
+
+    @app.get("/api/alerts", summary="Active threshold alerts, most severe first")
+    async def alerts() -> Response:
+        return _json(hub.snapshot.alerts_json)
+
+    @app.get("/api/metrics/names", summary="Every stored metric name")
+    async def names() -> dict:
+        return {"metrics": await asyncio.to_thread(hub.store.metric_names)}
+
+    @app.get("/api/metrics/history", summary="Stored history of one metric over a range")
+    async def history(
+        metric: Annotated[str, Query(description="metric name, e.g. autobot_cpu_busy_percent")],
+        host: Annotated[str | None, Query(description="host label to match")] = None,
+        start: Annotated[str | None, Query(description="Unix seconds, RFC 3339 or now-1h")] = None,
+        end: Annotated[str | None, Query(description="Unix seconds, RFC 3339 or now")] = None,
+        step: Annotated[str | None, Query(description="seconds or duration (15s, 1m)")] = None,
+        match: Annotated[list[str] | None, Query(description="extra label matchers key=value")] = None,
+    ) -> Response:
+        if not METRIC_NAME_RE.match(metric):
+            raise BadRequest(f"metric: {metric!r} is not a valid metric name")
+        now = time.time()
+        t_end = parse_time(end, "end", now) if end else now
+        t_start = parse_time(start, "start", now) if start else t_end - 3600
+        if t_end < t_start:
+            raise BadRequest("end must not be before start")
+        if step:
+            t_step = parse_duration(step, "step")
+            if t_step <= 0:
+                raise BadRequest("step must be positive")
+        else:
+            t_step = max(hub.config.monitoring_interval, (t_end - t_start) / 500)
+        if (t_end - t_start) / t_step + 1 > MAX_POINTS:
+            raise BadRequest(f"more than {MAX_POINTS} points: raise step")
+        matchers: dict[str, str] = {}
+        for m in match or []:
+            k, sep, v = m.partition("=")
+            if not sep or not k:
+                raise BadRequest(f"match: expected key=value, got {m!r}")
+            matchers[k] = v
+        if host:
+            matchers["host"] = host
+        try:
+            series = await asyncio.to_thread(hub.store.query_range, metric, matchers,
+                                             t_start, t_end, t_step)
+        except QueryError as e:
+            raise BadRequest(str(e)) from None
+        except StoreError as e:
+            return JSONResponse({"error": f"store unavailable: {e}"}, status_code=503)
+        return JSONResponse({
+            "metric": metric, "start": t_start, "end": t_end, "step": t_step,
+            "series": [{"labels": s.labels,
+                        "points": [[t, json_number(v) if v is not None else None]
+                                   for t, v in s.points]} for s in series]})
+
+    async def exposition() -> Response:
+        return Response(content=hub.snapshot.metrics_text, media_type=CONTENT_TYPE)
+
+    app.add_api_route("/metrics", exposition, methods=["GET"],
+                      summary="Prometheus exposition of everything collected in the last cycle")
+    app.add_api_route("/api/monitoring/metrics", exposition, methods=["GET"],
+                      summary="Same as /metrics (the spec's endpoint)")
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        """Pushes ``{"type": "metrics_update", "data": {...}, "timestamp": t}`` every cycle;
+        the latest one is sent on connect."""
+        await websocket.accept()
+        q = hub.subscribe()
+        try:
+            if hub.snapshot.ws_message:
+                await websocket.send_text(hub.snapshot.ws_message)
+            recv = asyncio.create_task(websocket.receive_text())
+            while True:
+                get = asyncio.create_task(q.get())
+                done, _ = await asyncio.wait({get, recv}, return_when=asyncio.FIRST_COMPLETED)
+                if recv in done:
+                    get.cancel()
+                    recv.result()  # raises WebSocketDisconnect on close
+                    recv = asyncio.create_task(websocket.receive_text())
+                    continue
+                await websocket.send_text(get.result())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            hub.unsubscribe(q)
+            with contextlib.suppress(Exception):
+                recv.cancel()
+
+    return app
