@@ -237,3 +237,15 @@ def test_history_survives_hub_restart_and_stop_command(world):
                 start=start, step="1s").json()["series"][0]["points"]
     assert after[0][0] == first_ts and len(after) > len(before)
     assert all(math.isfinite(v) for _, v in after)
+
+
+def test_python_control_api(world):
+    from autobot_monitor.control import MonitorControl
+
+    async def go():
+        async with MonitorControl(world["url"]) as mc:
+            st = await mc.get_current_status()
+            hist = await mc.get_history("node_load1", host="hub-host", start="now-5m")
+            return st, hist
+    st, hist = asyncio.run(go())
+    assert "hub-host" in st["hosts"] and hist["series"]

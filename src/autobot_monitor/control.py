@@ -1,0 +1,57 @@
+"""Python control API mirroring the spec's ``monitor_control`` (``await get_current_status()``).
+
+It talks to a running hub over HTTP (httpx, async), so it never blocks an event loop and never
+runs a probe itself.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from .errors import MonitorError
+
+
+class MonitorControl:
+    """Client for a hub at ``url`` (default ``http://127.0.0.1:9090``).
+
+    Raises :class:`~autobot_monitor.errors.MonitorError` when the hub cannot be reached or answers
+    with an error status.
+    """
+
+    def __init__(self, url: str = "http://127.0.0.1:9090", timeout: float = 5.0,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        self.url = url.rstrip("/")
+        self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
+
+    async def _get(self, path: str, **params) -> dict:
+        try:
+            r = await self._client.get(path, params=params or None)
+            r.raise_for_status()
+            return r.json()
+        except httpx.HTTPError as e:
+            raise MonitorError(f"hub at {self.url}: {e}") from e
+
+    async def get_current_status(self) -> dict:
+        """``GET /api/system/status``: health score, hosts, services, alert counts."""
+        return await self._get("/api/system/status")
+
+    async def get_current_metrics(self, full: bool = False) -> dict:
+        """``GET /api/metrics/current``: per-host summaries and service results."""
+        return await self._get("/api/metrics/current", **({"full": "true"} if full else {}))
+
+    async def get_alerts(self) -> dict:
+        """``GET /api/alerts``: active alerts."""
+        return await self._get("/api/alerts")
+
+    async def get_history(self, metric: str, **params: str) -> dict:
+        """``GET /api/metrics/history``; ``params`` as the endpoint takes them."""
+        return await self._get("/api/metrics/history", metric=metric, **params)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> MonitorControl:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
