@@ -5,6 +5,13 @@ set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)  # the server (store tests, issue 3)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)  # dashboard browser tests (issue 5)
+# deploy tests (issue 10): nginx -t and a live proxy, amtool check-config, shellcheck install.sh.
+# Services these packages ship are not started where policy-rc.d forbids it (containers).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${need[*]} with apt-get" >&2

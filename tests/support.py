@@ -134,3 +134,39 @@ class HttpServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Receiver:
+    """A real HTTP receiver recording every POST body as ``(path, json)``; ``/fail`` answers 500
+    and ``/slow`` waits 3 s before answering."""
+
+    def __init__(self):
+        import json as _json
+
+        self.posts: list[tuple[str, object]] = []
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path == "/slow":
+                    time.sleep(3)
+                outer.posts.append((self.path, _json.loads(body or b"null")))
+                self.send_response(500 if self.path == "/fail" else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.srv.daemon_threads = True
+        Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}"
+
+    def paths(self) -> list[str]:
+        return [p for p, _ in self.posts]
+
+    def stop(self) -> None:
+        self.srv.shutdown()
+        self.srv.server_close()

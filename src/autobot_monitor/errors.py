@@ -32,3 +32,8 @@ class StoreError(MonitorError):
 
 class QueryError(StoreError, ValueError):
     """A history query is malformed (bad range, step or matcher)."""
+
+
+class BenchmarkError(MonitorError):
+    """A benchmark cannot run as asked (a db index not in config, no target, a missing native
+    tool); the message says which and why."""

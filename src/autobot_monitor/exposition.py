@@ -36,8 +36,10 @@ class _FamiliesCollector:
                 order.append(fam.name)
         for name in order:
             fam = merged[name]
-            if fam.type == "counter":
+            if fam.type == "counter" and name.endswith("_total"):
                 m = Metric(name[: -len("_total")], fam.help, "counter")
+            elif fam.type == "counter":  # a histogram's _bucket/_count/_sum parsed from a target
+                m = Metric(name, fam.help, "untyped")
             elif fam.type == "info":
                 m = Metric(name, fam.help, "gauge")
             else:
@@ -54,9 +56,12 @@ def render(families: Iterable[MetricFamily]) -> bytes:
 
 
 def parse(text: str) -> list[MetricFamily]:
-    """Parse Prometheus text exposition into families. Histogram and summary families are kept as
-    ``untyped``-like gauges of their raw samples (``_bucket``, ``_sum``, ``_count``); counters keep
-    their ``_total`` sample name. Raises ``ValueError`` on malformed text."""
+    """Parse Prometheus text exposition into families. Histogram and summary families are split
+    into one family per raw sample name: ``_bucket`` (with its ``le`` label), ``_count`` and ``_sum``
+    are typed ``counter`` although their names do not end in ``_total`` (they only grow, so the
+    store keeps their last value per step instead of averaging; :func:`render` exposes them
+    ``untyped``); a summary's quantile samples and ``_created`` are gauges. Counters keep their
+    ``_total`` sample name. Raises ``ValueError`` on malformed text."""
     out = []
     for pf in text_string_to_metric_families(text):
         if pf.type == "counter":
@@ -72,8 +77,11 @@ def parse(text: str) -> list[MetricFamily]:
         if pf.type == "histogram" or pf.type == "summary" or pf.type == "unknown":
             # keep the raw sample names; split into one family per sample name
             by_name: dict[str, MetricFamily] = {}
+            cumulative = ({pf.name + "_bucket", pf.name + "_count", pf.name + "_sum"}
+                          if pf.type in ("histogram", "summary") else set())
             for s in fam.samples:
-                by_name.setdefault(s.name, MetricFamily(s.name, "gauge", pf.documentation)).samples.append(s)
+                type_ = "counter" if s.name in cumulative else "gauge"
+                by_name.setdefault(s.name, MetricFamily(s.name, type_, pf.documentation)).samples.append(s)
             out.extend(by_name.values())
         else:
             out.append(fam)

@@ -202,7 +202,10 @@ def test_sighup_reload_applies_good_config_and_refuses_bad(world):
     try:
         cfg.write_text(original + "  - {{name: added, type: tcp, address: \"{}\"}}\n".format(world["redis"].address))
         world["hub"].send_signal(signal.SIGHUP)
-        wait_http(world["url"] + "/api/metrics/current", 20, lambda r: "added" in r.json()["services"])
+        try:
+            wait_http(world["url"] + "/api/metrics/current", 30, lambda r: "added" in r.json()["services"])
+        except AssertionError:
+            raise AssertionError(world["hub"].output()[-3000:]) from None
         cfg.write_text(original + "bogus_key: 1\n")
         world["hub"].send_signal(signal.SIGHUP)
         time.sleep(3)

@@ -28,11 +28,24 @@ from ..model import MetricFamily
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class AgentSnapshot:
+    """One collection: exposition bytes rendered at once; the JSON snapshot rendered on first
+    request (most agents are only ever scraped) and cached."""
+
     timestamp: float
     metrics: bytes
-    snapshot_json: bytes
+    families: list[MetricFamily]
+    collectors: dict
+    hostname: str
+    _json: bytes | None = None
+
+    def snapshot_json(self) -> bytes:
+        if self._json is None:
+            doc = {"host": self.hostname, "timestamp": self.timestamp, "version": __version__,
+                   "collectors": self.collectors, "families": [f.to_json() for f in self.families]}
+            self._json = json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
+        return self._json
 
 
 class Agent:
@@ -54,12 +67,9 @@ class Agent:
         return snap
 
     def _render(self, now: float, families: list[MetricFamily], results) -> AgentSnapshot:
-        doc = {"host": self.hostname, "timestamp": now, "version": __version__,
-               "collectors": {r.name: {"ok": r.ok, "duration_seconds": r.duration,
-                                       "error": r.error} for r in results},
-               "families": [f.to_json() for f in families]}
-        return AgentSnapshot(now, render(families),
-                             json.dumps(doc, separators=(",", ":"), allow_nan=False).encode())
+        collectors = {r.name: {"ok": r.ok, "duration_seconds": r.duration, "error": r.error}
+                      for r in results}
+        return AgentSnapshot(now, render(families), families, collectors, self.hostname)
 
     async def run_forever(self) -> None:
         await self.runner.run()  # prime counters so the first snapshot has rates
@@ -97,7 +107,8 @@ def create_agent_app(agent: Agent) -> Starlette:
         snap = agent.snapshot
         if snap is None:
             return JSONResponse({"error": "no collection yet"}, status_code=503)
-        return Response(snap.snapshot_json, media_type="application/json")
+        body = await asyncio.to_thread(snap.snapshot_json)
+        return Response(body, media_type="application/json")
 
     async def healthz(_: Request) -> Response:
         snap = agent.snapshot

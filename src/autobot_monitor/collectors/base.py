@@ -57,6 +57,10 @@ class Collector(abc.ABC):
 
     name: ClassVar[str]
     SPECS: ClassVar[tuple[MetricSpec, ...]] = ()
+    #: False for collectors that only read procfs text files (which never block): the runner
+    #: runs those together in one worker call to save thread hand-offs. Anything that may block
+    #: (statvfs on a network mount, sysfs drivers, NVML) keeps its own worker and timeout.
+    isolate: ClassVar[bool] = True
 
     def __init__(self, ctx: CollectorContext):
         self.ctx = ctx

@@ -88,6 +88,7 @@ class CpuCollector(Collector):
     """
 
     name = "cpu"
+    isolate = False
     SPECS = (
         MetricSpec("node_cpu_seconds_total", "counter",
                    "Seconds the CPUs spent in each mode.", "seconds", ("cpu", "mode")),

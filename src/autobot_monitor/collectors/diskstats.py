@@ -45,6 +45,7 @@ class DiskstatsCollector(Collector):
     """
 
     name = "diskstats"
+    isolate = False
     SPECS = (
         MetricSpec("node_disk_reads_completed_total", "counter",
                    "The total number of reads completed successfully.", "", ("device",)),

@@ -17,6 +17,7 @@ class LoadavgCollector(Collector):
     """
 
     name = "loadavg"
+    isolate = False
     SPECS = (
         MetricSpec("node_load1", "gauge", "1m load average."),
         MetricSpec("node_load5", "gauge", "5m load average."),

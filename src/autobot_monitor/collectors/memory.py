@@ -46,6 +46,7 @@ class MemoryCollector(Collector):
     """
 
     name = "memory"
+    isolate = False
     DYNAMIC_PREFIXES = ("node_memory_",)
     SPECS = (
         *(_spec(f"node_memory_{k}_bytes", k, "bytes") for k in _COMMON_BYTES),

@@ -54,6 +54,7 @@ class NetdevCollector(Collector):
     """
 
     name = "netdev"
+    isolate = False
     SPECS = (
         *(MetricSpec(name, "counter",
                      f"Network device statistic {name[len('node_network_'):-len('_total')]}.",

@@ -76,6 +76,7 @@ class ProcessesCollector(Collector):
     """
 
     name = "processes"
+    isolate = False
     SPECS = (
         MetricSpec("node_processes_state", "gauge",
                    "Number of processes in each state.", "", ("state",)),

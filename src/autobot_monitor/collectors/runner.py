@@ -4,6 +4,10 @@ One collector that raises or hangs past its timeout is reported as failed in
 ``autobot_scrape_collector_success{collector}`` (0) and the others still deliver. A hung collector
 keeps its worker thread (Python threads cannot be killed); it is skipped, and reported failed, until
 that call returns, so hung calls never pile up.
+
+Collectors with ``isolate = False`` (procfs text readers, which never block) run one after the
+other in a single worker call sharing the timeout; an exception in one of them fails only that
+one. Every other collector gets its own worker call and timeout.
 """
 
 from __future__ import annotations
@@ -53,32 +57,45 @@ class CollectorRunner:
                                         thread_name_prefix="collector")
         self._inflight: dict[str, Future] = {}
 
-    def _call(self, c: Collector) -> tuple[list[MetricFamily], float]:
-        t0 = time.perf_counter()
-        fams = list(c.collect())
-        return fams, time.perf_counter() - t0
+    @staticmethod
+    def _call(group: list[Collector]) -> list[CollectorResult]:
+        out = []
+        for c in group:
+            t0 = time.perf_counter()
+            try:
+                fams = list(c.collect())
+            except Exception as e:  # noqa: BLE001 - isolation is the point
+                log.warning("collector %s failed: %s: %s", c.name, type(e).__name__, e)
+                out.append(CollectorResult(c.name, False, time.perf_counter() - t0,
+                                           f"{type(e).__name__}: {e}", []))
+                continue
+            out.append(CollectorResult(c.name, True, time.perf_counter() - t0, None, fams))
+        return out
 
-    async def _run_one(self, c: Collector) -> CollectorResult:
-        prev = self._inflight.get(c.name)
+    async def _run_group(self, key: str, group: list[Collector]) -> list[CollectorResult]:
+        prev = self._inflight.get(key)
         if prev is not None and not prev.done():
-            return CollectorResult(c.name, False, 0.0, "previous run still in progress", [])
+            return [CollectorResult(c.name, False, 0.0, "previous run still in progress", [])
+                    for c in group]
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
-        fut = self._pool.submit(self._call, c)
-        self._inflight[c.name] = fut
+        fut = self._pool.submit(self._call, group)
+        self._inflight[key] = fut
         try:
-            fams, dur = await asyncio.wait_for(asyncio.wrap_future(fut, loop=loop), self.timeout)
-            return CollectorResult(c.name, True, dur, None, fams)
+            return await asyncio.wait_for(asyncio.wrap_future(fut, loop=loop), self.timeout)
         except TimeoutError:
-            log.warning("collector %s timed out after %.1fs", c.name, self.timeout)
-            return CollectorResult(c.name, False, time.perf_counter() - t0, "timeout", [])
-        except Exception as e:  # noqa: BLE001 - isolation is the point
-            log.warning("collector %s failed: %s: %s", c.name, type(e).__name__, e)
-            return CollectorResult(c.name, False, time.perf_counter() - t0,
-                                   f"{type(e).__name__}: {e}", [])
+            log.warning("collector(s) %s timed out after %.1fs", key, self.timeout)
+            return [CollectorResult(c.name, False, time.perf_counter() - t0, "timeout", [])
+                    for c in group]
 
     async def run(self) -> tuple[list[MetricFamily], list[CollectorResult]]:
-        results = await asyncio.gather(*(self._run_one(c) for c in self.collectors))
+        shared = [c for c in self.collectors if not c.isolate]
+        calls = [self._run_group(c.name, [c]) for c in self.collectors if c.isolate]
+        if shared:
+            calls.append(self._run_group("+".join(c.name for c in shared), shared))
+        results = [r for group in await asyncio.gather(*calls) for r in group]
+        order = {c.name: i for i, c in enumerate(self.collectors)}
+        results.sort(key=lambda r: order.get(r.name, 0))
         families: list[MetricFamily] = []
         dur = SELF_SPECS[0].family()
         ok = SELF_SPECS[1].family()

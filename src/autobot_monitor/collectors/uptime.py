@@ -19,6 +19,7 @@ class UptimeCollector(Collector):
     """
 
     name = "uptime"
+    isolate = False
     SPECS = (
         MetricSpec("node_boot_time_seconds", "gauge", "Node boot time, in unixtime.", "seconds"),
         MetricSpec("node_time_seconds", "gauge",

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..alerts.config import AlertingConfig, RuleConfig
+
 Priority = Literal["critical", "high", "medium", "low"]
 Severity = Literal["critical", "high", "medium", "low"]
 
@@ -140,11 +142,47 @@ class RedisService(_ServiceBase):
 ServiceConfig = Annotated[HttpService | TcpService | RedisService, Field(discriminator="type")]
 
 
-class StorageConfig(_Model):
-    """Embedded store settings. ``path`` is relative to the data dir unless absolute."""
+class RedisMirrorConfig(_Model):
+    """Optional Redis mirror of the history (latest snapshot + a bounded Stream per cycle)."""
 
+    address: str = "127.0.0.1:6379"
+    db: int = Field(0, ge=0, le=15)
+    password_env: str | None = None
+    key_prefix: str = "autobot:monitor"
+    stream_maxlen: int = Field(100_000, ge=10, description="approximate entries kept in the stream")
+    backlog_max: int = Field(1000, ge=1, description="cycles buffered while Redis is down")
+    timeout: float = Field(2.0, gt=0, le=30)
+
+    _v_addr = field_validator("address")(lambda cls, v: _check_hostport(v))
+
+
+class StorageConfig(_Model):
+    """History settings. ``backend: embedded`` (default) keeps it in the tiered store at ``path``
+    (relative to the data dir unless absolute): raw samples for ``retention_days``, 1-minute
+    rollups for ``rollup_1m_retention_days``, 1-hour rollups for ``rollup_1h_retention_days``,
+    each tier optionally capped in bytes. ``backend: prometheus`` reads history from
+    ``prometheus_url`` (query_range) instead."""
+
+    backend: Literal["embedded", "prometheus"] = "embedded"
     path: str = "metrics.db"
     retention_days: float = Field(15.0, gt=0)
+    rollup_1m_retention_days: float = Field(90.0, gt=0)
+    rollup_1h_retention_days: float = Field(730.0, gt=0)
+    raw_max_bytes: int | None = Field(None, ge=4096)
+    rollup_1m_max_bytes: int | None = Field(None, ge=4096)
+    rollup_1h_max_bytes: int | None = Field(None, ge=4096)
+    max_disk_bytes: int | None = Field(None, ge=65536, description="writes are refused past it")
+    prometheus_url: str | None = None
+    redis: RedisMirrorConfig | None = None
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _v_url(cls, v: str | None) -> str | None:
+        if v is not None:
+            u = urlsplit(v)
+            if u.scheme not in ("http", "https") or not u.netloc:
+                raise ValueError("must be an http:// or https:// URL")
+        return v
 
 
 class ProcessesOptions(_Model):
@@ -223,6 +261,25 @@ class MonitorConfig(_Model):
     collectors: CollectorsConfig = CollectorsConfig()
     scrape: ScrapeConfig = ScrapeConfig()
     logging: LoggingConfig = LoggingConfig()
+    rules: list[RuleConfig] = Field(default_factory=list)
+    alerting: AlertingConfig = AlertingConfig()
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, rules: list[RuleConfig]) -> list[RuleConfig]:
+        """Unique names; a rule on a ``node_``/``autobot_`` metric nothing emits is refused
+        (the legacy shipped an alert that could never fire). Other names (application metrics
+        from scraped targets) are checked at run time."""
+        from ..catalog import is_known_metric
+
+        seen: dict[str, int] = {}
+        for i, r in enumerate(rules):
+            if r.name in seen:
+                raise ValueError(f"duplicate rule name {r.name!r} (items [{seen[r.name]}] and [{i}])")
+            seen[r.name] = i
+            if r.metric.startswith(("node_", "autobot_")) and not is_known_metric(r.metric):
+                raise ValueError(f"[{i}] {r.name}: no collector or check emits {r.metric!r}")
+        return rules
 
     @field_validator("hosts", "services")
     @classmethod

@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import socket
 import time
 from dataclasses import dataclass, field
 
 import httpx
 
+from ..alerts.defaults import effective_rules
+from ..alerts.service import AlertService
 from ..checks import ServiceChecker
 from ..clock import SYSTEM_CLOCK, Clock
 from ..collectors import build as build_collectors
@@ -27,10 +30,9 @@ from ..config.models import MonitorConfig
 from ..errors import ConfigError, StoreError
 from ..exposition import render
 from ..model import MetricFamily, MetricSpec, json_number
-from ..store import SqliteStore, WriteSample
+from ..store import Store, WriteSample, open_store
 from .scrape import ScrapeResult, ScrapeTarget, scrape, scrape_families
 from .summary import summarize
-from .thresholds import ThresholdChecker
 
 log = logging.getLogger(__name__)
 perf_log = logging.getLogger("autobot_monitor.performance")
@@ -116,7 +118,7 @@ class Hub:
         self.data_dir = data_dir
         self.clock = clock
         self.snapshot = EMPTY_SNAPSHOT
-        self.store: SqliteStore | None = None
+        self.store: Store | None = None
         self._subscribers: set[asyncio.Queue[str]] = set()
         self._stop = asyncio.Event()
         self._samples_stored = 0
@@ -126,7 +128,7 @@ class Hub:
         self._cycles = 0
         self.hosts: dict[str, HostState] = {}
         self.services: dict[str, dict] = {}
-        self.alerts = ThresholdChecker(config.alert_thresholds)
+        self.alerts: AlertService | None = None
         self.started_at = clock.time()
 
     # -- setup -------------------------------------------------------------------------------
@@ -161,24 +163,25 @@ class Hub:
             st.role, st.priority, st.address = h.role, h.priority, h.address
             hosts[h.name] = st
         self.hosts = hosts
-        self.alerts.thresholds = cfg.alert_thresholds
         self.config = cfg
+        if self.alerts is not None:
+            self.alerts.reconfigure(effective_rules(cfg), cfg.alerting, cfg.monitoring_interval)
 
     async def start(self) -> None:
-        """Open the store and build collectors, checks and targets."""
-        import os
-
-        path = self.config.storage.path
-        if not os.path.isabs(path):
-            path = os.path.join(self.data_dir, path)
-        self.store = await asyncio.to_thread(SqliteStore, path,
-                                             self.config.storage.retention_days * 86400)
+        """Open the store and build collectors, checks, targets and the alert service."""
+        self.store = await asyncio.to_thread(open_store, self.config.storage, self.data_dir)
         self._configure(self.config)
+        self.alerts = AlertService(effective_rules(self.config), self.config.alerting, self.clock,
+                                   self.store, os.path.join(self.data_dir, "alerts_state.json"),
+                                   self.config.monitoring_interval)
+        self.alerts.start()
         self._http = httpx.AsyncClient(follow_redirects=False, timeout=self.config.scrape.timeout)
 
     async def close(self) -> None:
         self._stop.set()
         await self.checker.aclose()
+        if self.alerts is not None:
+            await self.alerts.aclose()
         await self._http.aclose()
         self.runner.close()
         if self.store is not None:
@@ -275,10 +278,10 @@ class Hub:
                                            s.value, s.timestamp))
             stored.append(fam)
 
-        alerts = self.alerts.evaluate(
-            now, [{"name": h.name, "priority": h.priority, "up": h.up, "summary": h.summary}
-                  for h in self.hosts.values()], list(self.services.values()))
-        stored += scrape_families(scrapes) + self.alerts.families() + self._hub_families()
+        stored += scrape_families(scrapes) + self._hub_families()
+        await self.alerts.evaluate(stored, {h.name: h.priority for h in self.hosts.values()})
+        stored += self.alerts.families()
+        alerts = [alert_json(a) for a in self.alerts.engine.active()]
 
         await self._write(stored, now)
         await self._refresh_availability(now)
@@ -349,7 +352,7 @@ class Hub:
         err.add(self._store_errors)
         for h in self.hosts.values():
             hup.add(1.0 if h.up else 0.0, {"host": h.name, "role": h.role, "priority": h.priority})
-        return [cyc, wr, tot, err, hup]
+        return [cyc, wr, tot, err, hup] + (self.store.families() if self.store is not None else [])
 
     # -- rendering ---------------------------------------------------------------------------
     def health_score(self) -> float | None:
@@ -402,10 +405,11 @@ class Hub:
                              "availability_24h_percent": v["availability_24h_percent"]}
                          for k, v in services.items()},
             "alerts": {"active": len(alerts),
-                       "by_severity": {s: sum(1 for a in alerts if a.severity == s)
+                       "firing": sum(1 for a in alerts if a["state"] == "firing"),
+                       "by_severity": {s: sum(1 for a in alerts if a["severity"] == s)
                                        for s in ("critical", "high", "medium", "low")}},
         }
-        alerts_doc = {"timestamp": now, "alerts": [a.to_json() for a in alerts]}
+        alerts_doc = {"timestamp": now, "alerts": alerts}
         cur_bytes = _dumps(_finite(current))
         ws = json.dumps({"type": "metrics_update", "data": _finite(current), "timestamp": now},
                         separators=(",", ":"), allow_nan=False)
@@ -431,6 +435,11 @@ class Hub:
                 except asyncio.QueueEmpty:
                     pass
             q.put_nowait(msg)
+
+
+def alert_json(a) -> dict:
+    """An alert for the API: the engine's fields plus ``name`` and ``since`` for display."""
+    return {**a.to_json(), "name": a.rule, "since": a.fired_at or a.active_since}
 
 
 def _percent(ratio: float | None) -> float | None:

@@ -1,6 +1,13 @@
-"""Metric storage behind one interface (:class:`~.base.Store`)."""
+"""Metric storage behind one interface (:class:`~.base.Store`).
 
-from .base import MAX_POINTS, SeriesPoints, Store, WriteSample
-from .sqlite import SqliteStore
+:class:`~.engine.TieredStore` is the embedded engine (compressed chunks in SQLite, WAL-backed
+head, raw/1m/1h tiers); :func:`open_store` builds the store a config asks for.
+"""
 
-__all__ = ["MAX_POINTS", "SeriesPoints", "SqliteStore", "Store", "WriteSample"]
+from .base import MAX_POINTS, QueryResult, SeriesPoints, Store, WriteSample
+from .engine import Tier, TieredStore, default_tiers
+from .factory import open_store
+from .matchers import Matcher, parse_matcher
+
+__all__ = ["MAX_POINTS", "Matcher", "QueryResult", "SeriesPoints", "Store", "Tier", "TieredStore",
+           "WriteSample", "default_tiers", "open_store", "parse_matcher"]

@@ -37,6 +37,15 @@ class SeriesPoints:
                 "points": [[t, v] for t, v in self.points]}
 
 
+@dataclass(slots=True)
+class QueryResult:
+    """A range query's answer: ``tier`` it was read from (``raw``, ``1m``, ``1h``, or the name
+    of an external backend) and the ``series``."""
+
+    tier: str
+    series: list[SeriesPoints]
+
+
 class Store(Protocol):
     """A metric store. All methods are blocking; async callers run them in a thread."""
 
@@ -57,12 +66,24 @@ class Store(Protocol):
         """Average of all matching samples in ``[start, end]``; None when there is none."""
         ...
 
+    def query(self, name: str, matchers, start: float, end: float, step: float,
+              fn: str | None = None) -> QueryResult:
+        """Like :meth:`query_range` with label ``matchers`` (a ``{name: value}`` mapping or
+        :class:`~.matchers.Matcher` objects with ``=``, ``!=``, ``=~``, ``!~``) and ``fn``: None
+        (the default above), avg, min, max, last, sum, count or rate (counters, per second,
+        resets handled). Answers which tier served it."""
+        ...
+
     def metric_names(self) -> list[str]:
         """Every stored metric name, sorted."""
         ...
 
     def enforce_retention(self, now: float) -> int:
         """Drop samples older than the retention; returns how many were dropped."""
+        ...
+
+    def families(self) -> list:
+        """The store's self-metrics as MetricFamily objects (may be empty)."""
         ...
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from .. import __version__
 from ..errors import QueryError, StoreError
 from ..exposition import CONTENT_TYPE
 from ..model import METRIC_NAME_RE, json_number
-from ..store import MAX_POINTS
+from ..store import MAX_POINTS, parse_matcher
 
 _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -86,10 +86,6 @@ def create_app(hub) -> FastAPI:  # noqa: C901 - route table
     async def status() -> Response:
         return _json(hub.snapshot.status_json)
 
-    @app.get("/api/alerts", summary="Active threshold alerts, most severe first")
-    async def alerts() -> Response:
-        return _json(hub.snapshot.alerts_json)
-
     @app.get("/api/metrics/names", summary="Every stored metric name")
     async def names() -> dict:
         return {"metrics": await asyncio.to_thread(hub.store.metric_names)}
@@ -101,7 +97,9 @@ def create_app(hub) -> FastAPI:  # noqa: C901 - route table
         start: Annotated[str | None, Query(description="Unix seconds, RFC 3339 or now-1h")] = None,
         end: Annotated[str | None, Query(description="Unix seconds, RFC 3339 or now")] = None,
         step: Annotated[str | None, Query(description="seconds or duration (15s, 1m)")] = None,
-        match: Annotated[list[str] | None, Query(description="extra label matchers key=value")] = None,
+        match: Annotated[list[str] | None, Query(description="label matchers k=v, k!=v, k=~re, k!~re")] = None,
+        fn: Annotated[str | None, Query(description="avg, min, max, last, sum, count or rate")] = None,
+        rate: Annotated[bool, Query(description="same as fn=rate (counters, per second)")] = False,
     ) -> Response:
         if not METRIC_NAME_RE.match(metric):
             raise BadRequest(f"metric: {metric!r} is not a valid metric name")
@@ -118,24 +116,20 @@ def create_app(hub) -> FastAPI:  # noqa: C901 - route table
             t_step = max(hub.config.monitoring_interval, (t_end - t_start) / 500)
         if (t_end - t_start) / t_step + 1 > MAX_POINTS:
             raise BadRequest(f"more than {MAX_POINTS} points: raise step")
-        matchers: dict[str, str] = {}
-        for m in match or []:
-            k, sep, v = m.partition("=")
-            if not sep or not k:
-                raise BadRequest(f"match: expected key=value, got {m!r}")
-            matchers[k] = v
-        if host:
-            matchers["host"] = host
         try:
-            series = await asyncio.to_thread(hub.store.query_range, metric, matchers,
-                                             t_start, t_end, t_step)
+            matchers = [parse_matcher(m) for m in match or []]
+            if host:
+                matchers.append(parse_matcher(f"host={host}"))
+            res = await asyncio.to_thread(hub.store.query, metric, matchers, t_start, t_end, t_step,
+                                          "rate" if rate else fn)
+            series = res.series
         except QueryError as e:
             raise BadRequest(str(e)) from None
         except StoreError as e:
             return JSONResponse({"error": f"store unavailable: {e}"}, status_code=503)
         return JSONResponse({
-            "metric": metric, "start": t_start, "end": t_end, "step": t_step,
-            "series": [{"labels": s.labels,
+            "metric": metric, "start": t_start, "end": t_end, "step": t_step, "tier": res.tier,
+            "fn": "rate" if rate else fn, "series": [{"labels": s.labels,
                         "points": [[t, json_number(v) if v is not None else None]
                                    for t, v in s.points]} for s in series]})
 
@@ -173,4 +167,14 @@ def create_app(hub) -> FastAPI:  # noqa: C901 - route table
             with contextlib.suppress(Exception):
                 recv.cancel()
 
+    from .alerts_routes import build_router as alerts_router
+
+    app.include_router(alerts_router(hub))
+    from .applications import router as applications_router
+
+    app.include_router(applications_router(hub))  # GET /api/applications (issue 12)
+    if hub.config.dashboard_enabled:
+        from .dashboard import mount_dashboard
+
+        mount_dashboard(app)  # GET / and /static/* (issue 5)
     return app

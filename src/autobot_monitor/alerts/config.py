@@ -1,0 +1,167 @@
+"""Configuration of alert rules and notification channels (pydantic, unknown keys refused).
+
+A rule::
+
+    - name: HighCpuUsage
+      metric: autobot_cpu_busy_percent     # selector: name + label matchers
+      match: {cpu: all}                     # "=" matchers; "!v" means !=, "~re" means =~
+      fn: value                             # value | avg | max | min | rate | time_to_threshold | anomaly
+      window: 5m                            # for every fn but value
+      op: ">"                               # > >= < <= == !=
+      threshold: 80
+      clear: 75                             # hysteresis: firing ends only once this is crossed
+      for: 1m                               # pending time before firing
+      keep_firing_for: 0s
+      severity: high                        # critical | high | medium | low
+      category: cpu
+      summary: "CPU {{ value }}% on {{ host }}"
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..model import METRIC_NAME_RE
+
+Severity = Literal["critical", "high", "medium", "low"]
+Op = Literal[">", ">=", "<", "<=", "==", "!="]
+Fn = Literal["value", "avg", "max", "min", "rate", "time_to_threshold", "anomaly"]
+
+_DUR = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
+_MULT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def parse_duration(v: object) -> float:
+    """``30``, ``"30s"``, ``"5m"``, ``"1h"``, ``"2d"`` -> seconds. Raises ValueError."""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        if v < 0:
+            raise ValueError("must not be negative")
+        return float(v)
+    if isinstance(v, str):
+        m = _DUR.match(v.strip())
+        if m:
+            return float(m.group(1)) * _MULT[m.group(2)]
+    raise ValueError(f"expected a duration like 30s, 5m, 1h, got {v!r}")
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class RuleConfig(_M):
+    """One alert rule; see the module docstring for the YAML shape."""
+
+    name: str
+    metric: str
+    match: dict[str, str] = Field(default_factory=dict)
+    fn: Fn = "value"
+    window: float = 300.0
+    op: Op = ">"
+    threshold: float
+    target: float | None = Field(None, description="value the time_to_threshold fn predicts")
+    clear: float | None = None
+    for_: float = Field(0.0, alias="for")
+    keep_firing_for: float = 0.0
+    severity: Severity = "medium"
+    category: str = "general"
+    summary: str = "{{ rule }}: {{ value }}"
+    description: str = ""
+    priority_escalation: bool = Field(True, description="critical-priority hosts raise severity one step")
+
+    @field_validator("window", "for_", "keep_firing_for", mode="before")
+    @classmethod
+    def _dur(cls, v: object) -> float:
+        return parse_duration(v)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_]{0,99}$", v):
+            raise ValueError("rule names are letters, digits and '_', starting with a letter")
+        return v
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        if not METRIC_NAME_RE.match(v):
+            raise ValueError(f"{v!r} is not a valid metric name")
+        return v
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, v: dict[str, str]) -> dict[str, str]:
+        for k, pat in v.items():
+            if not _LABEL.match(k):
+                raise ValueError(f"label name {k!r} is not a valid Prometheus label name")
+            if pat.startswith("~"):
+                try:
+                    re.compile(pat[1:])
+                except re.error as e:
+                    raise ValueError(f"match.{k}: bad regular expression: {e}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _clear_side(self) -> RuleConfig:
+        if self.fn == "time_to_threshold" and self.target is None:
+            raise ValueError("fn time_to_threshold needs a target (the value whose arrival is predicted)")
+        if self.clear is not None:
+            if self.op in (">", ">=") and self.clear > self.threshold:
+                raise ValueError("clear must not be above threshold for a '>' rule")
+            if self.op in ("<", "<=") and self.clear < self.threshold:
+                raise ValueError("clear must not be below threshold for a '<' rule")
+            if self.op in ("==", "!="):
+                raise ValueError("clear (hysteresis) needs an ordering operator")
+        return self
+
+
+class ChannelConfig(_M):
+    """A notification channel. ``type``: ``webhook`` (generic JSON POST), ``alertmanager``
+    (POST /api/v2/alerts at ``url``), ``slack`` (incoming webhook), ``email`` (SMTP)."""
+
+    name: str
+    type: Literal["webhook", "alertmanager", "slack", "email"]
+    url: str | None = None
+    min_severity: Severity = "low"
+    timeout: float = Field(5.0, gt=0, le=60)
+    max_retries: int = Field(3, ge=0, le=10)
+    # email
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_tls: bool = False
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password_env: str | None = None
+    email_from: str | None = None
+    email_to: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _needs(self) -> ChannelConfig:
+        if self.type == "email":
+            if not (self.smtp_host and self.email_from and self.email_to):
+                raise ValueError("email channels need smtp_host, email_from and email_to")
+        elif not self.url or not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"{self.type} channels need an http(s) url")
+        return self
+
+
+class AlertingConfig(_M):
+    """Engine settings: grouping window and repeat interval for notifications, flap detection
+    (``flap_threshold`` state changes within ``flap_window`` marks an alert flapping), size of
+    the in-memory transition history."""
+
+    default_rules: bool = True
+    group_wait: float = 10.0
+    repeat_interval: float = 4 * 3600.0
+    flap_window: float = 3600.0
+    flap_threshold: int = Field(4, ge=2)
+    history_size: int = Field(1000, ge=10, le=100_000)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+
+    @field_validator("group_wait", "repeat_interval", "flap_window", mode="before")
+    @classmethod
+    def _dur(cls, v: object) -> float:
+        return parse_duration(v)

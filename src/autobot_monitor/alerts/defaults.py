@@ -1,0 +1,65 @@
+"""Default rules: the spec's thresholds plus the usual service and host conditions.
+
+``for`` durations scale with the monitoring interval (three cycles for resource rules, two for
+up/down rules) so a single noisy reading never fires and a 1 s test setup reacts in seconds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .config import RuleConfig
+
+if TYPE_CHECKING:
+    from ..config.models import AlertThresholds, MonitorConfig
+
+
+def effective_rules(cfg: MonitorConfig) -> list[RuleConfig]:
+    """Default rules (unless ``alerting.default_rules`` is false) plus the configured ones; a
+    configured rule with a default's name replaces it."""
+    own = {r.name for r in cfg.rules}
+    base = default_rules(cfg.alert_thresholds, cfg.monitoring_interval) \
+        if cfg.alerting.default_rules else []
+    return [r for r in base if r.name not in own] + list(cfg.rules)
+
+
+def default_rules(t: AlertThresholds, interval: float) -> list[RuleConfig]:
+    """The built-in rules for thresholds ``t`` at ``interval`` seconds per cycle."""
+    res, down = 3 * interval, 1 * interval
+    r = RuleConfig.model_validate
+    return [
+        r({"name": "HighCpuUsage", "metric": "autobot_cpu_busy_percent", "match": {"cpu": "all"},
+           "op": ">", "threshold": t.cpu_percent, "clear": max(0.0, t.cpu_percent - 5), "for": res,
+           "severity": "high", "category": "cpu",
+           "summary": "CPU busy {{ value }}% on {{ host }} (threshold {{ threshold }}%)"}),
+        r({"name": "HighMemoryUsage", "metric": "autobot_memory_used_percent", "op": ">",
+           "threshold": t.memory_percent, "clear": max(0.0, t.memory_percent - 5), "for": res,
+           "severity": "high", "category": "memory",
+           "summary": "memory {{ value }}% used on {{ host }} (threshold {{ threshold }}%)"}),
+        r({"name": "HighDiskUsage", "metric": "autobot_filesystem_used_percent", "op": ">",
+           "threshold": t.disk_percent, "clear": max(0.0, t.disk_percent - 2), "for": res,
+           "severity": "high", "category": "disk",
+           "summary": "{{ mountpoint }} {{ value }}% full on {{ host }}"}),
+        r({"name": "FilesystemFillingUp", "metric": "autobot_filesystem_used_percent",
+           "fn": "time_to_threshold", "target": 100, "window": "6h", "op": "<",
+           "threshold": 4 * 3600, "for": res, "severity": "medium", "category": "disk",
+           "summary": "{{ mountpoint }} on {{ host }} full in {{ value }} at the current rate"}),
+        r({"name": "SlowResponse", "metric": "autobot_service_response_time_seconds", "op": ">",
+           "threshold": t.api_response_time, "for": res, "severity": "medium",
+           "category": "service", "summary": "{{ service }} answered in {{ value }} s"}),
+        r({"name": "ServiceDown", "metric": "autobot_service_up", "op": "<", "threshold": 1,
+           "for": down, "severity": "critical", "category": "service",
+           "summary": "service {{ service }} ({{ type }}) is down"}),
+        r({"name": "HostDown", "metric": "autobot_host_up", "op": "<", "threshold": 1,
+           "for": down, "severity": "critical", "category": "availability",
+           "priority_escalation": False, "summary": "host {{ host }} ({{ role }}) is not reporting"}),
+        r({"name": "TargetDown", "metric": "up", "match": {"job": "!autobot-agent"}, "op": "<",
+           "threshold": 1, "for": down, "severity": "high", "category": "availability",
+           "summary": "target {{ instance }} (job {{ job }}) is down"}),
+        r({"name": "RedisSlow", "metric": "autobot_redis_ping_seconds", "op": ">",
+           "threshold": 0.010, "for": res, "severity": "medium", "category": "database",
+           "summary": "Redis {{ service }} PING took {{ value }} s (baseline 10 ms)"}),
+        r({"name": "RedisEvictingKeys", "metric": "autobot_redis_evicted_keys_total", "fn": "rate",
+           "window": "5m", "op": ">", "threshold": 0, "for": res, "severity": "medium",
+           "category": "database", "summary": "Redis {{ service }} evicts {{ value }} keys/s"}),
+    ]

@@ -1,0 +1,441 @@
+"""Alert lifecycle: inactive -> pending -> firing -> resolved, one alert per rule and label set.
+
+:class:`AlertEngine` is fed, once per hub cycle, the value of every rule for every label set
+(:meth:`evaluate`) and moves each alert through its states:
+
+* condition true while inactive/resolved -> ``pending`` (or straight to ``firing`` when ``for``
+  is 0); ``pending`` for at least ``for`` seconds -> ``firing``; condition false while pending ->
+  dropped (never notified).
+* ``firing`` ends when the value has *cleared*: crossed the ``clear`` level when one is set
+  (hysteresis: for a ``>`` rule, value below ``clear``; for ``<``, above it), else when the
+  condition is false; a label set with no value this cycle counts as cleared. After clearing it
+  keeps firing for ``keep_firing_for`` seconds, then becomes ``resolved``.
+* Flapping: each firing/resolved transition is timed; ``flap_threshold`` of them within
+  ``flap_window`` mark the alert ``flapping``: one "flapping" notification, then no more
+  notifications for it until it has been quiet for ``flap_window``.
+
+Operator state (acknowledgements, silences) lives here too. The whole state is persisted as JSON
+(:meth:`to_state` / :meth:`load_state`) so a restart neither loses firing alerts nor notifies them
+again. Time comes from the injected clock (wall seconds), so tests need no sleeping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..clock import Clock
+from .config import RuleConfig
+
+SEVERITIES = ("critical", "high", "medium", "low")
+_RAISE = {"critical": "critical", "high": "critical", "medium": "high", "low": "medium"}
+_TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
+
+_OPS = {
+    ">": lambda v, t: v > t, ">=": lambda v, t: v >= t, "<": lambda v, t: v < t,
+    "<=": lambda v, t: v <= t, "==": lambda v, t: v == t, "!=": lambda v, t: v != t,
+}
+
+
+def fingerprint(rule: str, labels: dict[str, str]) -> str:
+    """Stable id of an alert: sha256 of the rule name and sorted labels, 16 hex digits."""
+    raw = rule + "\0" + "\0".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def format_value(v: float | None, fn: str = "value") -> str:
+    """A value for people: durations for ``time_to_threshold``, 3 significant digits otherwise."""
+    if v is None:
+        return "n/m"
+    if fn == "time_to_threshold":
+        s = int(v)
+        d, s = divmod(s, 86400)
+        h, s = divmod(s, 3600)
+        m, s = divmod(s, 60)
+        parts = [f"{d}d" if d else "", f"{h}h" if h else "", f"{m}m" if m else "",
+                 f"{s}s" if not (d or h) and s else ""]
+        return " ".join(p for p in parts if p) or "0s"
+    return f"{v:.3g}"
+
+
+def render_template(text: str, ctx: dict[str, Any]) -> str:
+    """Replace ``{{ name }}`` by ``ctx[name]`` (``labels.x`` or plain ``x`` for a label);
+    unknown names become ``?``. Plain text substitution: the result is never markup."""
+    labels = ctx.get("labels", {})
+
+    def sub(m: re.Match) -> str:
+        key = m.group(1)
+        if key.startswith("labels."):
+            return str(labels.get(key[7:], "?"))
+        if key in ctx and key != "labels":
+            return str(ctx[key])
+        return str(labels.get(key, "?"))
+
+    return _TEMPLATE.sub(sub, text)
+
+
+@dataclass
+class Alert:
+    """One alert instance. Times are Unix seconds; ``None`` = not happened."""
+
+    fingerprint: str
+    rule: str
+    labels: dict[str, str]
+    severity: str
+    category: str
+    state: str  # pending | firing | resolved
+    value: float | None
+    threshold: float
+    summary: str
+    description: str
+    active_since: float
+    fired_at: float | None = None
+    resolved_at: float | None = None
+    last_true: float | None = None
+    last_eval: float | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: float | None = None
+    flapping: bool = False
+    silenced_by: str | None = None
+    notified_state: str | None = None
+    last_notified_at: float | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Silence:
+    """Mutes notifications of alerts whose labels match every matcher (``value``, ``!value``,
+    ``~regex``); ``alertname`` matches the rule name."""
+
+    id: str
+    matchers: dict[str, str]
+    starts_at: float
+    ends_at: float
+    comment: str
+    created_by: str
+    created_at: float
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        return all(_match(labels.get(k, ""), v) for k, v in self.matchers.items())
+
+    def active(self, now: float) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+
+def _match(value: str, pattern: str) -> bool:
+    if pattern.startswith("~"):
+        return re.fullmatch(pattern[1:], value) is not None
+    if pattern.startswith("!"):
+        return value != pattern[1:]
+    return value == pattern
+
+
+def label_matches(labels: dict[str, str], matchers: dict[str, str]) -> bool:
+    """True if ``labels`` satisfy every matcher (``v`` equal, ``!v`` not equal, ``~re`` full
+    regex match; a missing label is the empty string, as in Prometheus)."""
+    return all(_match(labels.get(k, ""), v) for k, v in matchers.items())
+
+
+@dataclass
+class Notification:
+    """What the dispatcher sends: ``kind`` is ``firing``, ``resolved`` or ``flapping``."""
+
+    kind: str
+    alert: Alert
+
+
+@dataclass
+class EngineSettings:
+    flap_window: float = 3600.0
+    flap_threshold: int = 4
+    repeat_interval: float = 4 * 3600.0
+    history_size: int = 1000
+
+
+class AlertEngine:
+    """State of every alert, silence and acknowledgement; see the module docstring."""
+
+    def __init__(self, clock: Clock, settings: EngineSettings | None = None):
+        self.clock = clock
+        self.settings = settings or EngineSettings()
+        self.alerts: dict[str, Alert] = {}
+        self.silences: dict[str, Silence] = {}
+        self.history: deque[dict] = deque(maxlen=self.settings.history_size)
+        self._flaps: dict[str, deque[float]] = {}
+        self._flapping: set[str] = set()
+        self.fired_counts: dict[tuple[str, str], int] = {}
+        self.dirty = False
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def evaluate(self, rule: RuleConfig, values: list[tuple[dict[str, str], float | None]],
+                 priorities: dict[str, str] | None = None) -> list[Notification]:
+        """Apply one rule's values for this cycle. ``values``: ``(labels, value)`` per label set
+        (``None`` = no value). ``priorities`` maps host name -> inventory priority; a critical
+        host raises severity one step when the rule allows it. Returns notifications due now."""
+        now = self.clock.time()
+        out: list[Notification] = []
+        seen: set[str] = set()
+        for labels, value in values:
+            labels = {**labels, "alertname": rule.name}
+            fp = fingerprint(rule.name, labels)
+            seen.add(fp)
+            sev = rule.severity
+            if rule.priority_escalation and priorities and priorities.get(labels.get("host", "")) == "critical":
+                sev = _RAISE[sev]
+            cond = value is not None and _OPS[rule.op](value, rule.threshold)
+            cleared = self._cleared(rule, value, cond)
+            out += self._step(rule, fp, labels, sev, value, cond, cleared, now)
+        for fp, a in list(self.alerts.items()):
+            if a.rule == rule.name and fp not in seen:
+                out += self._step(rule, fp, a.labels, a.severity, None, False, True, now)
+        return out
+
+    @staticmethod
+    def _cleared(rule: RuleConfig, value: float | None, cond: bool) -> bool:
+        if value is None:
+            return True
+        if rule.clear is None:
+            return not cond
+        if rule.op in (">", ">="):
+            return value < rule.clear
+        return value > rule.clear
+
+    def _step(self, rule: RuleConfig, fp: str, labels: dict[str, str], sev: str,
+              value: float | None, cond: bool, cleared: bool, now: float) -> list[Notification]:
+        a = self.alerts.get(fp)
+        ctx = {"rule": rule.name, "value": format_value(value, rule.fn), "labels": labels,
+               "threshold": format_value(rule.threshold, rule.fn), "severity": sev}
+        if a is None or a.state == "resolved":
+            if not cond:
+                return []
+            a = Alert(fp, rule.name, labels, sev, rule.category, "pending", value, rule.threshold,
+                      render_template(rule.summary, ctx), render_template(rule.description, ctx),
+                      active_since=now, last_true=now, last_eval=now)
+            a.flapping = fp in self._flapping
+            self.alerts[fp] = a
+            self._transition(a, None, "pending", now)
+            if rule.for_ <= 0:
+                return self._fire(a, now)
+            return []
+        a.last_eval = now
+        if value is not None:
+            a.value = value
+            a.summary = render_template(rule.summary, ctx)
+            a.description = render_template(rule.description, ctx)
+        if a.state == "pending":
+            if not cond:
+                del self.alerts[fp]
+                self._transition(a, "pending", "inactive", now)
+                return []
+            a.last_true = now
+            if now - a.active_since >= rule.for_:
+                return self._fire(a, now)
+            return []
+        # firing
+        if not cleared:
+            a.last_true = now
+            return self._repeat(a, now)
+        if now - (a.last_true or now) < rule.keep_firing_for:
+            return self._repeat(a, now)
+        return self._resolve(a, now)
+
+    def _fire(self, a: Alert, now: float) -> list[Notification]:
+        a.state, a.fired_at = "firing", now
+        key = (a.category, a.severity)
+        self.fired_counts[key] = self.fired_counts.get(key, 0) + 1
+        self._transition(a, "pending", "firing", now)
+        return self._notify_change(a, "firing", now)
+
+    def _resolve(self, a: Alert, now: float) -> list[Notification]:
+        a.state, a.resolved_at = "resolved", now
+        a.acknowledged_by = a.acknowledged_at = None
+        self._transition(a, "firing", "resolved", now)
+        out = self._notify_change(a, "resolved", now)
+        del self.alerts[a.fingerprint]
+        return out
+
+    def _notify_change(self, a: Alert, kind: str, now: float) -> list[Notification]:
+        fp = a.fingerprint
+        self._still_flapping(fp, now)  # a quiet window ends flapping before this transition counts
+        flaps = self._flaps.setdefault(fp, deque(maxlen=self.settings.flap_threshold + 1))
+        flaps.append(now)
+        while flaps and flaps[0] < now - self.settings.flap_window:
+            flaps.popleft()
+        was_flapping = fp in self._flapping
+        if was_flapping or len(flaps) >= self.settings.flap_threshold:
+            self._flapping.add(fp)
+            a.flapping = True
+            return [] if was_flapping else self._emit(a, "flapping", now)
+        if kind == "resolved" and a.notified_state != "firing":
+            return []  # nobody was told it fired (silenced): nothing to resolve
+        return self._emit(a, kind, now)
+
+    def _still_flapping(self, fp: str, now: float) -> bool:
+        """Flapping ends once the alert has had no transition for a whole flap window."""
+        if fp not in self._flapping:
+            return False
+        flaps = self._flaps.get(fp)
+        if flaps and flaps[-1] >= now - self.settings.flap_window:
+            return True
+        self._flapping.discard(fp)
+        return False
+
+    def _repeat(self, a: Alert, now: float) -> list[Notification]:
+        a.flapping = self._still_flapping(a.fingerprint, now)
+        if a.flapping:
+            return []
+        if a.notified_state != "firing":
+            # never notified as firing (silenced, or flapping until now): tell once it is audible
+            return [] if a.acknowledged_by else self._emit(a, "firing", now)
+        if a.acknowledged_by:
+            return []
+        if a.last_notified_at is not None and now - a.last_notified_at >= self.settings.repeat_interval:
+            return self._emit(a, "firing", now)
+        return []
+
+    def _emit(self, a: Alert, kind: str, now: float) -> list[Notification]:
+        if self._silenced(a, now):
+            return []
+        a.notified_state = "firing" if kind == "flapping" else kind
+        a.last_notified_at = now
+        self.dirty = True
+        return [Notification(kind, a)]
+
+    def _silenced(self, a: Alert, now: float) -> bool:
+        for s in self.silences.values():
+            if s.active(now) and s.matches(a.labels):
+                a.silenced_by = s.id
+                return True
+        a.silenced_by = None
+        return False
+
+    def _transition(self, a: Alert, old: str | None, new: str, now: float) -> None:
+        self.dirty = True
+        self.history.append({"time": now, "fingerprint": a.fingerprint, "rule": a.rule,
+                             "labels": a.labels, "from": old, "to": new, "value": a.value,
+                             "severity": a.severity, "summary": a.summary})
+
+    def prune(self) -> None:
+        """Forget flap records older than the flap window and silences expired for a day."""
+        now = self.clock.time()
+        for fp, flaps in list(self._flaps.items()):
+            while flaps and flaps[0] < now - self.settings.flap_window:
+                flaps.popleft()
+            if not flaps and fp not in self.alerts:
+                del self._flaps[fp]
+                self._flapping.discard(fp)
+        for sid, s in list(self.silences.items()):
+            if s.ends_at < now - 86400:
+                del self.silences[sid]
+
+    # -- operator actions ----------------------------------------------------------------------
+    def acknowledge(self, fp: str, by: str) -> Alert:
+        """Mark a firing or pending alert acknowledged (no repeat notifications). KeyError if
+        there is no such active alert."""
+        a = self.alerts[fp]
+        a.acknowledged_by, a.acknowledged_at = by, self.clock.time()
+        self.history.append({"time": a.acknowledged_at, "fingerprint": fp, "rule": a.rule,
+                             "labels": a.labels, "from": a.state, "to": "acknowledged", "by": by})
+        self.dirty = True
+        return a
+
+    def unacknowledge(self, fp: str) -> Alert:
+        a = self.alerts[fp]
+        a.acknowledged_by = a.acknowledged_at = None
+        self.dirty = True
+        return a
+
+    def add_silence(self, matchers: dict[str, str], duration: float, comment: str,
+                    created_by: str) -> Silence:
+        """Silence alerts matching ``matchers`` for ``duration`` seconds from now. ValueError for
+        no matchers, a bad regex or a non-positive duration."""
+        if not matchers:
+            raise ValueError("a silence needs at least one matcher")
+        if duration <= 0:
+            raise ValueError("duration must be positive")
+        for k, v in matchers.items():
+            if v.startswith("~"):
+                try:
+                    re.compile(v[1:])
+                except re.error as e:
+                    raise ValueError(f"matcher {k}: bad regular expression: {e}") from None
+        now = self.clock.time()
+        s = Silence(secrets.token_hex(8), dict(matchers), now, now + duration, comment, created_by, now)
+        self.silences[s.id] = s
+        self.history.append({"time": now, "silence": s.id, "to": "silence_created",
+                             "matchers": s.matchers, "by": created_by, "comment": comment})
+        self.dirty = True
+        return s
+
+    def expire_silence(self, sid: str) -> Silence:
+        """End a silence now (KeyError if unknown)."""
+        s = self.silences[sid]
+        s.ends_at = min(s.ends_at, self.clock.time())
+        self.history.append({"time": s.ends_at, "silence": sid, "to": "silence_expired"})
+        self.dirty = True
+        return s
+
+    # -- persistence ---------------------------------------------------------------------------
+    def to_state(self) -> dict:
+        return {"version": 1, "alerts": [a.to_json() for a in self.alerts.values()],
+                "silences": [asdict(s) for s in self.silences.values()],
+                "flaps": {fp: list(d) for fp, d in self._flaps.items()},
+                "flapping": sorted(self._flapping),
+                "fired_counts": [[c, s, n] for (c, s), n in self.fired_counts.items()],
+                "history": list(self.history)}
+
+    def load_state(self, state: dict) -> None:
+        """Restore from :meth:`to_state` output; unknown or malformed entries are skipped."""
+        for d in state.get("alerts", []):
+            try:
+                a = Alert(**d)
+            except TypeError:
+                continue
+            self.alerts[a.fingerprint] = a
+        for d in state.get("silences", []):
+            try:
+                s = Silence(**d)
+            except TypeError:
+                continue
+            self.silences[s.id] = s
+        for fp, times in state.get("flaps", {}).items():
+            self._flaps[fp] = deque(times, maxlen=self.settings.flap_threshold + 1)
+        self._flapping.update(state.get("flapping", []))
+        for c, s, n in state.get("fired_counts", []):
+            self.fired_counts[(c, s)] = n
+        self.history.extend(state.get("history", [])[-self.settings.history_size:])
+
+    # -- views ---------------------------------------------------------------------------------
+    def active(self, state: str | None = None, severity: str | None = None,
+               host: str | None = None) -> list[Alert]:
+        """Pending and firing alerts, most severe first, filtered."""
+        now = self.clock.time()
+        out = []
+        for a in self.alerts.values():
+            if state and a.state != state:
+                continue
+            if severity and a.severity != severity:
+                continue
+            if host and a.labels.get("host") != host:
+                continue
+            self._silenced(a, now)
+            out.append(a)
+        out.sort(key=lambda a: (SEVERITIES.index(a.severity), a.state != "firing", a.active_since))
+        return out
+
+    def firing_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for a in self.alerts.values():
+            if a.state == "firing":
+                counts[a.severity] += 1
+        return counts
+
+
+__all__ = ["Alert", "AlertEngine", "EngineSettings", "Notification", "Silence", "fingerprint",
+           "format_value", "label_matches", "render_template"]

@@ -1,0 +1,205 @@
+"""Notification delivery: the JSONL alerts log and webhook, Alertmanager, Slack and email channels.
+
+:class:`Dispatcher` receives the engine's notifications each cycle, groups them by rule and
+severity for ``group_wait`` seconds (0 = send what fired in the same cycle together), and hands
+each group to every channel whose ``min_severity`` it meets. Each channel has its own bounded queue
+and worker task, retries with exponential backoff (1 s, 2 s, 4 s... up to ``max_retries``), and
+counts results in ``autobot_notifications_total{channel,result}`` (``sent``, ``failed``,
+``dropped``): a slow or failing channel never delays evaluation or the other channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import smtplib
+import ssl
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import httpx
+
+from ..clock import Clock
+from ..model import MetricFamily, MetricSpec
+from .config import ChannelConfig
+from .engine import SEVERITIES, Alert, Notification
+
+log = logging.getLogger(__name__)
+alerts_log = logging.getLogger("autobot_monitor.alerts_log")
+
+NOTIFY_SPEC = MetricSpec("autobot_notifications_total", "counter",
+                         "Notification deliveries per channel and result (sent, failed, dropped).",
+                         "", ("channel", "result"))
+QUEUE_SIZE = 100
+
+
+def _iso(t: float | None) -> str | None:
+    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z") if t else None
+
+
+def alert_payload(kind: str, a: Alert) -> dict:
+    """The generic JSON form of one notified alert."""
+    return {"status": kind, "fingerprint": a.fingerprint, "rule": a.rule, "labels": a.labels,
+            "severity": a.severity, "category": a.category, "value": a.value,
+            "threshold": a.threshold, "summary": a.summary, "description": a.description,
+            "startsAt": _iso(a.fired_at or a.active_since), "endsAt": _iso(a.resolved_at)}
+
+
+def alertmanager_payload(group: list[Notification]) -> list[dict]:
+    """Alertmanager ``POST /api/v2/alerts`` body: resolved alerts carry ``endsAt``."""
+    out = []
+    for n in group:
+        a = n.alert
+        item = {"labels": {**a.labels, "alertname": a.rule, "severity": a.severity,
+                           "category": a.category},
+                "annotations": {"summary": a.summary, "description": a.description},
+                "startsAt": _iso(a.fired_at or a.active_since)}
+        if n.kind == "resolved":
+            item["endsAt"] = _iso(a.resolved_at)
+        out.append(item)
+    return out
+
+
+def slack_text(group: list[Notification]) -> str:
+    lines = []
+    for n in group:
+        a = n.alert
+        mark = {"firing": "FIRING", "resolved": "RESOLVED", "flapping": "FLAPPING"}[n.kind]
+        lines.append(f"[{mark}] [{a.severity}] {a.rule}: {a.summary}")
+    return "\n".join(lines)
+
+
+class Channel:
+    """One configured channel with its queue and worker."""
+
+    def __init__(self, cfg: ChannelConfig, client: httpx.AsyncClient, counts: dict):
+        self.cfg = cfg
+        self.client = client
+        self.counts = counts
+        self.queue: asyncio.Queue[list[Notification]] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self.task: asyncio.Task | None = None
+        self.backoff_base = 1.0
+
+    def _count(self, result: str, n: int = 1) -> None:
+        key = (self.cfg.name, result)
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def offer(self, group: list[Notification]) -> None:
+        min_idx = SEVERITIES.index(self.cfg.min_severity)
+        group = [n for n in group if SEVERITIES.index(n.alert.severity) <= min_idx]
+        if not group:
+            return
+        if self.queue.full():
+            self._count("dropped", len(self.queue.get_nowait()))
+            log.warning("channel %s is backed up: dropped the oldest notification", self.cfg.name)
+        self.queue.put_nowait(group)
+
+    async def run(self) -> None:
+        while True:
+            group = await self.queue.get()
+            for attempt in range(self.cfg.max_retries + 1):
+                try:
+                    async with asyncio.timeout(self.cfg.timeout):
+                        await self.send(group)
+                    self._count("sent", len(group))
+                    break
+                except Exception as e:  # noqa: BLE001 - any failure is retried and counted
+                    log.warning("channel %s: delivery failed (attempt %d): %s: %s", self.cfg.name,
+                                attempt + 1, type(e).__name__, str(e)[:200])
+                    if attempt == self.cfg.max_retries:
+                        self._count("failed", len(group))
+                    else:
+                        await asyncio.sleep(self.backoff_base * 2 ** attempt)
+
+    async def send(self, group: list[Notification]) -> None:
+        t = self.cfg.type
+        if t == "webhook":
+            body = {"version": "1", "receiver": self.cfg.name,
+                    "status": "firing" if any(n.kind != "resolved" for n in group) else "resolved",
+                    "alerts": [alert_payload(n.kind, n.alert) for n in group]}
+            (await self.client.post(self.cfg.url, json=body)).raise_for_status()
+        elif t == "alertmanager":
+            url = self.cfg.url.rstrip("/")
+            if not url.endswith("/api/v2/alerts"):
+                url += "/api/v2/alerts"
+            (await self.client.post(url, json=alertmanager_payload(group))).raise_for_status()
+        elif t == "slack":
+            (await self.client.post(self.cfg.url, json={"text": slack_text(group)})).raise_for_status()
+        elif t == "email":
+            await asyncio.to_thread(self._send_email, group)
+
+    def _send_email(self, group: list[Notification]) -> None:
+        c = self.cfg
+        msg = EmailMessage()
+        first = group[0]
+        msg["Subject"] = (f"[autobot-monitor] {first.kind.upper()} {first.alert.rule}"
+                          + (f" (+{len(group) - 1})" if len(group) > 1 else ""))
+        msg["From"] = c.email_from
+        msg["To"] = ", ".join(c.email_to)
+        msg.set_content(slack_text(group) + "\n\n" + json.dumps(
+            [alert_payload(n.kind, n.alert) for n in group], indent=2))
+        password = os.environ.get(c.smtp_password_env) if c.smtp_password_env else None
+        smtp_cls = smtplib.SMTP_SSL if c.smtp_tls else smtplib.SMTP
+        kwargs = {"context": ssl.create_default_context()} if c.smtp_tls else {}
+        with smtp_cls(c.smtp_host, c.smtp_port, timeout=c.timeout, **kwargs) as s:
+            if c.smtp_starttls:
+                s.starttls(context=ssl.create_default_context())
+            if c.smtp_username and password:
+                s.login(c.smtp_username, password)
+            s.send_message(msg)
+
+
+class Dispatcher:
+    """Groups notifications and feeds channels; also writes every notification to the alerts log
+    (``logs/alerts.log``, JSONL, rotated by the logging setup)."""
+
+    def __init__(self, channels: list[ChannelConfig], clock: Clock, group_wait: float = 0.0):
+        self.clock = clock
+        self.group_wait = group_wait
+        self.counts: dict[tuple[str, str], int] = {}
+        self._client = httpx.AsyncClient(follow_redirects=False)
+        self.channels = [Channel(c, self._client, self.counts) for c in channels]
+        self._groups: dict[tuple[str, str], tuple[float, list[Notification]]] = {}
+
+    def start(self) -> None:
+        for ch in self.channels:
+            if ch.task is None:
+                ch.task = asyncio.create_task(ch.run(), name=f"notify-{ch.cfg.name}")
+
+    def submit(self, notes: list[Notification]) -> None:
+        """Queue this cycle's notifications (never blocks)."""
+        now = self.clock.time()
+        for n in notes:
+            alerts_log.info(json.dumps({"time": now, **alert_payload(n.kind, n.alert)},
+                                       separators=(",", ":"), default=str))
+            key = (n.alert.rule, n.alert.severity)
+            first, items = self._groups.get(key, (now, []))
+            items = [x for x in items if x.alert.fingerprint != n.alert.fingerprint] + [n]
+            self._groups[key] = (first, items)
+        self.flush()
+
+    def flush(self, force: bool = False) -> None:
+        """Send groups that have waited ``group_wait`` seconds (all of them if ``force``)."""
+        now = self.clock.time()
+        for key, (first, items) in list(self._groups.items()):
+            if force or now - first >= self.group_wait:
+                del self._groups[key]
+                for ch in self.channels:
+                    ch.offer(items)
+
+    def families(self) -> list[MetricFamily]:
+        fam = NOTIFY_SPEC.family()
+        for (ch, result), n in sorted(self.counts.items()):
+            fam.add(n, {"channel": ch, "result": result})
+        return [fam]
+
+    async def aclose(self) -> None:
+        for ch in self.channels:
+            if ch.task is not None:
+                ch.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ch.task
+        await self._client.aclose()

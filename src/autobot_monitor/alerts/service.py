@@ -1,0 +1,212 @@
+"""The alerting component the hub runs each cycle: rules -> values -> engine -> dispatcher.
+
+:class:`AlertService` evaluates every rule against the samples of the cycle (``fn: value``) or
+against stored history over the rule's window (``avg``, ``max``, ``min``, ``rate``,
+``time_to_threshold``), feeds the engine, submits notifications, persists state to
+``<data_dir>/alerts_state.json`` (atomic replace, off the event loop) and exposes its metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable
+
+from ..clock import Clock
+from ..model import MetricFamily, MetricSpec
+from .config import AlertingConfig, RuleConfig
+from .engine import AlertEngine, EngineSettings, Notification, label_matches
+from .functions import AnomalyBaseline, counter_rate, time_to_threshold, window_avg, window_max, window_min
+from .notify import Dispatcher
+
+log = logging.getLogger(__name__)
+
+SPECS = (
+    MetricSpec("autobot_performance_alerts_total", "counter",
+               "Alerts that started firing, by category and severity.", "", ("category", "severity")),
+    MetricSpec("autobot_active_alerts", "gauge", "Alerts firing now, by severity.", "", ("severity",)),
+    MetricSpec("autobot_alert_rule_series", "gauge",
+               "Label sets the rule matched this cycle (0: its metric is absent).", "", ("rule",)),
+    MetricSpec("autobot_alert_evaluation_duration_seconds", "gauge",
+               "Wall time of the last evaluation of all rules.", "seconds"),
+)
+
+_WINDOW_FNS = {"avg": window_avg, "max": window_max, "min": window_min, "rate": counter_rate}
+Index = dict[str, list[tuple[dict[str, str], float]]]
+
+
+def build_index(families: Iterable[MetricFamily]) -> Index:
+    """name -> [(labels, value)] for every sample of the cycle."""
+    idx: Index = {}
+    for f in families:
+        lst = idx.setdefault(f.name, [])
+        for s in f.samples:
+            lst.append((dict(s.labels), s.value))
+    return idx
+
+
+class Selector:
+    """Selects a rule's samples from an :data:`Index`. An equality matcher is answered from a
+    per-(metric, label) inverted index built lazily once per cycle, so many rules each picking a
+    few series out of a large metric cost a dict lookup each instead of a scan."""
+
+    def __init__(self, idx: Index):
+        self.idx = idx
+        self._eq: dict[tuple[str, str], dict[str, list[tuple[dict[str, str], float]]]] = {}
+
+    def select(self, metric: str, match: dict[str, str]) -> list[tuple[dict[str, str], float]]:
+        rows = self.idx.get(metric, ())
+        eq = [(k, v) for k, v in match.items() if v and not v.startswith(("~", "!"))]
+        if eq and len(rows) > 16:
+            k, v = eq[0]
+            inv = self._eq.get((metric, k))
+            if inv is None:
+                inv = {}
+                for row in rows:
+                    inv.setdefault(row[0].get(k, ""), []).append(row)
+                self._eq[(metric, k)] = inv
+            rows = inv.get(v, ())
+        return [(lab, val) for lab, val in rows if label_matches(lab, match)]
+
+
+class AlertService:
+    """Rules, engine and dispatcher for one hub. ``store`` is the hub's store (for window
+    functions); ``state_path`` the JSON file holding the engine state across restarts."""
+
+    def __init__(self, rules: list[RuleConfig], cfg: AlertingConfig, clock: Clock,
+                 store=None, state_path: str | None = None, interval: float = 10.0):
+        self.rules = rules
+        self.cfg = cfg
+        self.clock = clock
+        self.store = store
+        self.state_path = state_path
+        self.interval = interval
+        self.engine = AlertEngine(clock, EngineSettings(cfg.flap_window, cfg.flap_threshold,
+                                                        cfg.repeat_interval, cfg.history_size))
+        self.dispatcher = Dispatcher(list(cfg.channels), clock, cfg.group_wait)
+        self.rule_series: dict[str, int] = {}
+        self.rule_seen: dict[str, bool] = {r.name: False for r in rules}
+        self._baselines: dict[tuple[str, str], AnomalyBaseline] = {}
+        self._eval_s: float | None = None
+        self._warned: set[str] = set()
+        if state_path and os.path.exists(state_path):
+            try:
+                with open(state_path, encoding="utf-8") as f:
+                    self.engine.load_state(json.load(f))
+            except (OSError, ValueError) as e:
+                log.error("cannot read alert state %s: %s (starting empty)", state_path, e)
+
+    def start(self) -> None:
+        self.dispatcher.start()
+
+    def reconfigure(self, rules: list[RuleConfig], cfg: AlertingConfig, interval: float) -> None:
+        """New rules and settings; alert state, silences and history are kept. Channels are
+        rebuilt (the old dispatcher is closed by the caller via :meth:`aclose` semantics)."""
+        old = self.dispatcher
+        self.rules, self.cfg, self.interval = rules, cfg, interval
+        self.engine.settings = EngineSettings(cfg.flap_window, cfg.flap_threshold,
+                                              cfg.repeat_interval, cfg.history_size)
+        self.dispatcher = Dispatcher(list(cfg.channels), self.clock, cfg.group_wait)
+        self.dispatcher.start()
+        self.rule_seen = {r.name: self.rule_seen.get(r.name, False) for r in rules}
+        asyncio.ensure_future(old.aclose())
+
+    async def evaluate(self, families: list[MetricFamily], priorities: dict[str, str]) -> list[Notification]:
+        """Evaluate every rule on this cycle's ``families``; returns what was notified."""
+        t0 = time.perf_counter()
+        idx = build_index(families)
+        sel = Selector(idx)
+        windows = [r for r in self.rules if r.fn in _WINDOW_FNS or r.fn == "time_to_threshold"]
+        history = await asyncio.to_thread(self._window_values, windows) if windows and self.store else {}
+        notes: list[Notification] = []
+        for rule in self.rules:
+            if rule.fn == "value":
+                values = sel.select(rule.metric, rule.match)
+            elif rule.fn == "anomaly":
+                values = self._anomaly(rule, idx)
+            else:
+                values = history.get(rule.name, [])
+            self.rule_series[rule.name] = len(values)
+            if values or rule.metric in idx:
+                self.rule_seen[rule.name] = True
+            notes += self.engine.evaluate(rule, values, priorities)
+        self.dispatcher.submit(notes)
+        self.engine.prune()
+        self._eval_s = time.perf_counter() - t0
+        if self.engine.dirty and self.state_path:
+            self.engine.dirty = False
+            await asyncio.to_thread(self._save, self.engine.to_state())
+        return notes
+
+    def _window_values(self, rules: list[RuleConfig]) -> dict[str, list[tuple[dict[str, str], float | None]]]:
+        now = self.clock.time()
+        out: dict[str, list] = {}
+        for rule in rules:
+            eq = {k: v for k, v in rule.match.items() if not v.startswith(("~", "!"))}
+            try:
+                series = self.store.query_range(rule.metric, eq, now - rule.window, now,
+                                                max(self.interval, rule.window / 1000))
+            except Exception as e:  # noqa: BLE001 - a store problem must not stop alerting
+                log.error("rule %s: history query failed: %s", rule.name, e)
+                continue
+            vals = []
+            for s in series:
+                if not label_matches(s.labels, rule.match):
+                    continue
+                if rule.fn == "time_to_threshold":
+                    v = time_to_threshold(s.points, rule.target)
+                else:
+                    v = _WINDOW_FNS[rule.fn](s.points)
+                vals.append((dict(s.labels), v))
+            out[rule.name] = vals
+        return out
+
+    def _anomaly(self, rule: RuleConfig, idx: Index) -> list[tuple[dict[str, str], float | None]]:
+        out = []
+        live = set()
+        for lab, v in idx.get(rule.metric, ()):
+            if not label_matches(lab, rule.match):
+                continue
+            key = (rule.name, json.dumps(lab, sort_keys=True))
+            live.add(key)
+            out.append((lab, self._baselines.setdefault(key, AnomalyBaseline()).update(v)))
+        for key in [k for k in self._baselines if k[0] == rule.name and k not in live]:
+            del self._baselines[key]
+        return out
+
+    def _save(self, state: dict) -> None:
+        tmp = f"{self.state_path}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(state, f, separators=(",", ":"), default=str)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.state_path)
+        except OSError as e:
+            log.error("cannot save alert state to %s: %s", self.state_path, e)
+
+    def unseen_rules(self) -> list[str]:
+        """Rules whose metric has never appeared since the hub started."""
+        return [name for name, seen in self.rule_seen.items() if not seen]
+
+    def families(self) -> list[MetricFamily]:
+        total, active, series, dur = (s.family() for s in SPECS)
+        for (cat, sev), n in sorted(self.engine.fired_counts.items()):
+            total.add(n, {"category": cat, "severity": sev})
+        for sev, n in self.engine.firing_counts().items():
+            active.add(n, {"severity": sev})
+        for name, n in sorted(self.rule_series.items()):
+            series.add(n, {"rule": name})
+        if self._eval_s is not None:
+            dur.add(self._eval_s)
+        return [total, active, series, dur, *self.dispatcher.families()]
+
+    async def aclose(self) -> None:
+        self.dispatcher.flush(force=True)
+        await asyncio.sleep(0)
+        await self.dispatcher.aclose()
+        if self.state_path:
+            await asyncio.to_thread(self._save, self.engine.to_state())

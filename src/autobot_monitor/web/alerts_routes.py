@@ -1,0 +1,108 @@
+"""Alert API: list and filter, acknowledge, silences, transition history, rule status.
+
+Reads come from the hub's alert engine (in memory, cheap); writes change operator state only
+(they never run an evaluation). Bad input is a 400/404 with ``{"error": message}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..alerts.config import parse_duration
+from ..alerts.engine import SEVERITIES
+
+
+class AckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str = Field("operator", max_length=100, description="who acknowledges")
+
+
+class SilenceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    matchers: dict[str, str] = Field(description="label -> value, '!value' or '~regex'; "
+                                                 "alertname is the rule name")
+    duration: str | float = Field("1h", description="seconds or 30m, 2h, 1d")
+    comment: str = Field("", max_length=1000)
+    created_by: str = Field("operator", max_length=100)
+
+
+def _err(status: int, msg: str) -> JSONResponse:
+    return JSONResponse({"error": msg}, status_code=status)
+
+
+def build_router(hub) -> APIRouter:
+    """Routes over ``hub.alerts`` (an :class:`~..alerts.service.AlertService`)."""
+    from ..hub.service import alert_json
+
+    r = APIRouter(tags=["alerts"])
+
+    @r.get("/api/alerts", summary="Pending and firing alerts, most severe first; counts per severity")
+    async def list_alerts(
+        state: Annotated[Literal["pending", "firing"] | None, Query()] = None,
+        severity: Annotated[Literal["critical", "high", "medium", "low"] | None, Query()] = None,
+        host: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> dict:
+        eng = hub.alerts.engine
+        alerts = eng.active(state, severity, host)
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for a in eng.active():
+            counts[a.severity] += 1
+        return {"timestamp": hub.snapshot.timestamp or None,
+                "alerts": [alert_json(a) for a in alerts],
+                "counts": counts, "firing": eng.firing_counts()}
+
+    @r.post("/api/alerts/{fingerprint}/ack", summary="Acknowledge an alert (no repeat notifications)")
+    async def ack(fingerprint: str, body: AckBody | None = None):
+        try:
+            a = hub.alerts.engine.acknowledge(fingerprint, (body or AckBody()).by)
+        except KeyError:
+            return _err(404, f"no active alert {fingerprint!r}")
+        return alert_json(a)
+
+    @r.delete("/api/alerts/{fingerprint}/ack", summary="Withdraw an acknowledgement")
+    async def unack(fingerprint: str):
+        try:
+            return alert_json(hub.alerts.engine.unacknowledge(fingerprint))
+        except KeyError:
+            return _err(404, f"no active alert {fingerprint!r}")
+
+    @r.get("/api/alerts/history", summary="Recent state transitions, newest first")
+    async def history(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict:
+        items = list(hub.alerts.engine.history)[-limit:]
+        return {"transitions": items[::-1]}
+
+    @r.get("/api/alerts/rules", summary="Rules with the number of label sets each matched")
+    async def rules() -> dict:
+        svc = hub.alerts
+        return {"rules": [{**rule.model_dump(by_alias=True), "series": svc.rule_series.get(rule.name),
+                           "metric_seen": svc.rule_seen.get(rule.name, False)}
+                          for rule in svc.rules]}
+
+    @r.get("/api/silences", summary="Silences (active and recently expired)")
+    async def silences() -> dict:
+        now = hub.clock.time()
+        return {"silences": [{**s.__dict__, "active": s.active(now)}
+                             for s in hub.alerts.engine.silences.values()]}
+
+    @r.post("/api/silences", status_code=201, summary="Silence alerts matching label matchers")
+    async def add_silence(body: SilenceBody):
+        try:
+            duration = parse_duration(body.duration)
+            s = hub.alerts.engine.add_silence(body.matchers, duration, body.comment, body.created_by)
+        except ValueError as e:
+            return _err(400, str(e))
+        return {**s.__dict__, "active": True}
+
+    @r.delete("/api/silences/{silence_id}", summary="Expire a silence now")
+    async def expire(silence_id: str):
+        try:
+            s = hub.alerts.engine.expire_silence(silence_id)
+        except KeyError:
+            return _err(404, f"no silence {silence_id!r}")
+        return {**s.__dict__, "active": False}
+
+    return r

@@ -1,0 +1,198 @@
+"""The dashboard in a real browser (Debian's chromium via Playwright) against a real hub process.
+
+Order matters at the end of the module: the last tests stop the HTTP service and then the hub.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+EVIL_NAME = 'hub<img src=x onerror="window.__xss=1">'  # same as conftest.py
+EVIL_ROLE = "<script>window.__xss=2</script>"
+VIEWS = ("overview", "charts", "services", "map", "alerts")
+
+
+def wait_js(p, expr: str, timeout: float = 10.0):
+    """Poll ``expr`` in the page until truthy (page.wait_for_function evaluates strings, which
+    the dashboard's CSP forbids, as it should)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = p.evaluate(expr)
+        if v:
+            return v
+        p.wait_for_timeout(100)
+    raise AssertionError(f"timed out waiting for {expr}")
+
+
+def card_selector(name: str) -> str:
+    return f'.host-card[data-host="{name.replace(chr(34), chr(92) + chr(34))}"]'
+
+
+def test_page_loads_every_view_without_console_errors(hub, page):
+    resp = page.open(hub["url"])
+    csp = resp.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    page.page.wait_for_selector(card_selector(EVIL_NAME))
+    for view in VIEWS:
+        page.page.click(f'nav a[href="#{view}"]')
+        page.page.wait_for_selector(f"#view-{view}:not([hidden])")
+        if view == "charts":
+            page.page.wait_for_selector("#chart-cpu[data-points]")
+    page.page.wait_for_timeout(1500)  # a couple of live updates on every view
+    assert page.errors == []
+    # nothing was requested from another origin (the CSP would also have refused it)
+    assert page.page.evaluate(
+        "performance.getEntriesByType('resource').every(e => e.name.startsWith(location.origin)"
+        " || e.name.startsWith('ws://' + location.host))")
+
+
+def test_values_change_live_without_reload(hub, page):
+    page.open(hub["url"], "charts")
+    p = page.page
+    p.wait_for_selector("#updated[data-ts]")
+    p.wait_for_selector("#chart-cpu[data-last-x]")
+    ts0 = float(p.get_attribute("#updated", "data-ts"))
+    x0 = float(p.get_attribute("#chart-cpu", "data-last-x"))
+    wait_js(p, f"Number(document.querySelector('#updated').dataset.ts) > {ts0}")
+    wait_js(p, f"Number(document.querySelector('#chart-cpu').dataset.lastX) > {x0}")
+    assert p.evaluate("performance.getEntriesByType('navigation').length") == 1  # same document
+    assert page.errors == []
+
+
+def test_range_picker_loads_history_at_a_coarser_step(hub, page):
+    page.open(hub["url"], "charts")
+    p = page.page
+    p.wait_for_selector("#chart-cpu[data-step]")
+    assert float(p.get_attribute("#chart-cpu", "data-step")) == 2  # 15 min / 600 points -> 2 s
+    p.click("#range-buttons button[data-range='3600']")
+    p.wait_for_selector("#chart-cpu[data-step='10']")  # 1 h / 600 -> 6 s -> next nice step 10 s
+    assert p.get_attribute("#range-buttons button[data-range='3600']", "aria-pressed") == "true"
+    assert int(p.get_attribute("#chart-cpu", "data-points")) >= 1
+    start = float(p.get_attribute("#chart-cpu", "data-start"))
+    end = float(p.get_attribute("#chart-cpu", "data-end"))
+    assert 3590 <= end - start <= 3620
+    # custom range: 10 minutes (minute precision) -> 1 s step; not extended live
+    p.click("#range-buttons button[data-range='custom']")
+    p.wait_for_selector("#custom-range:not([hidden])")
+    p.evaluate("""() => {
+      const loc = (t) => new Date(t - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+      document.querySelector('#range-from').value = loc(Date.now() - 540000);
+      document.querySelector('#range-to').value = loc(Date.now() + 60000);
+    }""")
+    p.click("#custom-range button[type=submit]")
+    p.wait_for_selector("#chart-cpu[data-step='1']")
+    assert int(p.get_attribute("#chart-cpu", "data-points")) >= 1
+    assert page.errors == []
+
+
+def test_csv_export_rows_match_the_history_api(hub, page):
+    page.open(hub["url"], "charts")
+    p = page.page
+    p.wait_for_selector("#chart-cpu[data-points]")
+    with p.expect_download() as dl:
+        p.click("#chart-cpu button.export-csv")
+    path = dl.value.path()
+    assert dl.value.suggested_filename.endswith(".csv")
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["timestamp", "time_utc", EVIL_NAME]  # markup is just text in the file
+    csv_vals = {float(r[0]): float(r[2]) for r in rows[1:] if r[2] != ""}
+    ds = p.evaluate("({...document.querySelector('#chart-cpu').dataset})")
+    api = httpx.get(hub["url"] + "/api/metrics/history", timeout=10, params={
+        "metric": "autobot_cpu_busy_percent", "match": "cpu=all", "host": EVIL_NAME,
+        "start": ds["start"], "end": ds["end"], "step": ds["step"]}).json()
+    (series,) = api["series"]
+    lo, hi = min(csv_vals), max(csv_vals)
+    matched = 0
+    for t, v in series["points"]:
+        if v is None or not lo <= t <= hi:
+            continue
+        assert t in csv_vals, f"history point {t} missing from the CSV"
+        assert math.isclose(csv_vals[t], v, rel_tol=1e-12), (t, csv_vals[t], v)
+        matched += 1
+    assert matched >= 2
+
+
+def test_narrow_layout_has_no_horizontal_scroll(hub, narrow_page):
+    narrow_page.open(hub["url"])
+    p = narrow_page.page
+    p.wait_for_selector(card_selector(EVIL_NAME))
+    for view in VIEWS:
+        p.click(f'nav a[href="#{view}"]')
+        p.wait_for_selector(f"#view-{view}:not([hidden])")
+        if view == "charts":
+            p.wait_for_selector("#chart-cpu[data-points]")
+        p.wait_for_timeout(300)
+        width = p.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= 375, f"{view}: page is {width} px wide at a 375 px viewport"
+    assert narrow_page.errors == []
+
+
+def test_markup_in_names_renders_as_text(hub, page):
+    page.open(hub["url"])
+    p = page.page
+    card = p.wait_for_selector(card_selector(EVIL_NAME))
+    assert card.query_selector(".host-name").text_content() == EVIL_NAME
+    assert EVIL_ROLE in card.text_content()
+    p.click('nav a[href="#charts"]')
+    p.wait_for_selector("#chart-cpu .u-legend")
+    assert EVIL_NAME in p.text_content("#chart-cpu .u-legend")
+    p.click('nav a[href="#map"]')
+    p.wait_for_selector("#map table")
+    assert EVIL_NAME in p.text_content("#map table")
+    assert p.evaluate("document.querySelectorAll('body img, body script:not([src])').length") == 0
+    assert p.evaluate("window.__xss") is None
+    assert page.errors == []
+
+
+def test_keyboard_moves_between_views(hub, page):
+    page.open(hub["url"])
+    p = page.page
+    p.keyboard.press("Tab")  # skip link
+    for _ in range(12):
+        p.keyboard.press("Tab")
+        if p.evaluate("document.activeElement.getAttribute('href')") == "#services":
+            break
+    else:
+        pytest.fail("Tab never reached the Services link")
+    p.keyboard.press("Enter")
+    p.wait_for_selector("#view-services:not([hidden]) .service-card")
+    assert p.evaluate("document.activeElement.id") == "h-services"
+
+
+def test_alert_appears_when_a_service_goes_down_and_can_be_acknowledged(hub, page):
+    page.open(hub["url"], "alerts")
+    p = page.page
+    hub["web"].stop()
+    item = p.wait_for_selector(".alert-item:has(.alert-name:text-is('ServiceDown'))", timeout=20000)
+    assert "web" in item.text_content()
+    p.wait_for_selector(".service-card[data-service='web'].state-down", state="attached")
+    spec = httpx.get(hub["url"] + "/openapi.json", timeout=10).json()
+    if not any("ack" in path and "post" in ops for path, ops in spec["paths"].items()):
+        assert item.query_selector(".btn-acknowledge") is None  # no endpoint, no button
+        return
+    fp = item.get_attribute("data-fingerprint")
+    p.click(f".alert-item[data-fingerprint='{fp}'] .btn-acknowledge")
+    p.wait_for_selector(f".alert-item[data-fingerprint='{fp}'] .chip:text('acknowledged by dashboard')")
+    (a,) = [a for a in httpx.get(hub["url"] + "/api/alerts", timeout=10).json()["alerts"]
+            if a["fingerprint"] == fp]
+    assert a["acknowledged_by"] == "dashboard"
+
+
+def test_lost_connection_shows_retrying_and_stale(hub, page):
+    page.open(hub["url"])
+    p = page.page
+    p.wait_for_selector("#conn[data-state='live']")
+    hub["proc"].stop()
+    p.wait_for_selector("#conn[data-state='down']", timeout=10000)
+    assert "disconnected, retrying" in p.text_content("#conn")
+    p.wait_for_selector("body.stale #stale-banner:not([hidden])", timeout=10000)
+    assert "Stale data" in p.text_content("#stale-banner")
