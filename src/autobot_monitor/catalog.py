@@ -12,6 +12,7 @@ from .model import MetricSpec
 def all_specs() -> list[tuple[str, tuple[MetricSpec, ...]]]:
     """``[(source name, specs)]``: each collector, the collector runner, the service checks, the
     hub's scrape, threshold and self metrics."""
+    from .agent.mesh import MESH_SPECS
     from .alerts.notify import NOTIFY_SPEC
     from .alerts.service import SPECS as ALERT_SPECS
     from .checks import ALL_SPECS
@@ -22,9 +23,12 @@ def all_specs() -> list[tuple[str, tuple[MetricSpec, ...]]]:
     from .store.stats import STORE_SPECS
 
     out = [(f"collector `{name}`", collector_class(name).SPECS) for name in REGISTRY]
-    out += [("collector runner (self)", SELF_SPECS), ("service checks", tuple(ALL_SPECS)),
+    out += [("agent: latency mesh", MESH_SPECS), ("collector runner (self)", SELF_SPECS), ("service checks", tuple(ALL_SPECS)),
             ("hub: scrapes", SCRAPE_SPECS), ("alerts", (*ALERT_SPECS, NOTIFY_SPEC)),
             ("hub: self", HUB_SPECS), ("store (self)", (*STORE_SPECS, *MIRROR_SPECS))]
+    from .optimizer.service import SPECS as OPTIMIZER_SPECS
+
+    out.append(("optimizer", OPTIMIZER_SPECS))  # issue 8
     return out
 
 

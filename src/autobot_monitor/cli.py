@@ -23,7 +23,7 @@ from .errors import ConfigError
 DEFAULT_URL = "http://127.0.0.1:9090"
 PID_FILE = "hub.pid"
 LEGACY = {"--start": "start", "--stop": "stop", "--status": "status"}
-NOT_YET = {"--dashboard-only": "the dashboard", "--optimize-once": "the optimizer"}
+NOT_YET = {"--dashboard-only": "the dashboard"}
 
 
 def _is_loopback(host: str) -> bool:
@@ -96,6 +96,17 @@ def _make_server(app, **kw):
     return server
 
 
+def _run_loop(coro) -> None:
+    """Run the server's event loop: uvloop (a libuv loop, about 1.6x less CPU per request here,
+    see docs/BENCHMARKS.md) when installed, else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return
+    uvloop.run(coro)
+
+
 def _fail(msg: str, code: int = 2) -> int:
     print(f"autobot-monitor: {msg}", file=sys.stderr)
     return code
@@ -120,9 +131,16 @@ def cmd_start(args: argparse.Namespace) -> int:
         return 2
     host = args.host or cfg.dashboard_host
     port = args.port or cfg.dashboard_port
-    if not _is_loopback(host) and not args.insecure:
+    try:  # issue 9: tokens from the environment and the TLS files must be there before binding
+        from .web.auth import resolve_tokens
+
+        tokens = resolve_tokens(cfg.auth)
+        tls = _hub_tls(cfg, path)
+    except ConfigError as e:
+        return _fail("\n".join(e.problems))
+    if not _is_loopback(host) and not tokens and not args.insecure:
         return _fail(f"refusing to listen on {host} beyond loopback without access control; "
-                     "pass --insecure to do it anyway (put it behind an authenticating proxy)")
+                     "configure auth.tokens (autobot-monitor hash-token) or pass --insecure")
     data_dir = os.path.abspath(args.data_dir)
     os.makedirs(data_dir, exist_ok=True)
     pid_path = os.path.join(data_dir, PID_FILE)
@@ -136,7 +154,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     with open(pid_path, "w") as f:
         f.write(f"{os.getpid()}\n")
     try:
-        asyncio.run(_serve_hub(cfg, path, data_dir, sock))
+        _run_loop(_serve_hub(cfg, path, data_dir, sock, tls))
     finally:
         stop_logging(listener)
         if _read_pid(pid_path) == os.getpid():
@@ -144,7 +162,27 @@ def cmd_start(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket) -> None:
+def _hub_tls(cfg, config_path: str | None) -> dict:
+    """uvicorn's ``ssl_*`` arguments from ``cfg.tls`` (paths relative to the config file's
+    directory); ``{}`` without TLS. Raises :class:`ConfigError` for a missing file or variable."""
+    if cfg.tls is None:
+        return {}
+    base = os.path.dirname(os.path.abspath(config_path)) if config_path else os.getcwd()
+    out = {}
+    for key, value in (("certfile", cfg.tls.certfile), ("keyfile", cfg.tls.keyfile)):
+        p = value if os.path.isabs(value) else os.path.join(base, value)
+        if not os.path.isfile(p):
+            raise ConfigError([f"{config_path}: tls.{key}: no such file {p}"])
+        out[f"ssl_{key}"] = p
+    if cfg.tls.key_password_env:
+        pw = os.environ.get(cfg.tls.key_password_env)
+        if not pw:
+            raise ConfigError([f"{config_path}: tls.key_password_env: {cfg.tls.key_password_env} is not set"])
+        out["ssl_keyfile_password"] = pw
+    return out
+
+
+async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket, tls: dict | None = None) -> None:
     import logging
 
     from .hub.service import Hub
@@ -154,12 +192,13 @@ async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket) -> None:
     hub = Hub(cfg, data_dir, path)
     await hub.start()
     app = create_app(hub)
-    server = _make_server(app, lifespan="off", ws_max_size=1 << 20)
+    server = _make_server(app, lifespan="off", ws_max_size=1 << 20, **(tls or {}))
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(hub.reload()))
     host, port = sock.getsockname()[:2]
-    log.info("autobot-monitor %s hub on http://%s:%s (config: %s, data: %s)", __version__,
-             host, port, path or "defaults", data_dir)
+    log.info("autobot-monitor %s hub on %s://%s:%s (config: %s, data: %s, access control: %s)",
+             __version__, "https" if tls else "http", host, port, path or "defaults", data_dir,
+             f"{len(cfg.auth.tokens)} token(s)" if cfg.auth.tokens else "off")
     cycles = asyncio.create_task(hub.run_forever())
     try:
         await server.serve(sockets=[sock])
@@ -210,30 +249,63 @@ def cmd_agent(args: argparse.Namespace) -> int:
     import logging
 
     from .agent.app import Agent, create_agent_app
+    from .agent.mesh import Mesh, load_peers_file, parse_peer
+    from .agent.throughput import ThroughputService
     from .collectors import REGISTRY, build
     from .collectors.base import CollectorContext
     from .collectors.runner import CollectorRunner
 
     host, port = args.listen
-    if not _is_loopback(host) and not args.insecure:
-        return _fail(f"refusing to listen on {host} beyond loopback without a token; "
-                     "pass --insecure to do it anyway")
+    try:
+        token = _agent_token(args.token_file)
+        peers = [parse_peer(p) for p in args.peer or []]
+        if args.peers_file:
+            peers += load_peers_file(args.peers_file, args.name or socket.gethostname(),
+                                     f"{host}:{port}")
+    except (OSError, ValueError) as e:
+        return _fail(str(e))
+    if not _is_loopback(host) and not token and not args.insecure:
+        return _fail(f"refusing to listen on {host} beyond loopback without a token "
+                     "(--token-file or $AUTOBOT_AGENT_TOKEN); pass --insecure to do it anyway")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        return _fail("--tls-cert and --tls-key go together")
+    if args.mesh_interval <= 0 or args.mesh_timeout <= 0 or args.mesh_window < 2:
+        return _fail("--mesh-interval and --mesh-timeout must be > 0, --mesh-window >= 2")
     for n in (args.disable or []) + (args.enable or []):
         if n not in REGISTRY:
             return _fail(f"unknown collector {n!r} (known: {', '.join(REGISTRY)})")
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = CollectorContext(procfs=args.procfs, sysfs=args.sysfs, rootfs=args.rootfs)
     runner = CollectorRunner(build(ctx, args.enable, args.disable), timeout=args.timeout)
-    agent = Agent(runner, interval=args.interval)
+    scheme = "https" if args.tls_cert else "http"
+    tput = ThroughputService({p.name: p.address for p in peers}, token, scheme,
+                             args.peer_ca or True)
     sock = _bind(host, port)
-    logging.getLogger("autobot_monitor").info("agent on http://%s:%s every %ss", host, port,
-                                              args.interval)
+    logging.getLogger("autobot_monitor").info(
+        "agent on %s://%s:%s every %ss, %d peer(s), token %s", scheme, host, port, args.interval,
+        len(peers), "required" if token else "off")
+    tls = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key} if args.tls_cert else {}
 
     async def serve() -> None:
-        await _make_server(create_agent_app(agent)).serve(sockets=[sock])
+        mesh = Mesh(peers, args.mesh_interval, args.mesh_timeout, args.mesh_window,
+                    icmp=None if args.mesh_icmp else False) if peers else None
+        agent = Agent(runner, interval=args.interval, hostname=args.name, mesh=mesh)
+        await _make_server(create_agent_app(agent, token, tput), **tls).serve(sockets=[sock])
 
-    asyncio.run(serve())
+    _run_loop(serve())
     return 0
+
+
+def _agent_token(path: str | None) -> str | None:
+    """The agent's bearer token: the first line of ``path``, else ``$AUTOBOT_AGENT_TOKEN``, else
+    None. Raises ``ValueError`` for an empty token file, ``OSError`` for an unreadable one."""
+    if path:
+        with open(path, encoding="utf-8") as f:
+            token = f.readline().strip()
+        if not token:
+            raise ValueError(f"{path}: empty token file")
+        return token
+    return os.environ.get("AUTOBOT_AGENT_TOKEN", "").strip() or None
 
 
 # -- status ----------------------------------------------------------------------------------
@@ -253,11 +325,15 @@ def _fmt(v: float | None, fmt: str = "{:.1f}", suffix: str = "") -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    import ssl
+
     import httpx
 
     url = args.url.rstrip("/")
     try:
-        with httpx.Client(timeout=args.timeout) as c:
+        headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}  # issue 9
+        verify = ssl.create_default_context(cafile=args.cacert) if args.cacert else True
+        with httpx.Client(timeout=args.timeout, headers=headers, verify=verify) as c:
             status = c.get(f"{url}/api/system/status").raise_for_status().json()
             current = c.get(f"{url}/api/metrics/current").raise_for_status().json()
             alerts = c.get(f"{url}/api/alerts").raise_for_status().json()
@@ -300,6 +376,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                   f"{_fmt_bytes(dio.get('written_bytes_per_second'), True)}", gpu,
                   _fmt(h.get("availability_24h_percent"), "{:.2f}", "%"))
     con.print(t)
+    _print_mesh(con, current.get("hosts", {}))
     services = current.get("services", {})
     if services:
         st = Table(title="Services")
@@ -328,6 +405,30 @@ def cmd_status(args: argparse.Namespace) -> int:
                        time.strftime("%H:%M:%S", time.localtime(a["since"])))
         con.print(at)
     return 0
+
+
+def _print_mesh(con, hosts: dict) -> None:
+    """Latency mesh table (issue 6): one row per (host, peer) from each host's ``mesh``."""
+    from rich.table import Table
+
+    rows = [(name, peer, methods) for name, h in hosts.items()
+            for peer, methods in sorted((h.get("mesh") or {}).items())]
+    if not rows:
+        return
+    mt = Table(title="Latency mesh (TCP connect; ICMP p50 where allowed)")
+    for col in ("from", "to", "RTT p50", "RTT p99", "jitter", "loss", "ICMP p50"):
+        mt.add_column(col)
+    for name, peer, methods in rows:
+        tcp, icmp = methods.get("tcp") or {}, methods.get("icmp") or {}
+
+        def ms(v):
+            return _fmt(v * 1000 if v is not None else None, "{:.2f}", " ms")
+        loss = tcp.get("loss_ratio")
+        mt.add_row(name, peer, ms(tcp.get("rtt_p50_seconds")), ms(tcp.get("rtt_p99_seconds")),
+                   ms(tcp.get("jitter_seconds")),
+                   _fmt(loss * 100 if loss is not None else None, "{:.1f}", "%"),
+                   ms(icmp.get("rtt_p50_seconds")))
+    con.print(mt)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -365,7 +466,7 @@ def cmd_export_rules(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="autobot-monitor",
                                 description="Prometheus-native performance monitoring.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -397,15 +498,40 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--collector.disable", dest="disable", action="append", metavar="NAME")
     s.add_argument("--collector.enable", dest="enable", action="append", metavar="NAME",
                    help="run only these collectors (repeatable)")
-    s.add_argument("--insecure", action="store_true")
+    s.add_argument("--insecure", action="store_true",
+                   help="allow listening beyond loopback without a token")
+    s.add_argument("--token-file", help="file whose first line is the bearer token required on "
+                   "/metrics and /api/* (default: $AUTOBOT_AGENT_TOKEN)")
+    s.add_argument("--tls-cert", help="PEM certificate: serve HTTPS (with --tls-key)")
+    s.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    s.add_argument("--name", help="this host's inventory name (default: hostname)")
+    s.add_argument("--peer", action="append", metavar="NAME=HOST:PORT",
+                   help="peer agent to probe for the latency mesh (repeatable)")
+    s.add_argument("--peers-file", help="NAME=HOST:PORT lines, or the hub's YAML config (its "
+                   "hosts: become the peers, this host excluded by --name or --listen)")
+    s.add_argument("--mesh-interval", type=float, default=5.0, help="seconds between mesh probes")
+    s.add_argument("--mesh-timeout", type=float, default=1.0, help="seconds before a probe is lost")
+    s.add_argument("--mesh-window", type=int, default=60, help="probes kept per peer and method")
+    s.add_argument("--no-icmp", dest="mesh_icmp", action="store_false",
+                   help="probe peers by TCP connect only")
+    s.add_argument("--peer-ca", help="CA file to verify peers' HTTPS for throughput tests")
     s.add_argument("--log-level", default="INFO")
     s.set_defaults(func=cmd_agent)
+    if agent_only:
+        return p  # the agent process skips the heavier subcommands' imports (numpy, store...)
 
     s = sub.add_parser("status", help="show the running hub's figures")
     s.add_argument("--url", default=os.environ.get("AUTOBOT_MONITOR_URL", DEFAULT_URL))
     s.add_argument("--json", action="store_true")
     s.add_argument("--timeout", type=float, default=5.0)
+    s.add_argument("--token", default=os.environ.get("AUTOBOT_MONITOR_TOKEN"),
+                   help="API token sent as a bearer (default $AUTOBOT_MONITOR_TOKEN)")
+    s.add_argument("--cacert", help="CA or self-signed certificate to trust for an https:// URL")
     s.set_defaults(func=cmd_status)
+
+    from .security_cli import add_parsers as add_security_parsers
+
+    add_security_parsers(sub)  # hash-token, verify-log (issue 9)
 
     s = sub.add_parser("export-rules",
                        help="write the alert rules (defaults + configured) as a Prometheus rules file")
@@ -424,6 +550,14 @@ def build_parser() -> argparse.ArgumentParser:
     from .benchmark.command import add_parser as add_benchmark_parser
 
     add_benchmark_parser(sub)
+
+    from .report.command import add_parser as add_report_parser
+
+    add_report_parser(sub, os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"))  # issue 11
+
+    from .optimizer.command import add_parser as add_optimize_parser
+
+    add_optimize_parser(sub, DEFAULT_URL)  # issue 8
     return p
 
 
@@ -438,6 +572,8 @@ def _translate_legacy(argv: list[str]) -> list[str] | int:
         return ["benchmark", *argv[1:]]
     if head.startswith("--benchmark="):
         return ["benchmark", head.split("=", 1)[1], *argv[1:]]
+    if head == "--optimize-once":  # issue 8
+        return ["optimize", "--once", *argv[1:]]
     if head in NOT_YET:
         return _fail(f"{head}: {NOT_YET[head]} is not built yet in this version", 1)
     return argv
@@ -448,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     translated = _translate_legacy(argv)
     if isinstance(translated, int):
         return translated
-    args = build_parser().parse_args(translated)
+    args = build_parser(agent_only=translated[:1] == ["agent"]).parse_args(translated)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -37,3 +37,8 @@ class QueryError(StoreError, ValueError):
 class BenchmarkError(MonitorError):
     """A benchmark cannot run as asked (a db index not in config, no target, a missing native
     tool); the message says which and why."""
+
+
+class OptimizerError(MonitorError):
+    """An optimizer action cannot be built or run as asked (not in the allowlist, target not
+    configured, a remote host for a local action); the message says which and why."""

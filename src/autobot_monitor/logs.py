@@ -61,6 +61,32 @@ def setup_logging(cfg: LoggingConfig, data_dir: str, console: bool = True,
         plistener = logging.handlers.QueueListener(pq, ph)
         plistener.start()
         listener._autobot_extra = plistener  # type: ignore[attr-defined]
+    listener._autobot_security = _security_logs(cfg, log_dir)  # type: ignore[attr-defined]
+    listener.start()
+    return listener
+
+
+def _security_logs(cfg: LoggingConfig, log_dir: str) -> logging.handlers.QueueListener:
+    """Issue 9: ``access.log`` (one JSON line per request, from ``autobot_monitor.access``) and
+    ``alerts.log`` (``autobot_monitor.alerts_log``, hash-chained by :class:`~.audit.ChainFormatter`),
+    rotated like the others, written by their own listener thread."""
+    from .audit import ChainFormatter
+
+    q: queue.Queue = queue.Queue(maxsize=10000)
+    handlers = []
+    for name, fname, formatter in (("autobot_monitor.access", "access.log", _Plain()),
+                                   ("autobot_monitor.alerts_log", "alerts.log", None)):
+        path = os.path.join(log_dir, fname)
+        h = logging.handlers.RotatingFileHandler(path, maxBytes=cfg.max_bytes,
+                                                 backupCount=cfg.backup_count)
+        h.setFormatter(formatter or ChainFormatter(path))
+        h.addFilter(lambda r, n=name: r.name == n)
+        handlers.append(h)
+        lg = logging.getLogger(name)
+        lg.propagate = False
+        lg.handlers[:] = [logging.handlers.QueueHandler(q)]
+        lg.setLevel(logging.INFO)
+    listener = logging.handlers.QueueListener(q, *handlers)
     listener.start()
     return listener
 
@@ -70,3 +96,6 @@ def stop_logging(listener: logging.handlers.QueueListener) -> None:
     if extra is not None:
         extra.stop()
     listener.stop()
+    security = getattr(listener, "_autobot_security", None)
+    if security is not None:
+        security.stop()

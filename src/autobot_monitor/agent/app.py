@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import socket
@@ -52,8 +53,10 @@ class Agent:
     """Collection loop around a :class:`CollectorRunner`. ``hostname`` goes into the snapshot
     only (exposition carries no host label: the scraper adds it)."""
 
-    def __init__(self, runner: CollectorRunner, interval: float = 5.0, hostname: str | None = None):
+    def __init__(self, runner: CollectorRunner, interval: float = 5.0, hostname: str | None = None,
+                 mesh=None):
         self.runner = runner
+        self.mesh = mesh  # optional agent.mesh.Mesh: its families join each collection
         self.interval = interval
         self.hostname = hostname or socket.gethostname()
         self.snapshot: AgentSnapshot | None = None
@@ -62,6 +65,8 @@ class Agent:
     async def collect_once(self) -> AgentSnapshot:
         now = time.time()
         families, results = await self.runner.run()
+        if self.mesh is not None:
+            families = [*families, *self.mesh.families()]
         snap = await asyncio.to_thread(self._render, now, families, results)
         self.snapshot = snap
         return snap
@@ -93,9 +98,25 @@ class Agent:
         self._stop.set()
 
 
-def create_agent_app(agent: Agent) -> Starlette:
-    """Routes: ``/metrics`` (text 0.0.4), ``/api/v1/snapshot`` (JSON), ``/healthz``. Before the
-    first collection finishes, /metrics and /api/v1/snapshot answer 503."""
+def create_agent_app(agent: Agent, token: str | None = None, throughput=None) -> Starlette:
+    """Routes: ``/metrics`` (text 0.0.4), ``/api/v1/snapshot`` (JSON), ``/healthz``, and with a
+    ``throughput`` (:class:`~.throughput.ThroughputService`) ``GET /api/v1/throughput/stream`` and
+    ``POST /api/v1/throughput``. Before the first collection finishes, /metrics and
+    /api/v1/snapshot answer 503. With a ``token``, every route but /healthz needs
+    ``Authorization: Bearer <token>`` (constant-time compare), else 401 ``{"error": ...}``."""
+    expected = f"Bearer {token}".encode() if token else None
+
+    def guarded(handler):
+        if expected is None:
+            return handler
+
+        async def check(req: Request) -> Response:
+            got = req.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(got, expected):
+                return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401,
+                                    headers={"WWW-Authenticate": "Bearer"})
+            return await handler(req)
+        return check
 
     async def metrics(_: Request) -> Response:
         snap = agent.snapshot
@@ -118,10 +139,17 @@ def create_agent_app(agent: Agent) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app):
         loop_task = asyncio.create_task(agent.run_forever())
+        mesh_task = asyncio.create_task(agent.mesh.run_forever()) if agent.mesh else None
         yield
         agent.stop()
-        await asyncio.wait({loop_task}, timeout=5)
+        if mesh_task is not None:
+            agent.mesh.stop()
+        await asyncio.wait({loop_task} | ({mesh_task} if mesh_task else set()), timeout=5)
         agent.runner.close()
 
-    return Starlette(routes=[Route("/metrics", metrics), Route("/api/v1/snapshot", snapshot),
-                             Route("/healthz", healthz)], lifespan=lifespan)
+    routes = [Route("/metrics", guarded(metrics)), Route("/api/v1/snapshot", guarded(snapshot)),
+              Route("/healthz", healthz)]
+    if throughput is not None:
+        routes += [Route("/api/v1/throughput/stream", guarded(throughput.stream)),
+                   Route("/api/v1/throughput", guarded(throughput.run_to_peer), methods=["POST"])]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -154,7 +154,7 @@ class AlertingConfig(_M):
     the in-memory transition history."""
 
     default_rules: bool = True
-    group_wait: float = 10.0
+    group_wait: float = 0.0
     repeat_interval: float = 4 * 3600.0
     flap_window: float = 3600.0
     flap_threshold: int = Field(4, ge=2)

@@ -20,7 +20,24 @@ def effective_rules(cfg: MonitorConfig) -> list[RuleConfig]:
     own = {r.name for r in cfg.rules}
     base = default_rules(cfg.alert_thresholds, cfg.monitoring_interval) \
         if cfg.alerting.default_rules else []
+    if cfg.alerting.default_rules and cfg.hosts:  # the mesh exists only with agents (issue 6)
+        base += mesh_rules(cfg.monitoring_interval)
     return [r for r in base if r.name not in own] + list(cfg.rules)
+
+
+def mesh_rules(interval: float) -> list[RuleConfig]:
+    """Latency-mesh rules: loss over 5 % and p50 RTT over the spec's 5 ms inter-VM baseline, per
+    (host, peer, method), for three cycles."""
+    r = RuleConfig.model_validate
+    return [
+        r({"name": "PacketLoss", "metric": "autobot_mesh_loss_ratio", "op": ">", "threshold": 0.05,
+           "clear": 0.02, "for": 3 * interval, "severity": "high", "category": "network",
+           "summary": "{{ host }} -> {{ peer }} ({{ method }}) loses {{ value }} of probes"}),
+        r({"name": "HighLatency", "metric": "autobot_mesh_rtt_seconds", "match": {"quantile": "0.5"},
+           "op": ">", "threshold": 0.005, "clear": 0.004, "for": 3 * interval, "severity": "medium",
+           "category": "network",
+           "summary": "{{ host }} -> {{ peer }} ({{ method }}) p50 RTT {{ value }} s (baseline 5 ms)"}),
+    ]
 
 
 def default_rules(t: AlertThresholds, interval: float) -> list[RuleConfig]:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 
 from ..clock import Clock
-from ..model import MetricFamily, MetricSpec
+from ..model import MetricFamily, MetricSpec, Sample
 from .config import AlertingConfig, RuleConfig
 from .engine import AlertEngine, EngineSettings, Notification, label_matches
 from .functions import AnomalyBaseline, counter_rate, time_to_threshold, window_avg, window_max, window_min
@@ -35,27 +35,34 @@ SPECS = (
 )
 
 _WINDOW_FNS = {"avg": window_avg, "max": window_max, "min": window_min, "rate": counter_rate}
-Index = dict[str, list[tuple[dict[str, str], float]]]
+Index = dict[str, list[Sample]]
 
 
-def build_index(families: Iterable[MetricFamily]) -> Index:
-    """name -> [(labels, value)] for every sample of the cycle."""
+def build_index(families: Iterable[MetricFamily], wanted: set[str] | None = None) -> Index:
+    """name -> samples of the cycle, for the metric names in ``wanted`` (all when None)."""
     idx: Index = {}
     for f in families:
-        lst = idx.setdefault(f.name, [])
-        for s in f.samples:
-            lst.append((dict(s.labels), s.value))
+        if wanted is None or f.name in wanted:
+            idx.setdefault(f.name, []).extend(f.samples)
     return idx
+
+
+def _label(labels: tuple[tuple[str, str], ...], key: str) -> str:
+    for k, v in labels:
+        if k == key:
+            return v
+    return ""
 
 
 class Selector:
     """Selects a rule's samples from an :data:`Index`. An equality matcher is answered from a
     per-(metric, label) inverted index built lazily once per cycle, so many rules each picking a
-    few series out of a large metric cost a dict lookup each instead of a scan."""
+    few series out of a large metric cost a dict lookup each instead of a scan; label dicts are
+    only built for the candidates."""
 
     def __init__(self, idx: Index):
         self.idx = idx
-        self._eq: dict[tuple[str, str], dict[str, list[tuple[dict[str, str], float]]]] = {}
+        self._eq: dict[tuple[str, str], dict[str, list[Sample]]] = {}
 
     def select(self, metric: str, match: dict[str, str]) -> list[tuple[dict[str, str], float]]:
         rows = self.idx.get(metric, ())
@@ -66,10 +73,15 @@ class Selector:
             if inv is None:
                 inv = {}
                 for row in rows:
-                    inv.setdefault(row[0].get(k, ""), []).append(row)
+                    inv.setdefault(_label(row.labels, k), []).append(row)
                 self._eq[(metric, k)] = inv
             rows = inv.get(v, ())
-        return [(lab, val) for lab, val in rows if label_matches(lab, match)]
+        out = []
+        for row in rows:
+            lab = dict(row.labels)
+            if label_matches(lab, match):
+                out.append((lab, row.value))
+        return out
 
 
 class AlertService:
@@ -117,7 +129,7 @@ class AlertService:
     async def evaluate(self, families: list[MetricFamily], priorities: dict[str, str]) -> list[Notification]:
         """Evaluate every rule on this cycle's ``families``; returns what was notified."""
         t0 = time.perf_counter()
-        idx = build_index(families)
+        idx = build_index(families, {r.metric for r in self.rules})
         sel = Selector(idx)
         windows = [r for r in self.rules if r.fn in _WINDOW_FNS or r.fn == "time_to_threshold"]
         history = await asyncio.to_thread(self._window_values, windows) if windows and self.store else {}
@@ -167,7 +179,8 @@ class AlertService:
     def _anomaly(self, rule: RuleConfig, idx: Index) -> list[tuple[dict[str, str], float | None]]:
         out = []
         live = set()
-        for lab, v in idx.get(rule.metric, ()):
+        for row in idx.get(rule.metric, ()):
+            lab, v = dict(row.labels), row.value
             if not label_matches(lab, rule.match):
                 continue
             key = (rule.name, json.dumps(lab, sort_keys=True))

@@ -139,7 +139,8 @@ def _net(results: list[dict], console: Console) -> None:
     for r in results:
         rtt = r["rtt_seconds"]
         t.add_row(r["name"], r["address"], str(r["probes"]), ms(rtt["p50"]), ms(rtt["p95"]),
-                  ms(rtt["max"]), ms(r["jitter_seconds"]), _n(r["loss_ratio"], "{:.1%}", 1), "n/m")
+                  ms(rtt["max"]), ms(r["jitter_seconds"]), _n(r["loss_ratio"], "{:.1%}", 1),
+                  _n(r.get("throughput_megabytes_per_second"), "{:,.1f}", 1, " MB/s"))
     console.print(t)
 
 

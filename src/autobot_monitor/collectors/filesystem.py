@@ -63,6 +63,10 @@ def parse_mounts(text: str) -> list[Mount]:
     return out
 
 
+_MAY_HANG = re.compile(r"^(nfs4?|cifs|smb3?|smbfs|fuse(\..*)?|9p|ceph|glusterfs|lustre|afs|"
+                       r"davfs|sshfs|ncpfs|gpfs|beegfs|virtiofs)$")
+
+
 class FilesystemCollector(Collector):
     """Per mounted real filesystem, with labels ``{device, fstype, mountpoint}`` and
     node_exporter's names: ``node_filesystem_size_bytes``, ``_free_bytes`` (free to root),
@@ -141,7 +145,7 @@ class FilesystemCollector(Collector):
 
     def collect(self) -> list[MetricFamily]:
         mounts = self.mounts()
-        results = self._statvfs_all([m.mountpoint for m in mounts])
+        results = self._statvfs_all(mounts)
         fams = {s.name: s.family() for s in self.SPECS}
         for m in mounts:
             labels = m.labels
@@ -162,12 +166,19 @@ class FilesystemCollector(Collector):
                 fams["autobot_filesystem_used_percent"].add(used * 100.0 / (used + avail), labels)
         return [f for f in fams.values() if f.samples]
 
-    def _statvfs_all(self, mountpoints: list[str]) -> dict[str, os.statvfs_result]:
-        """``statvfs`` each mount point in its own daemon thread, all sharing one deadline.
-        Mount points missing from the result failed, timed out or are still stuck."""
+    def _statvfs_all(self, mounts: list[Mount]) -> dict[str, os.statvfs_result]:
+        """``statvfs`` of every mount. Local filesystems are asked inline (they answer from
+        kernel memory); network and FUSE filesystems, which can hang, each get their own daemon
+        thread, all sharing one deadline. Mount points missing from the result failed, timed
+        out or are still stuck."""
         results: dict[str, os.statvfs_result] = {}
         threads: list[tuple[str, threading.Thread]] = []
-        for mp in mountpoints:
+        mountpoints = [m.mountpoint for m in mounts]
+        for m in mounts:
+            mp = m.mountpoint
+            if not _MAY_HANG.match(m.fstype):
+                self._one(mp, results)
+                continue
             stuck = self._stuck.get(mp)
             if stuck is not None:
                 if stuck.is_alive():

@@ -53,7 +53,8 @@ class CollectorRunner:
                  max_workers: int | None = None):
         self.collectors = list(collectors)
         self.timeout = timeout
-        self._pool = ThreadPoolExecutor(max_workers=max_workers or max(4, len(self.collectors)),
+        groups = sum(1 for c in self.collectors if c.isolate) + 1
+        self._pool = ThreadPoolExecutor(max_workers=max_workers or groups + 1,
                                         thread_name_prefix="collector")
         self._inflight: dict[str, Future] = {}
 

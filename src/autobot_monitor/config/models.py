@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..alerts.config import AlertingConfig, RuleConfig
+from ..optimizer.config import OptimizerConfig
+from .security import AuthConfig, PrivacyConfig, TlsConfig
 
 Priority = Literal["critical", "high", "medium", "low"]
 Severity = Literal["critical", "high", "medium", "low"]
@@ -58,6 +60,9 @@ class HostConfig(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
     scheme: Literal["http", "https"] = "http"
     token_env: str | None = Field(None, description="environment variable holding the bearer token")
+    tls_ca: str | None = Field(None, description="CA file verifying the agent's HTTPS certificate")
+    down_after: int | None = Field(None, ge=1, le=100,
+                                   description="missed scrapes before down (default scrape.down_after)")
 
     _v_name = field_validator("name")(lambda cls, v: _check_name(v))
     _v_addr = field_validator("address")(lambda cls, v: _check_hostport(v))
@@ -218,6 +223,8 @@ class CollectorsConfig(_Model):
 
 class ScrapeConfig(_Model):
     timeout: float = Field(5.0, gt=0, le=60, description="seconds per target")
+    down_after: int = Field(2, ge=1, le=100,
+                            description="consecutive missed scrapes before a host is marked down")
 
 
 class LoggingConfig(_Model):
@@ -229,6 +236,18 @@ class LoggingConfig(_Model):
     max_bytes: int = Field(10 * 1024 * 1024, ge=4096)
     backup_count: int = Field(5, ge=1, le=100)
     performance_jsonl: bool = True
+
+
+class ReportsConfig(_Model):
+    """Scheduled performance reports (issue 11): ``schedule`` weekly (the previous ISO week),
+    daily (the previous UTC day) or off; written to ``dir`` (relative to the data dir unless
+    absolute) in ``formats``, at most ``keep`` files kept."""
+
+    schedule: Literal["weekly", "daily", "off"] = "weekly"
+    dir: str = "reports"
+    formats: list[Literal["html", "json", "pdf"]] = Field(default_factory=lambda: ["html", "json"],
+                                                          min_length=1)
+    keep: int = Field(100, ge=1, le=10_000)
 
 
 class LocalHostConfig(_Model):
@@ -263,6 +282,11 @@ class MonitorConfig(_Model):
     logging: LoggingConfig = LoggingConfig()
     rules: list[RuleConfig] = Field(default_factory=list)
     alerting: AlertingConfig = AlertingConfig()
+    auth: AuthConfig = AuthConfig()  # issue 9: tokens, sessions
+    tls: TlsConfig | None = None
+    privacy: PrivacyConfig = PrivacyConfig()
+    reports: ReportsConfig = ReportsConfig()  # issue 11
+    optimizer: OptimizerConfig = OptimizerConfig()  # issue 8
 
     @field_validator("rules")
     @classmethod
@@ -280,6 +304,16 @@ class MonitorConfig(_Model):
             if r.metric.startswith(("node_", "autobot_")) and not is_known_metric(r.metric):
                 raise ValueError(f"[{i}] {r.name}: no collector or check emits {r.metric!r}")
         return rules
+
+    @field_validator("optimizer")
+    @classmethod
+    def _optimizer_services(cls, opt: OptimizerConfig, info) -> OptimizerConfig:
+        """Every optimizer restart entry names a configured service (its health check)."""
+        names = {s.name for s in info.data.get("services") or []}
+        for i, s in enumerate(opt.services):
+            if s.service not in names:
+                raise ValueError(f"services[{i}]: {s.service!r} is not a configured service")
+        return opt
 
     @field_validator("hosts", "services")
     @classmethod

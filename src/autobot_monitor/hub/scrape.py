@@ -39,6 +39,7 @@ class ScrapeTarget:
     host: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     token_env: str | None = None
+    tls_ca: str | None = None  # CA file verifying an https target (None: system CAs)
 
     @property
     def instance(self) -> str:
@@ -65,9 +66,14 @@ async def scrape(client: httpx.AsyncClient, target: ScrapeTarget, timeout: float
     headers = {"Accept": "text/plain;version=0.0.4"}
     if target.token_env and os.environ.get(target.token_env):
         headers["Authorization"] = f"Bearer {os.environ[target.token_env]}"
+    elif target.token_env:
+        return ScrapeResult(target, False, 0.0, [], f"token_env {target.token_env} is not set",
+                            wall_time)
     try:
         async with asyncio.timeout(timeout):
             r = await client.get(target.url, headers=headers)
+            if r.status_code == 401:
+                raise _ScrapeFailed("HTTP 401: bearer token missing or refused")
             if r.status_code != 200:
                 raise _ScrapeFailed(f"HTTP {r.status_code}")
             if len(r.content) > MAX_BODY_BYTES:

@@ -13,11 +13,13 @@ import json
 import logging
 import os
 import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 
 import httpx
 
+from ..agent.mesh import mesh_summary
 from ..alerts.defaults import effective_rules
 from ..alerts.service import AlertService
 from ..checks import ServiceChecker
@@ -47,7 +49,8 @@ HUB_SPECS = (
     MetricSpec("autobot_hub_store_errors_total", "counter",
                "Store writes that failed since the hub started."),
     MetricSpec("autobot_host_up", "gauge",
-               "1 if the inventory host reported in the last cycle, else 0.", "",
+               "1 while the inventory host is up (fewer than down_after scrapes missed in a row), "
+               "else 0.", "",
                ("host", "role", "priority")),
 )
 
@@ -68,13 +71,16 @@ class HostState:
     families: list[MetricFamily] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     availability_24h: float | None = None
+    missed: int = 0  # consecutive failed scrapes (issue 6: down after scrape.down_after of them)
+    mesh: dict = field(default_factory=dict)  # agent.mesh.mesh_summary of its last scrape
 
     def to_json(self, full: bool = False) -> dict:
         d = {"name": self.name, "role": self.role, "priority": self.priority,
              "address": self.address, "local": self.local, "up": self.up,
              "last_seen": self.last_seen, "error": self.error,
-             "scrape_duration_seconds": self.scrape_duration,
-             "availability_24h_percent": self.availability_24h, "summary": self.summary}
+             "scrape_duration_seconds": self.scrape_duration, "missed_scrapes": self.missed,
+             "availability_24h_percent": self.availability_24h, "summary": self.summary,
+             "mesh": self.mesh}
         if full:
             d["families"] = [f.to_json() for f in self.families]
         return d
@@ -150,7 +156,8 @@ class Hub:
         self.checker = ServiceChecker(list(cfg.services), clock=self.clock)
         self.targets: list[ScrapeTarget] = [
             ScrapeTarget("autobot-agent", f"{h.scheme}://{h.address}/metrics", h.name,
-                         dict(h.labels), h.token_env) for h in cfg.hosts]
+                         dict(h.labels), h.token_env, h.tls_ca) for h in cfg.hosts]
+        self._down_after = {h.name: h.down_after or cfg.scrape.down_after for h in cfg.hosts}
         self.targets += [ScrapeTarget(t.job, t.url, None, dict(t.labels)) for t in cfg.targets]
         hosts: dict[str, HostState] = {}
         if cfg.local_host.enabled:
@@ -175,14 +182,25 @@ class Hub:
                                    self.store, os.path.join(self.data_dir, "alerts_state.json"),
                                    self.config.monitoring_interval)
         self.alerts.start()
+        from ..report.schedule import ReportScheduler
+
+        self.reports = ReportScheduler(self)  # issue 11: scheduled reports, built off the loop
+        from ..optimizer.service import OptimizerService
+
+        self.optimizer = OptimizerService(self)  # issue 8: analyses every optimization_interval
         self._http = httpx.AsyncClient(follow_redirects=False, timeout=self.config.scrape.timeout)
+        self._ca_clients: dict[str, httpx.AsyncClient] = {}
 
     async def close(self) -> None:
         self._stop.set()
         await self.checker.aclose()
         if self.alerts is not None:
             await self.alerts.aclose()
+        if getattr(self, "reports", None) is not None:
+            await self.reports.aclose()
         await self._http.aclose()
+        for c in self._ca_clients.values():
+            await c.aclose()
         self.runner.close()
         if self.store is not None:
             await asyncio.to_thread(self.store.close)
@@ -212,6 +230,8 @@ class Hub:
         The first cycle runs after one second so rate-based figures have two readings."""
         await self.runner.run()  # prime counters for rates
         next_at = self.clock.monotonic() + 1.0
+        opt = getattr(self, "optimizer", None)  # issue 8: its own schedule, same stop event
+        opt_task = asyncio.create_task(opt.run_forever(self._stop)) if opt is not None else None
         while not self._stop.is_set():
             delay = next_at - self.clock.monotonic()
             if delay > 0:
@@ -228,18 +248,28 @@ class Hub:
             next_at += interval
             if next_at < self.clock.monotonic():  # fell behind: skip, don't burst
                 next_at = self.clock.monotonic() + interval
+        if opt_task is not None:
+            await opt_task
 
     async def run_cycle(self) -> Snapshot:
         """One full cycle; returns the snapshot it published."""
         t0 = time.perf_counter()
         now = self.clock.time()
         local_task = asyncio.create_task(self.runner.run())
-        scrape_tasks = [asyncio.create_task(scrape(self._http, t, self.config.scrape.timeout, now))
+        scrape_tasks = [asyncio.create_task(scrape(self._client_for(t), t,
+                                                   self.config.scrape.timeout, now))
                         for t in self.targets]
         check_task = asyncio.create_task(self.checker.run())
         local_fams, _ = await local_task
         scrapes: list[ScrapeResult] = list(await asyncio.gather(*scrape_tasks))
         svc_fams, svc_results = await check_task
+        if self.config.privacy.redact_process_names:  # issue 9: before anything sees them
+            from ..privacy import compile_patterns, redact_process_names
+
+            pats = compile_patterns(self.config.privacy.redact_process_names)
+            local_fams = redact_process_names(local_fams, pats)
+            for r in scrapes:
+                r.families = redact_process_names(r.families, pats)
 
         stored: list[MetricFamily] = []
         if self.config.local_host.enabled:
@@ -250,12 +280,19 @@ class Hub:
         for r in scrapes:
             if r.target.host is not None:
                 st = self.hosts[r.target.host]
-                st.up, st.error, st.scrape_duration = r.ok, r.error, r.duration
+                st.error, st.scrape_duration = r.error, r.duration
+                # down after down_after missed scrapes in a row, up on the first good one
+                st.missed = 0 if r.ok else st.missed + 1
+                st.up = r.ok or (st.last_seen is not None
+                                 and st.missed < self._down_after.get(st.name, 2))
                 if r.ok:
                     st.families, st.last_seen = r.families, now
                     st.summary = summarize(r.families)
+                    st.mesh = mesh_summary(r.families)
                     stored += [f.with_labels({"host": st.name, **r.target.labels})
                                for f in r.families]
+                elif not st.up:
+                    st.mesh = {}
             elif r.ok:
                 extra = {"job": r.target.job, "instance": r.target.instance, **r.target.labels}
                 stored += [f.with_labels(extra) for f in r.families]
@@ -279,12 +316,16 @@ class Hub:
             stored.append(fam)
 
         stored += scrape_families(scrapes) + self._hub_families()
+        if getattr(self, "optimizer", None) is not None:
+            stored += self.optimizer.families()  # issue 8
         await self.alerts.evaluate(stored, {h.name: h.priority for h in self.hosts.values()})
         stored += self.alerts.families()
         alerts = [alert_json(a) for a in self.alerts.engine.active()]
 
         await self._write(stored, now)
         await self._refresh_availability(now)
+        if getattr(self, "reports", None) is not None:
+            self.reports.tick(now)  # issue 11: starts a build task when a period's report is due
         self._cycles += 1
         self._cycle_s = time.perf_counter() - t0
         snap = await asyncio.to_thread(self._render, now, stored, alerts)
@@ -297,6 +338,17 @@ class Hub:
         if self._cycles % 360 == 1 and self.store is not None:
             await asyncio.to_thread(self.store.enforce_retention, now)
         return snap
+
+    def _client_for(self, t: ScrapeTarget) -> httpx.AsyncClient:
+        """The shared client, or one per ``tls_ca`` file for agents with their own CA."""
+        if not t.tls_ca:
+            return self._http
+        c = self._ca_clients.get(t.tls_ca)
+        if c is None:
+            c = self._ca_clients[t.tls_ca] = httpx.AsyncClient(
+                follow_redirects=False, timeout=self.config.scrape.timeout,
+                verify=ssl.create_default_context(cafile=t.tls_ca))
+        return c
 
     def _prev_availability(self, name: str) -> float | None:
         prev = getattr(self, "_availability", {}).get(("service", name))

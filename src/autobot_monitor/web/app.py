@@ -173,8 +173,18 @@ def create_app(hub) -> FastAPI:  # noqa: C901 - route table
     from .applications import router as applications_router
 
     app.include_router(applications_router(hub))  # GET /api/applications (issue 12)
+    from .reports_routes import build_router as reports_router
+
+    app.include_router(reports_router(hub))  # GET /api/reports[/{name}] (issue 11)
+    from .optimizer_routes import build_router as optimizer_router
+
+    app.include_router(optimizer_router(hub))  # /api/optimizer/* (issue 8; POSTs are admin-only)
     if hub.config.dashboard_enabled:
         from .dashboard import mount_dashboard
 
         mount_dashboard(app)  # GET / and /static/* (issue 5)
+    from .auth import AuthMiddleware
+
+    # tokens, sessions, CSRF, access log (issue 9); open when no token is configured
+    app.add_middleware(AuthMiddleware, get_config=lambda: hub.config.auth)
     return app

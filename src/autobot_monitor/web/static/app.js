@@ -5,6 +5,20 @@ import { renderOverview, renderServices, renderMap, refreshAgo } from "./views.j
 import { renderAlerts, renderHistory, findAlertActions } from "./alerts.js";
 import { ChartBoard } from "./charts.js";
 
+// Access control (issue 9): state-changing requests carry the CSRF token (double submit of the
+// autobot_csrf cookie); a 401 means the session is gone: back to the login page.
+const nativeFetch = window.fetch.bind(window);
+window.fetch = async (url, opts = {}) => {
+  const method = (opts.method || "GET").toUpperCase();
+  if (method !== "GET" && method !== "HEAD") {
+    const csrf = (document.cookie.match(/(?:^|;\s*)autobot_csrf=([^;]*)/) || [])[1] || "";
+    opts = { ...opts, headers: { ...(opts.headers || {}), "X-CSRF-Token": csrf } };
+  }
+  const r = await nativeFetch(url, opts);
+  if (r.status === 401) location.assign("/login");
+  return r;
+};
+
 const VIEWS = ["overview", "charts", "services", "map", "alerts"];
 const $ = (id) => document.getElementById(id);
 

@@ -143,6 +143,9 @@ export function meshPairs(full) {
       const kind = meshKind(f.name);
       if (!kind) continue;
       for (const s of f.samples) {
+        // the agent exports p50 and p99 per method (tcp, icmp): the cell shows the TCP p50
+        if (s.labels.quantile !== undefined && s.labels.quantile !== "0.5") continue;
+        if (s.labels.method && s.labels.method !== "tcp") continue;
         const src = SRC.map((k) => s.labels[k]).find(Boolean) || h.name;
         const dst = DST.map((k) => s.labels[k]).find(Boolean);
         if (!dst) continue;

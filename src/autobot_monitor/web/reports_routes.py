@@ -1,0 +1,55 @@
+"""Report API: the reports the hub keeps in ``<data-dir>/<reports.dir>`` (issue 11).
+
+``GET /api/reports`` lists them (newest first) with the schedule; ``GET /api/reports/{name}``
+serves one file. Names are checked against the report file pattern (no paths); a report's HTML
+is served with a Content-Security-Policy that allows no script and no other origin (its charts
+are ``data:`` images).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from ..report.schedule import MEDIA, NAME_RE, list_reports, reports_dir
+
+CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+       "form-action 'none'; frame-ancestors 'none'")
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def build_router(hub) -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/api/reports", summary="Saved performance reports, newest first")
+    async def reports() -> dict:
+        d = reports_dir(hub.config, hub.data_dir)
+        items = await asyncio.to_thread(list_reports, d)
+        sched = getattr(hub, "reports", None)
+        return {"schedule": hub.config.reports.schedule, "formats": list(hub.config.reports.formats),
+                "last_error": getattr(sched, "last_error", None),
+                "reports": [{**i, "url": f"/api/reports/{i['name']}"} for i in items]}
+
+    @r.get("/api/reports/{name}", summary="One saved report (HTML, JSON or PDF)")
+    async def report(name: str):
+        m = NAME_RE.match(name)
+        if not m:
+            return JSONResponse({"error": f"no report {name!r}"}, status_code=404)
+        path = os.path.join(reports_dir(hub.config, hub.data_dir), name)
+        try:
+            body = await asyncio.to_thread(_read, path)
+        except FileNotFoundError:
+            return JSONResponse({"error": f"no report {name!r}"}, status_code=404)
+        headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+        if m.group(4) == "html":
+            headers["Content-Security-Policy"] = CSP
+        return Response(content=body, media_type=MEDIA[m.group(4)], headers=headers)
+
+    return r
