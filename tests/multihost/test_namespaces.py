@@ -153,6 +153,7 @@ def test_emulated_delay_and_loss_are_reported(lab):
     time.sleep(8.0)
     rows = slow()
     for method, row in zip(("tcp", "icmp"), rows, strict=True):
+        print(f"emulated link {method}: {row}")
         assert abs(row["rtt_p50_seconds"] - injected_rtt) <= 0.2 * injected_rtt, (method, row)
         assert abs(row["loss_ratio"] - injected_loss) <= 0.2 * injected_loss, (method, row)
     # the default mesh rules fire for that path, and only for it
