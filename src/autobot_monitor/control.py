@@ -1,7 +1,8 @@
-"""Python control API mirroring the spec's ``monitor_control`` (``await get_current_status()``).
+"""Python control API mirroring the spec's ``monitor_control``: ``await get_current_status()``,
+``await run_single_benchmark('comprehensive')``.
 
-It talks to a running hub over HTTP (httpx, async), so it never blocks an event loop and never
-runs a probe itself.
+Status calls talk to a running hub over HTTP (httpx, async) and never run a probe themselves; a
+benchmark runs on this machine in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ class MonitorControl:
     async def get_history(self, metric: str, **params: str) -> dict:
         """``GET /api/metrics/history``; ``params`` as the endpoint takes them."""
         return await self._get("/api/metrics/history", metric=metric, **params)
+
+    async def run_single_benchmark(self, kind: str = "comprehensive", duration: float = 60.0,
+                                   config_path: str | None = None, **options) -> dict:
+        """Run benchmark ``kind`` (comprehensive, api, database, network, system) on this machine
+        in a worker thread, against the services of ``config_path`` (else defaults), and return
+        the result document (scores, grades, every figure; see ``autobot-monitor benchmark``).
+        ``options`` are :class:`~autobot_monitor.benchmark.suite.Options` fields. Raises
+        :class:`~autobot_monitor.errors.BenchmarkError` for a request that cannot run."""
+        import asyncio
+
+        from .benchmark.suite import Options, run
+        from .config.loader import load_config
+
+        cfg = await asyncio.to_thread(load_config, config_path)
+        return await asyncio.to_thread(run, kind, cfg, Options(duration=duration, **options))
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -212,8 +212,12 @@ def test_sighup_reload_applies_good_config_and_refuses_bad(world):
         assert world["hub"].proc.poll() is None
         assert "added" in get(world, "/api/metrics/current").json()["services"]
         assert "bogus_key: unknown key" in world["hub"].output()
+        r = httpx.post(world["url"] + "/api/admin/reload", timeout=10)
+        assert r.status_code == 400 and any("bogus_key: unknown key" in p for p in r.json()["problems"])
     finally:
         cfg.write_text(original)
+    r = httpx.post(world["url"] + "/api/admin/reload", timeout=10)
+    assert r.status_code == 200 and r.json()["status"] == "reloaded"
 
 
 def test_logs_follow_the_spec_layout(world):

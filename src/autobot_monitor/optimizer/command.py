@@ -108,7 +108,9 @@ async def _local(cfg, path, data_dir: str, mode: str) -> dict:
 def _fmt_values(vals: dict) -> str:
     out = []
     for k, v in vals.items():
-        if isinstance(v, float):
+        if isinstance(v, float) and k.endswith(("_since", "_at")):
+            v = time.strftime("%H:%M:%S", time.localtime(v))
+        elif isinstance(v, float):
             v = f"{v:.4g}"
         out.append(f"{k}={v}")
     return ", ".join(out)

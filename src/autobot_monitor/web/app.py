@@ -77,6 +77,14 @@ def create_app(hub) -> FastAPI:  # noqa: C901 - route table
         ts = hub.snapshot.timestamp or None
         return {"status": "ok", "version": __version__, "last_cycle": ts}
 
+    @app.post("/api/admin/reload", summary="Re-read the config file (as SIGHUP); a bad file is "
+              "refused with its problems and the running config stays")
+    async def reload() -> JSONResponse:
+        problems = await hub.reload()
+        if problems:
+            return JSONResponse({"error": "config refused", "problems": problems}, status_code=400)
+        return JSONResponse({"status": "reloaded", "config": hub.config_path})
+
     @app.get("/api/metrics/current", summary="Latest collected figures per host and service")
     async def current(full: bool = False) -> Response:
         snap = hub.snapshot
