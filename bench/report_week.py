@@ -71,6 +71,7 @@ def generate(data_dir: str, end: float, interval: float) -> int:
                 n += store.write(batch)
                 batch = []
         n += store.write(batch)
+        store.enforce_retention(end)  # what a running hub does every 360 cycles: merges chunks
     finally:
         store.close()
     return n

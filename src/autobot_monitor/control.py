@@ -1,7 +1,7 @@
 """Python control API mirroring the spec's ``monitor_control``: ``await get_current_status()``,
 ``await run_single_benchmark('comprehensive')``.
 
-Status calls talk to a running hub over HTTP (httpx, async) and never run a probe themselves; a
+``await run_optimization_cycle()``. Status calls talk to a running hub over HTTP (httpx, async) and never run a probe themselves; a
 benchmark runs on this machine in a worker thread, never on the event loop.
 """
 
@@ -20,13 +20,18 @@ class MonitorControl:
     """
 
     def __init__(self, url: str = "http://127.0.0.1:9090", timeout: float = 5.0,
-                 transport: httpx.AsyncBaseTransport | None = None):
+                 transport: httpx.AsyncBaseTransport | None = None, token: str | None = None):
+        """``token``: API token sent as a bearer (default ``$AUTOBOT_MONITOR_TOKEN``)."""
+        import os
+
         self.url = url.rstrip("/")
+        token = token or os.environ.get("AUTOBOT_MONITOR_TOKEN")
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
 
     async def _get(self, path: str, **params) -> dict:
         try:
-            r = await self._client.get(path, params=params or None)
+            r = await self._client.get(path, params=params or None, headers=self._headers)
             r.raise_for_status()
             return r.json()
         except httpx.HTTPError as e:
@@ -47,6 +52,17 @@ class MonitorControl:
     async def get_history(self, metric: str, **params: str) -> dict:
         """``GET /api/metrics/history``; ``params`` as the endpoint takes them."""
         return await self._get("/api/metrics/history", metric=metric, **params)
+
+    async def run_optimization_cycle(self, apply: bool = False) -> dict:
+        """``POST /api/optimizer/run``: the hub analyses now and (``apply``) applies what its
+        guardrails allow; returns the recommendations and actions of that cycle."""
+        try:
+            r = await self._client.post("/api/optimizer/run", json={"apply": apply},
+                                        headers=self._headers, timeout=120)
+            r.raise_for_status()
+            return r.json()
+        except httpx.HTTPError as e:
+            raise MonitorError(f"hub at {self.url}: {e}") from e
 
     async def run_single_benchmark(self, kind: str = "comprehensive", duration: float = 60.0,
                                    config_path: str | None = None, **options) -> dict:

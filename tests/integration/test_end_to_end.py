@@ -253,6 +253,8 @@ def test_python_control_api(world):
         async with MonitorControl(world["url"]) as mc:
             st = await mc.get_current_status()
             hist = await mc.get_history("node_load1", host="hub-host", start="now-5m")
-            return st, hist
-    st, hist = asyncio.run(go())
+            opt = await mc.run_optimization_cycle(apply=False)
+            return st, hist, opt
+    st, hist, opt = asyncio.run(go())
     assert "hub-host" in st["hosts"] and hist["series"]
+    assert isinstance(opt, dict)

@@ -33,7 +33,7 @@ def test_agent_beyond_loopback_needs_a_token_or_insecure(tmp_path):
     assert r.returncode == 2 and "empty token file" in r.stderr
 
 
-def test_token_required_except_healthz(tmp_path):
+def test_token_required_except_healthz(tmp_path, monkeypatch):
     port = free_port()
     agent = CliProcess(["agent", "--listen", f"127.0.0.1:{port}", *FAST],
                        env={"AUTOBOT_AGENT_TOKEN": "s3cret"})
@@ -48,6 +48,17 @@ def test_token_required_except_healthz(tmp_path):
         wait_until(lambda: httpx.get(base + "/metrics", headers=good).status_code == 200, 20)
         r = httpx.get(base + "/api/v1/throughput/stream", params={"duration": "20"}, headers=good)
         assert r.status_code == 400 and "duration" in r.json()["error"]
+        # the network benchmark measures throughput through that endpoint, with the token
+        from autobot_monitor.benchmark.network import throughput
+        from autobot_monitor.config.models import HostConfig
+
+        host = HostConfig(name="a", address=f"127.0.0.1:{port}", token_env="TEST_TP_TOKEN")
+        monkeypatch.setenv("TEST_TP_TOKEN", "s3cret")
+        res, note = throughput(host, 0.5)
+        assert res["bytes"] > 0 and res["megabytes_per_second"] > 1 and "tcp-stream" in note
+        monkeypatch.setenv("TEST_TP_TOKEN", "wrong")
+        res, note = throughput(host, 0.5)
+        assert res is None and "refused the token" in note
     finally:
         agent.stop()
 

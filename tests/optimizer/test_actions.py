@@ -162,3 +162,30 @@ async def test_redis_memory_purge_on_a_real_server():
             build_action(ActionRef("redis_memory_purge", "cache", None), off, "box", FakeClock())
     finally:
         srv.stop()
+
+
+def test_restart_returns_at_command_exit_even_if_a_daemon_keeps_its_output(tmp_path):
+    """The hub runs on uvloop; a restart command that leaves a child holding its stdout must not
+    hang until the timeout (waited for the exit, output to a file)."""
+    uvloop = pytest.importorskip("uvloop")
+    from support import HttpServer
+
+    svc = HttpServer()
+    pidfile = tmp_path / "daemon.pid"
+    script = tmp_path / "restart-daemon"
+    script.write_text(f"#!/bin/sh\necho starting\nsleep 20 &\necho $! > {pidfile}\n")
+    script.chmod(0o755)
+    c = cfg(f"""
+services: [{{name: web, type: http, url: "{svc.url('/')}", timeout: 2}}]
+optimizer: {{services: [{{service: web, command: [{script}], grace: 0s, timeout: 10s}}]}}
+""")
+    try:
+        res = uvloop.run(build_action(ActionRef("restart_service", "web", None), c, "box",
+                                      FakeClock()).apply())
+        assert res.ok, res.summary
+        assert res.details["returncode"] == 0 and res.details["output_tail"] == "starting\n"
+        assert res.details["command_seconds"] < 5
+    finally:
+        svc.stop()
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)

@@ -21,6 +21,7 @@ import fnmatch
 import os
 import shlex
 import stat
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -92,24 +93,30 @@ class RestartService(Action):
         up0, rt0, _ = await self.health()
         argv = self.restart.argv()
         t0 = time.monotonic()
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, start_new_session=True)
-        except OSError as e:
-            return ActionResult(False, f"cannot run {argv[0]}: {e.strerror}", {"argv": argv},
-                                {"up_before": up0})
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), self.restart.timeout)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            return ActionResult(False, f"{argv[0]} ran past {self.restart.timeout:g}s and was killed",
-                                {"argv": argv}, {"up_before": up0})
+        # output to a temp file, not a pipe: a daemon the command starts may keep the pipe open,
+        # and the command's exit, not EOF, is what we wait for
+        with tempfile.TemporaryFile() as outf:
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *argv, stdin=asyncio.subprocess.DEVNULL, stdout=outf, stderr=outf,
+                    start_new_session=True)
+            except OSError as e:
+                return ActionResult(False, f"cannot run {argv[0]}: {e.strerror}", {"argv": argv},
+                                    {"up_before": up0})
+            try:
+                await asyncio.wait_for(proc.wait(), self.restart.timeout)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+                return ActionResult(False, f"{argv[0]} ran past {self.restart.timeout:g}s and was killed",
+                                    {"argv": argv}, {"up_before": up0})
+            outf.seek(max(0, os.fstat(outf.fileno()).st_size - 500))
+            out = outf.read()
         cmd_s = time.monotonic() - t0
         await self.sleep(self.restart.grace)
         up1, rt1, err1 = await self.health()
-        tail = out.decode(errors="replace")[-500:] if out else ""
+        tail = out.decode(errors="replace") if out else ""
         ok = proc.returncode == 0 and up1
         what = (f"exit {proc.returncode}" if proc.returncode else "command ok") + \
             f", health check {'up' if up1 else 'down'}" + (f" ({err1})" if err1 and not up1 else "")

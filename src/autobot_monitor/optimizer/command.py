@@ -130,7 +130,8 @@ def render(rep: dict, f) -> None:
         win = ev.get("window") or {}
         span = ""
         if win.get("start") and win.get("end"):
-            span = f" over {(win['end'] - win['start']) / 60:.0f} min"
+            secs = win["end"] - win["start"]
+            span = f" over {secs / 60:.0f} min" if secs >= 120 else f" over {secs:.0f} s"
         labels = ",".join(f"{k}={v}" for k, v in (ev.get("labels") or {}).items())
         f.write(f"\n[{r['severity']}] {r['category']}: {r['title']}  (id {r['id']})\n")
         f.write(f"  evidence: {ev['metric']}{{{labels}}}{span}"

@@ -94,11 +94,13 @@ def _thin(pts: list[tuple[float, float]]) -> tuple[list, list]:
 def host_figure(host: str, series: dict):
     """A matplotlib Figure with two panels (percent figures, network) for one host, or None when
     the host has no data at all."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     if not any(series.get(k) for k, _ in _PCT + _NET):
         return None
     fig = Figure(figsize=(8, 2.6), dpi=90)
+    FigureCanvasAgg(fig)  # Agg, explicitly: no pyplot, no GUI backend, no global state
     a, b = fig.subplots(1, 2)
     for key, label in _PCT:
         if series.get(key):

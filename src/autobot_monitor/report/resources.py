@@ -70,12 +70,13 @@ def stats(pts: list[tuple[float, float]]) -> dict:
 
 def gather(source: MetricSource, start: float, end: float, step: float, prev: tuple[float, float]) -> dict:
     """Every series the resource sections need, as step averages: ``{key: {"cur": series,
-    "prev": series}}`` plus ``"filesystems"``, ``"response"``, ``"proc_cpu"``, ``"proc_mem"``
-    (current period only)."""
+    "prev": {host: stats}}}`` (the previous period only as per-host figures, to bound memory)
+    plus ``"response"``, ``"proc_cpu"``, ``"proc_mem"`` (current period only)."""
     d: dict = {}
-    for key, metric, match, _how, _unit in TRENDS:
+    for key, metric, match, how, _unit in TRENDS:
+        old = per_host(fetch(source, metric, match, prev[0], prev[1], step, "avg"), how)
         d[key] = {"cur": fetch(source, metric, match, start, end, step, "avg"),
-                  "prev": fetch(source, metric, match, prev[0], prev[1], step, "avg")}
+                  "prev": {h: stats(pts) for h, pts in old.items()}}
     d["response"] = fetch(source, "autobot_service_response_time_seconds", [], start, end, step, "avg")
     d["proc_cpu"] = fetch(source, "autobot_process_cpu_percent", [], start, end, step, "avg")
     d["proc_mem"] = fetch(source, "autobot_process_resident_memory_bytes", [], start, end, step, "avg")
@@ -88,11 +89,11 @@ def trends(data: dict, hosts: list[str]) -> tuple[dict, dict]:
     out: dict[str, dict] = {h: {} for h in hosts}
     charts: dict[str, dict] = {h: {} for h in hosts}
     for key, _metric, _match, how, unit in TRENDS:
-        cur, prev = per_host(data[key]["cur"], how), per_host(data[key]["prev"], how)
+        cur, prev = per_host(data[key]["cur"], how), data[key]["prev"]
         for h in set(cur) | set(prev) | set(hosts):
             if key == "gpu_utilization_percent" and h not in cur and h not in prev:
                 continue  # no GPU on this host: nothing to say
-            s, p = stats(cur.get(h, [])), stats(prev.get(h, []))
+            s, p = stats(cur.get(h, [])), prev.get(h) or stats([])
             change = s["p95"] - p["p95"] if s["p95"] is not None and p["p95"] is not None else None
             out.setdefault(h, {})[key] = {**s, "unit": unit, "previous": p, "change_p95": change}
             charts.setdefault(h, {})[key] = cur.get(h, [])

@@ -87,6 +87,8 @@ def build_files(store, cfg, data_dir: str, period: Period, stem: str, transition
 
     d = reports_dir(cfg, data_dir)
     os.makedirs(d, exist_ok=True)
+    # matplotlib keeps its font cache here: the hub's unit may write only its data dir
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(data_dir, ".cache", "matplotlib"))
     report = build_report(StoreSource(store), DataFiles(data_dir, cfg.logging.dir), period, cfg,
                           interval=interval, transitions=transitions, source_name="hub")
     paths = []
