@@ -1,0 +1,149 @@
+"""Host state and the per-cycle snapshot the API serves: JSON and exposition bytes rendered
+once per cycle, the health score, and JSON helpers (NaN/±Inf become null)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from ..exposition import render
+from ..model import MetricFamily, json_number
+
+
+@dataclass
+class HostState:
+    """Latest known state of one inventory host (``local`` is the hub's own host)."""
+
+    name: str
+    role: str
+    priority: str
+    address: str | None
+    local: bool = False
+    up: bool = False
+    last_seen: float | None = None
+    error: str | None = None
+    scrape_duration: float | None = None
+    families: list[MetricFamily] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    availability_24h: float | None = None
+    missed: int = 0  # consecutive failed scrapes (issue 6: down after scrape.down_after of them)
+    mesh: dict = field(default_factory=dict)  # agent.mesh.mesh_summary of its last scrape
+
+    def to_json(self, full: bool = False) -> dict:
+        d = {"name": self.name, "role": self.role, "priority": self.priority,
+             "address": self.address, "local": self.local, "up": self.up,
+             "last_seen": self.last_seen, "error": self.error,
+             "scrape_duration_seconds": self.scrape_duration, "missed_scrapes": self.missed,
+             "availability_24h_percent": self.availability_24h, "summary": self.summary,
+             "mesh": self.mesh}
+        if full:
+            d["families"] = [f.to_json() for f in self.families]
+        return d
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the API serves between cycles: all bytes rendered once per cycle."""
+
+    timestamp: float
+    current_json: bytes
+    current_full_json: bytes
+    status_json: bytes
+    alerts_json: bytes
+    metrics_text: bytes
+    ws_message: str
+
+
+EMPTY_SNAPSHOT = Snapshot(0.0, b'{"timestamp":null,"hosts":{},"services":{}}',
+                          b'{"timestamp":null,"hosts":{},"services":{}}',
+                          b'{"timestamp":null,"health_score":null,"hosts":{},"services":{}}',
+                          b'{"timestamp":null,"alerts":[]}', b"", "")
+
+
+def _dumps(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False, default=_no_default).encode()
+
+
+def _no_default(o: object) -> object:
+    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
+
+
+def alert_json(a) -> dict:
+    """An alert for the API: the engine's fields plus ``name`` and ``since`` for display."""
+    return {**a.to_json(), "name": a.rule, "since": a.fired_at or a.active_since}
+
+
+def health_score(hosts: dict, services: dict, t) -> float | None:
+    """0-100: 40 % weight on hosts up, 40 % on services up, 20 % on resource headroom
+    (share of host CPU/memory/disk figures under their thresholds). Hosts are weighted by
+    priority (critical 4, high 3, medium 2, low 1). Parts with nothing to measure drop out and
+    the weights are renormalised; None if nothing at all is measured."""
+    w = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+    parts: list[tuple[float, float]] = []
+    if hosts:
+        tot = sum(w[h.priority] for h in hosts.values())
+        parts.append((0.4, sum(w[h.priority] for h in hosts.values() if h.up) / tot))
+    if services:
+        parts.append((0.4, sum(1 for s in services.values() if s["up"]) / len(services)))
+    checks = []
+    for h in hosts.values():
+        if not h.up:
+            continue
+        s = h.summary
+        for v, lim in ((s.get("cpu_percent"), t.cpu_percent),
+                       ((s.get("memory") or {}).get("used_percent"), t.memory_percent),
+                       (s.get("disk_used_percent_max"), t.disk_percent)):
+            if v is not None:
+                checks.append(v <= lim)
+    if checks:
+        parts.append((0.2, sum(checks) / len(checks)))
+    if not parts:
+        return None
+    return round(100 * sum(a * b for a, b in parts) / sum(a for a, _ in parts), 1)
+
+
+def render_snapshot(hub, now: float, stored: list[MetricFamily], alerts: list) -> Snapshot:
+    """Every byte the API serves until the next cycle: current (summary and full), status,
+    alerts, exposition and the WebSocket message, from ``hub``'s state (blocking: run it in a
+    worker thread)."""
+    hosts = {h.name: h.to_json() for h in hub.hosts.values()}
+    services = {k: {**v, "response_time_seconds": json_number(v["response_time_seconds"])
+                    if v["response_time_seconds"] is not None else None}
+                for k, v in hub.services.items()}
+    current = {"timestamp": now, "interval_seconds": hub.config.monitoring_interval,
+               "hosts": hosts, "services": services}
+    full = {**current, "hosts": {h.name: h.to_json(full=True) for h in hub.hosts.values()}}
+    status = {
+        "timestamp": now, "started_at": hub.started_at, "cycles": hub._cycles,
+        "health_score": health_score(hub.hosts, hub.services, hub.config.alert_thresholds),
+        "hosts": {h.name: {"up": h.up, "role": h.role, "priority": h.priority,
+                           "last_seen": h.last_seen, "error": h.error,
+                           "availability_24h_percent": h.availability_24h}
+                  for h in hub.hosts.values()},
+        "services": {k: {"up": v["up"], "type": v["type"], "host": v["host"],
+                         "response_time_seconds": v["response_time_seconds"],
+                         "error": v["error"],
+                         "availability_24h_percent": v["availability_24h_percent"]}
+                     for k, v in services.items()},
+        "alerts": {"active": len(alerts),
+                   "firing": sum(1 for a in alerts if a["state"] == "firing"),
+                   "by_severity": {s: sum(1 for a in alerts if a["severity"] == s)
+                                   for s in ("critical", "high", "medium", "low")}},
+    }
+    alerts_doc = {"timestamp": now, "alerts": alerts}
+    cur_bytes = _dumps(_finite(current))
+    ws = json.dumps({"type": "metrics_update", "data": _finite(current), "timestamp": now},
+                    separators=(",", ":"), allow_nan=False)
+    return Snapshot(now, cur_bytes, _dumps(_finite(full)), _dumps(_finite(status)),
+                    _dumps(_finite(alerts_doc)), render(stored), ws)
+
+
+def _finite(obj: object) -> object:
+    """Replace NaN/±Inf floats anywhere in ``obj`` by None (JSON has no such numbers)."""
+    if isinstance(obj, float):
+        return json_number(obj)
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj

@@ -1,0 +1,139 @@
+"""The ``status`` command's view: a running hub's figures as tables (rich) or JSON. Figures
+the hub did not measure print as ``n/m``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def _fail(msg: str, code: int = 1) -> int:
+    print(f"autobot-monitor: {msg}", file=sys.stderr)
+    return code
+
+
+def _fmt_bytes(v: float | None, per_s: bool = False) -> str:
+    if v is None:
+        return "n/m"
+    units = ["B", "K", "M", "G", "T"]
+    i = 0
+    while abs(v) >= 1024 and i < len(units) - 1:
+        v /= 1024
+        i += 1
+    return f"{v:.1f}{units[i]}{'/s' if per_s else ''}"
+
+
+def _fmt(v: float | None, fmt: str = "{:.1f}", suffix: str = "") -> str:
+    return "n/m" if v is None else fmt.format(v) + suffix
+
+
+def show_status(args) -> int:
+    """``autobot-monitor status``: fetch the hub's status, current figures and alerts and print
+    them as tables (or JSON with ``--json``). Returns the exit code."""
+    import ssl
+
+    import httpx
+
+    url = args.url.rstrip("/")
+    try:
+        headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}  # issue 9
+        verify = ssl.create_default_context(cafile=args.cacert) if args.cacert else True
+        with httpx.Client(timeout=args.timeout, headers=headers, verify=verify) as c:
+            status = c.get(f"{url}/api/system/status").raise_for_status().json()
+            current = c.get(f"{url}/api/metrics/current").raise_for_status().json()
+            alerts = c.get(f"{url}/api/alerts").raise_for_status().json()
+    except httpx.HTTPError as e:
+        return _fail(f"cannot reach the hub at {url}: {e}", 1)
+    if args.json:
+        print(json.dumps({"status": status, "current": current, "alerts": alerts}, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    if not con.is_terminal:
+        con.width = max(con.width, 132)
+    if not status.get("timestamp"):
+        con.print(f"hub at {url} is up but has not finished its first cycle yet")
+        return 0
+    age = time.time() - status["timestamp"]
+    con.print(f"[bold]autobot-monitor[/] at {url}: health score "
+              f"[bold]{_fmt(status.get('health_score'))}[/], last cycle {age:.0f}s ago, "
+              f"{status['alerts']['active']} active alert(s)")
+    t = Table(title="Hosts")
+    for col in ("host", "state", "CPU", "memory", "disk max", "load1", "net rx", "net tx",
+                "disk read/write", "GPU", "24h avail"):
+        t.add_column(col)
+    for name, h in current.get("hosts", {}).items():
+        s = h.get("summary") or {}
+        mem = s.get("memory") or {}
+        net = s.get("network") or {}
+        dio = s.get("disk_io") or {}
+        gpus = s.get("gpus") or []
+        gpu = ("none" if s.get("gpu_available") == 0 else
+               ", ".join(_fmt(g.get("utilization_percent"), suffix="%") for g in gpus) or "n/m")
+        t.add_row(name, "[green]up[/]" if h["up"] else f"[red]down[/] {h.get('error') or ''}",
+                  _fmt(s.get("cpu_percent"), suffix="%"), _fmt(mem.get("used_percent"), suffix="%"),
+                  _fmt(s.get("disk_used_percent_max"), suffix="%"), _fmt(s.get("load1"), "{:.2f}"),
+                  _fmt_bytes(net.get("receive_bytes_per_second"), True),
+                  _fmt_bytes(net.get("transmit_bytes_per_second"), True),
+                  f"{_fmt_bytes(dio.get('read_bytes_per_second'), True)} / "
+                  f"{_fmt_bytes(dio.get('written_bytes_per_second'), True)}", gpu,
+                  _fmt(h.get("availability_24h_percent"), "{:.2f}", "%"))
+    con.print(t)
+    _print_mesh(con, current.get("hosts", {}))
+    services = current.get("services", {})
+    if services:
+        st = Table(title="Services")
+        for col in ("service", "type", "state", "response", "24h avail", "detail"):
+            st.add_column(col)
+        for name, sv in services.items():
+            rt = sv.get("response_time_seconds")
+            d = sv.get("details") or {}
+            detail = sv.get("error") or ""
+            if sv["type"] == "redis" and sv["up"]:
+                detail = (f"mem {_fmt_bytes(d.get('used_memory'))}, "
+                          f"clients {_fmt(d.get('connected_clients'), '{:.0f}')}, "
+                          f"ops/s {_fmt(d.get('instantaneous_ops_per_sec'), '{:.0f}')}")
+            elif sv.get("status_code"):
+                detail = detail or f"HTTP {sv['status_code']}"
+            st.add_row(name, sv["type"], "[green]up[/]" if sv["up"] else "[red]down[/]",
+                       _fmt(rt * 1000 if rt is not None else None, "{:.1f}", " ms"),
+                       _fmt(sv.get("availability_24h_percent"), "{:.2f}", "%"), detail)
+        con.print(st)
+    if alerts.get("alerts"):
+        at = Table(title="Active alerts")
+        for col in ("severity", "alert", "summary", "since"):
+            at.add_column(col)
+        for a in alerts["alerts"]:
+            at.add_row(a["severity"], a["name"], a["summary"],
+                       time.strftime("%H:%M:%S", time.localtime(a["since"])))
+        con.print(at)
+    return 0
+
+
+def _print_mesh(con, hosts: dict) -> None:
+    """Latency mesh table (issue 6): one row per (host, peer) from each host's ``mesh``."""
+    from rich.table import Table
+
+    rows = [(name, peer, methods) for name, h in hosts.items()
+            for peer, methods in sorted((h.get("mesh") or {}).items())]
+    if not rows:
+        return
+    mt = Table(title="Latency mesh (TCP connect; ICMP p50 where allowed)")
+    for col in ("from", "to", "RTT p50", "RTT p99", "jitter", "loss", "ICMP p50"):
+        mt.add_column(col)
+    for name, peer, methods in rows:
+        tcp, icmp = methods.get("tcp") or {}, methods.get("icmp") or {}
+
+        def ms(v):
+            return _fmt(v * 1000 if v is not None else None, "{:.2f}", " ms")
+        loss = tcp.get("loss_ratio")
+        mt.add_row(name, peer, ms(tcp.get("rtt_p50_seconds")), ms(tcp.get("rtt_p99_seconds")),
+                   ms(tcp.get("jitter_seconds")),
+                   _fmt(loss * 100 if loss is not None else None, "{:.1f}", "%"),
+                   ms(icmp.get("rtt_p50_seconds")))
+    con.print(mt)
+
+
