@@ -22,7 +22,8 @@ from .errors import ConfigError
 DEFAULT_URL = "http://127.0.0.1:9090"
 PID_FILE = "hub.pid"
 LEGACY = {"--start": "start", "--stop": "stop", "--status": "status"}
-NOT_YET = {"--dashboard-only": "the dashboard"}
+NOT_YET = {"--dashboard-only": "a dashboard-only process (the dashboard is served by the hub: "
+                              "`autobot-monitor start`, then open http://127.0.0.1:9090/)"}
 
 
 def _is_loopback(host: str) -> bool:
@@ -458,7 +459,7 @@ def _translate_legacy(argv: list[str]) -> list[str] | int:
     if head == "--optimize-once":  # issue 8
         return ["optimize", "--once", *argv[1:]]
     if head in NOT_YET:
-        return _fail(f"{head}: {NOT_YET[head]} is not built yet in this version", 1)
+        return _fail(f"{head}: {NOT_YET[head]} is not offered", 1)
     return argv
 
 
@@ -472,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ def problems(text):
 
 def test_rule_on_a_metric_nothing_emits_is_refused():
     p = problems("rules:\n  - name: Dead\n    metric: autobot_cpu_usage_ratio\n    threshold: 1\n")
-    assert p == ["c.yaml:1: rules: [0] Dead: no collector or check emits 'autobot_cpu_usage_ratio'"]
+    assert p == ["c.yaml:3: rules[0].metric: no collector or check emits 'autobot_cpu_usage_ratio'"]
 
 
 def test_bad_regex_unknown_severity_bad_duration():

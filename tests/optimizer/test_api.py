@@ -63,7 +63,7 @@ def test_recommend_dry_run_apply_refuse_measure(hub):
     assert rec["severity"] == "critical" and rec["action"]["type"] == "restart_service"
     assert rec["evidence"]["values"]["up"] == 0 and doc["auto_optimization_enabled"] is False
     assert httpx.post(url + "/api/optimizer/apply/nope", json={}).status_code == 404
-    assert httpx.post(url + f"/api/optimizer/apply/{rec['id']}", json={"bogus": 1}).status_code == 422
+    assert httpx.post(url + f"/api/optimizer/apply/{rec['id']}", json={"bogus": 1}).status_code == 400
     dry = httpx.post(url + f"/api/optimizer/apply/{rec['id']}", json={"dry_run": True}).json()
     assert dry["plan"][0] == f"run {tmp / 'restart-web'} (no shell, timeout 60s)"
     assert not (tmp / "svc.pid").exists()  # the dry run ran nothing

@@ -227,3 +227,45 @@ def test_config_refuses_bad_tokens():
         with pytest.raises(ConfigError) as e:
             parse_config(bad, "c.yaml")
         assert e.value.problems[0].startswith("c.yaml:1: ")
+
+
+def test_open_mode_refuses_cross_origin_writes_and_websocket(tmp_path):
+    """With no tokens (loopback), a foreign Origin can neither change state nor open /ws."""
+    import asyncio
+
+    import httpx
+    import websockets
+
+    from support import CliProcess, free_port, wait_http
+
+    port = free_port()
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"monitoring_interval: 1\ndashboard_port: {port}\n"
+                   "collectors: {enabled: [cpu, memory, loadavg]}\n")
+    hub = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp_path / "d")])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 1)
+        evil = {"Origin": "http://evil.example"}
+        r = httpx.post(url + "/api/admin/reload", headers=evil)
+        assert r.status_code == 403 and "cross-origin" in r.json()["error"]
+        assert httpx.post(url + "/api/silences", headers=evil,
+                          json={"matchers": {"a": "b"}}).status_code == 403
+        same = {"Origin": url}
+        assert httpx.post(url + "/api/silences", headers=same,
+                          json={"matchers": {"a": "b"}}).status_code == 201
+        assert httpx.get(url + "/api/system/status", headers=evil).status_code == 200
+
+        async def ws(origin):
+            async with websockets.connect(url.replace("http", "ws") + "/ws",
+                                          additional_headers={"Origin": origin}) as c:
+                return await asyncio.wait_for(c.recv(), 10)
+
+        assert "metrics_update" in asyncio.run(ws(url))
+        try:
+            asyncio.run(ws("http://evil.example"))
+            raise AssertionError("cross-origin websocket was accepted")
+        except (websockets.exceptions.ConnectionClosed, websockets.exceptions.InvalidStatus):
+            pass
+    finally:
+        hub.stop()

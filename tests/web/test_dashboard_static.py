@@ -38,7 +38,7 @@ def test_csp_forbids_inline_script_and_other_origins():
     assert directives["default-src"] == "'self'"
     assert directives["script-src"] == "'self'"
     assert directives["style-src"] == "'self'"
-    assert directives["connect-src"] == "'self' ws: wss:"
+    assert directives["connect-src"] == "'self'"  # CSP 3: 'self' covers ws:/wss: to this host
     assert directives["object-src"] == "'none'"
     assert "unsafe" not in CSP
 

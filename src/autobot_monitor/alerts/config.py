@@ -19,6 +19,7 @@ A rule::
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
 
@@ -38,8 +39,8 @@ _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 def parse_duration(v: object) -> float:
     """``30``, ``"30s"``, ``"5m"``, ``"1h"``, ``"2d"`` -> seconds. Raises ValueError."""
     if isinstance(v, int | float) and not isinstance(v, bool):
-        if v < 0:
-            raise ValueError("must not be negative")
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError("must be a finite number of seconds, not negative")
         return float(v)
     if isinstance(v, str):
         m = _DUR.match(v.strip())
@@ -87,8 +88,15 @@ class RuleConfig(_M):
     @field_validator("metric")
     @classmethod
     def _metric(cls, v: str) -> str:
+        """A valid name; a ``node_``/``autobot_`` metric nothing emits is refused (the legacy
+        shipped an alert that could never fire). Other names (application metrics from scraped
+        targets) are checked at run time (``GET /api/alerts/rules``: ``metric_seen``)."""
         if not METRIC_NAME_RE.match(v):
             raise ValueError(f"{v!r} is not a valid metric name")
+        from ..catalog import is_known_metric
+
+        if v.startswith(("node_", "autobot_")) and not is_known_metric(v):
+            raise ValueError(f"no collector or check emits {v!r}")
         return v
 
     @field_validator("match")

@@ -22,6 +22,7 @@ again. Time comes from the injected clock (wall seconds), so tests need no sleep
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 from collections import deque
@@ -32,6 +33,7 @@ from ..clock import Clock
 from .config import RuleConfig
 
 SEVERITIES = ("critical", "high", "medium", "low")
+MAX_SILENCE = 366 * 86400.0
 _RAISE = {"critical": "critical", "high": "critical", "medium": "high", "low": "medium"}
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 
@@ -357,8 +359,8 @@ class AlertEngine:
         no matchers, a bad regex or a non-positive duration."""
         if not matchers:
             raise ValueError("a silence needs at least one matcher")
-        if duration <= 0:
-            raise ValueError("duration must be positive")
+        if not (math.isfinite(duration) and 0 < duration <= MAX_SILENCE):
+            raise ValueError(f"duration must be more than 0 and at most {MAX_SILENCE / 86400:.0f} days")
         for k, v in matchers.items():
             if v.startswith("~"):
                 try:

@@ -67,8 +67,29 @@ def _format_errors(path: str, root: yaml.Node | None, err: ValidationError) -> l
     return problems
 
 
+def _duplicate_keys(node: yaml.Node | None, path: str, prefix: str = "") -> list[str]:
+    """``FILE:LINE: key: duplicate key`` for every mapping key given twice (YAML would silently
+    keep the last one)."""
+    out: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for k, v in node.value:
+            name = k.value if isinstance(k, yaml.ScalarNode) else "?"
+            key = f"{prefix}.{name}" if prefix else name
+            if name in seen:
+                out.append(f"{path}:{k.start_mark.line + 1}: {key}: duplicate key "
+                           "(YAML would keep only the last one)")
+            seen.add(name)
+            out += _duplicate_keys(v, path, key)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            out += _duplicate_keys(v, path, f"{prefix}[{i}]")
+    return out
+
+
 def parse_config(text: str, path: str = "<string>") -> MonitorConfig:
-    """Validate YAML ``text``. Raises :class:`ConfigError` with one line per problem."""
+    """Validate YAML ``text``. Raises :class:`ConfigError` with one line per problem, in line
+    order."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text) if root is not None else {}
@@ -82,10 +103,15 @@ def parse_config(text: str, path: str = "<string>") -> MonitorConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{path}:1: (top level): must be a mapping of keys to values"])
+    dups = _duplicate_keys(root, path)
     try:
-        return MonitorConfig.model_validate(data)
+        cfg = MonitorConfig.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(_format_errors(path, root, e)) from None
+        problems = dups + _format_errors(path, root, e)
+        raise ConfigError(sorted(problems, key=lambda p: int(p[len(path) + 1:].split(":", 1)[0]))) from None
+    if dups:
+        raise ConfigError(dups)
+    return cfg
 
 
 def load_config(path: str | None) -> MonitorConfig:
@@ -101,6 +127,9 @@ def load_config(path: str | None) -> MonitorConfig:
             text = f.read()
     except OSError as e:
         raise ConfigError([f"{path}:0: (file): cannot read: {e.strerror}"]) from None
+    except UnicodeDecodeError as e:
+        line = 1 + open(path, "rb").read()[: e.start].count(b"\n")  # noqa: SIM115 - tiny file
+        raise ConfigError([f"{path}:{line}: (file): not UTF-8 text ({e.reason} at byte {e.start})"]) from None
     return parse_config(text, path)
 
 

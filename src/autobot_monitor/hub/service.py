@@ -240,7 +240,9 @@ class Hub:
                     stored += [f.with_labels({"host": st.name, **r.target.labels})
                                for f in r.families]
                 elif not st.up:
-                    st.mesh = {}
+                    # its last figures are history now, not current state: the API shows none
+                    # (the store and last_seen keep what was measured)
+                    st.mesh, st.summary, st.families = {}, {}, []
             elif r.ok:
                 extra = {"job": r.target.job, "instance": r.target.instance, **r.target.labels}
                 stored += [f.with_labels(extra) for f in r.families]

@@ -100,17 +100,22 @@ def trends(data: dict, hosts: list[str]) -> tuple[dict, dict]:
     return dict(sorted(out.items())), charts
 
 
+MIN_FORECAST_SPAN = 3600.0  # seconds of history a forecast needs at least
+
+
 def forecast(pts: list[tuple[float, float]], threshold: float) -> dict:
     """Theil–Sen forecast of one percent series: ``{now_percent, slope_percent_per_day,
     time_to_full_seconds, full_at, time_to_threshold_seconds, threshold_at, threshold_percent,
-    status}``. status: ``no data`` (fewer than 3 steps), ``above threshold``, ``not growing``,
-    ``growing``."""
+    status}``. status: ``no data`` (fewer than 3 steps), ``too little history`` (less than
+    :data:`MIN_FORECAST_SPAN`), ``above threshold``, ``not growing``, ``growing``."""
     base = {"threshold_percent": threshold, "now_percent": None, "slope_percent_per_day": None,
             "time_to_full_seconds": None, "full_at": None, "time_to_threshold_seconds": None,
             "threshold_at": None, "steps": len(pts)}
     fit = theil_sen(pts)
     if fit is None:
         return {**base, "status": "no data"}
+    if pts[-1][0] - pts[0][0] < MIN_FORECAST_SPAN:
+        return {**base, "status": "too little history"}  # a few minutes do not make a trend
     slope, intercept = fit
     last_t = pts[-1][0]
     now_v = intercept + slope * (last_t - pts[0][0])

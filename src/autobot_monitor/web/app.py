@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from .. import __version__
@@ -32,12 +33,19 @@ class BadRequest(Exception):
     """A request parameter is invalid; answered 400 with ``{"error": message}``."""
 
 
+MAX_TIME = 95_617_584_000.0  # 5000-01-01: far enough, small enough for millisecond integers
+MAX_SPAN = 100 * 365 * 86400.0
+
+
 def parse_duration(text: str, what: str) -> float:
     """``"30"``, ``"30s"``, ``"5m"``, ``"1h"``, ``"7d"`` -> seconds. Raises :class:`BadRequest`."""
     m = _DURATION_RE.match(text.strip())
     if not m:
         raise BadRequest(f"{what}: expected seconds or a duration like 30s, 5m, 1h, got {text!r}")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+    v = float(m.group(1)) * _UNITS[m.group(2)]
+    if not 0 < v <= MAX_SPAN:
+        raise BadRequest(f"{what}: must be more than 0 and at most {MAX_SPAN:.0f} seconds")
+    return v
 
 
 def parse_time(text: str, what: str, now: float) -> float:
@@ -54,8 +62,8 @@ def parse_time(text: str, what: str, now: float) -> float:
             v = datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
         except ValueError:
             raise BadRequest(f"{what}: expected Unix seconds, RFC 3339 or now-DURATION, got {text!r}") from None
-    if not math.isfinite(v):
-        raise BadRequest(f"{what}: must be finite")
+    if not (math.isfinite(v) and 0 <= v <= MAX_TIME):
+        raise BadRequest(f"{what}: must be a time between 1970 and the year 5000")
     return v
 
 
@@ -65,8 +73,20 @@ def _json(body: bytes, status: int = 200) -> Response:
 
 def create_app(hub) -> FastAPI:  # noqa: C901 - route table
     """Build the app around a started :class:`~..hub.service.Hub`."""
-    app = FastAPI(title="autobot-monitor", version=__version__,
+    # docs_url/redoc_url off: their pages load Swagger/ReDoc from a CDN, and nothing the hub
+    # serves may load from the internet. The schema stays at /openapi.json.
+    app = FastAPI(title="autobot-monitor", version=__version__, docs_url=None, redoc_url=None,
                   description="Prometheus-native performance monitoring: hub API.")
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """Malformed parameters or bodies: 400 with one readable message, like every other
+        refusal of this API (FastAPI's default is 422 with a list)."""
+        parts = []
+        for e in exc.errors():
+            loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "body", "path"))
+            parts.append(f"{loc or 'request'}: {e.get('msg', 'invalid')}")
+        return JSONResponse({"error": "; ".join(parts)[:1000]}, status_code=400)
 
     @app.exception_handler(BadRequest)
     async def _bad(_: Request, exc: BadRequest) -> JSONResponse:

@@ -275,6 +275,13 @@ class AuthMiddleware:
         method = scope.get("method", "GET")
         auth = self._current()
         if not auth.enabled:
+            # Open mode (loopback, no tokens): still refuse cross-site browser requests, so a web
+            # page open on this machine can neither change state nor read the live feed.
+            if (scope["type"] == "websocket" or method in UNSAFE) and \
+                    not self._same_origin(_headers(scope)):
+                if scope["type"] == "websocket":
+                    return await send({"type": "websocket.close", "code": 1008})
+                return await _send_error(send, 403, "cross-origin request refused")
             return await self.app(scope, receive, send)
         if scope["type"] == "http" and path in ("/login", "/logout"):
             return await self._login(scope, receive, send, status, method, path)

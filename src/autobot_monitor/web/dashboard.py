@@ -26,7 +26,7 @@ from starlette.types import Scope
 STATIC_DIR = Path(__file__).with_name("static")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")
 """Content-Security-Policy of every dashboard response. ``ws:``/``wss:`` are needed because CSP
 level 3's ``'self'`` matches the WebSocket only in newer browsers."""
