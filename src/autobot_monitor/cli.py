@@ -121,14 +121,22 @@ def _load(path: str | None):
     return load_config(path), path
 
 
-# -- start / stop ----------------------------------------------------------------------------
-def cmd_start(args: argparse.Namespace) -> int:
+def _load_or_report(path: str | None):
+    """:func:`_load`, or None after printing each ``FILE:LINE: key: problem`` to stderr."""
     try:
-        cfg, path = _load(args.config)
+        return _load(path)
     except ConfigError as e:
         for p in e.problems:
             print(p, file=sys.stderr)
+        return None
+
+
+# -- start / stop ----------------------------------------------------------------------------
+def cmd_start(args: argparse.Namespace) -> int:
+    loaded = _load_or_report(args.config)
+    if loaded is None:
         return 2
+    cfg, path = loaded
     host = args.host or cfg.dashboard_host
     port = args.port or cfg.dashboard_port
     try:  # issue 9: tokens from the environment and the TLS files must be there before binding
@@ -334,12 +342,10 @@ def cmd_export_rules(args: argparse.Namespace) -> int:
     from .alerts.defaults import effective_rules
     from .alerts.promrules import export_rules
 
-    try:
-        cfg, _ = _load(args.config)
-    except ConfigError as e:
-        for p in e.problems:
-            print(p, file=sys.stderr)
+    loaded = _load_or_report(args.config)
+    if loaded is None:
         return 2
+    cfg = loaded[0]
     text = export_rules(effective_rules(cfg))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:

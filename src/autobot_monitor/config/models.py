@@ -34,6 +34,13 @@ def _check_name(v: str) -> str:
     return v
 
 
+def _check_http_url(v: str) -> str:
+    u = urlsplit(v)
+    if u.scheme not in ("http", "https") or not u.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return v
+
+
 def _check_hostport(v: str) -> str:
     host, sep, port = v.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -85,13 +92,7 @@ class TargetConfig(_Model):
 
     _v_job = field_validator("job")(lambda cls, v: _check_name(v))
 
-    @field_validator("url")
-    @classmethod
-    def _v_url(cls, v: str) -> str:
-        u = urlsplit(v)
-        if u.scheme not in ("http", "https") or not u.netloc:
-            raise ValueError("must be an http:// or https:// URL")
-        return v
+    _v_url = field_validator("url")(lambda cls, v: _check_http_url(v))
 
 
 class _ServiceBase(_Model):
@@ -111,13 +112,7 @@ class HttpService(_ServiceBase):
     method: Literal["GET", "HEAD"] = "GET"
     verify_tls: bool = True
 
-    @field_validator("url")
-    @classmethod
-    def _v_url(cls, v: str) -> str:
-        u = urlsplit(v)
-        if u.scheme not in ("http", "https") or not u.netloc:
-            raise ValueError("must be an http:// or https:// URL")
-        return v
+    _v_url = field_validator("url")(lambda cls, v: _check_http_url(v))
 
 
 class TcpService(_ServiceBase):
