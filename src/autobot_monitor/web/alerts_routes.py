@@ -40,20 +40,22 @@ def build_router(hub) -> APIRouter:
 
     r = APIRouter(tags=["alerts"])
 
-    @r.get("/api/alerts", summary="Pending and firing alerts, most severe first; counts per severity")
+    @r.get("/api/alerts", summary="Pending and firing alerts, most severe first; counts per severity "
+           "of the listed alerts")
     async def list_alerts(
         state: Annotated[Literal["pending", "firing"] | None, Query()] = None,
         severity: Annotated[Literal["critical", "high", "medium", "low"] | None, Query()] = None,
         host: Annotated[str | None, Query(max_length=200)] = None,
     ) -> dict:
-        eng = hub.alerts.engine
-        alerts = eng.active(state, severity, host)
-        counts = dict.fromkeys(SEVERITIES, 0)
-        for a in eng.active():
+        alerts = hub.alerts.engine.active(state, severity, host)
+        counts = dict.fromkeys(SEVERITIES, 0)  # of the listed (filtered) alerts
+        firing = dict.fromkeys(SEVERITIES, 0)
+        for a in alerts:
             counts[a.severity] += 1
+            if a.state == "firing":
+                firing[a.severity] += 1
         return {"timestamp": hub.snapshot.timestamp or None,
-                "alerts": [alert_json(a) for a in alerts],
-                "counts": counts, "firing": eng.firing_counts()}
+                "alerts": [alert_json(a) for a in alerts], "counts": counts, "firing": firing}
 
     @r.post("/api/alerts/{fingerprint}/ack", summary="Acknowledge an alert (no repeat notifications)")
     async def ack(fingerprint: str, body: AckBody | None = None):
