@@ -53,10 +53,12 @@ alerting:
 """)
     proc = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp_path / "d")])
     url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 2)
-    yield url, receiver, svc, proc
-    proc.stop()
-    receiver.stop()
+    try:
+        wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 2)
+        yield url, receiver, svc, proc
+    finally:  # also when setup fails
+        proc.stop()
+        receiver.stop()
 
 
 def test_cpu_burner_fires_acks_and_resolves(hub):

@@ -57,16 +57,18 @@ services:
     w = {"url": url, "cfg": cfg, "data": data, "hub": hub, "agent": agent, "redis": redis,
          "agent_url": f"http://127.0.0.1:{agent_port}", "hub_port": hub_port}
     try:
-        wait_http(url + "/api/system/status", 60,
-                  lambda r: r.json()["cycles"] >= 3 and r.json()["hosts"]["agent-1"]["up"])
-    except AssertionError:
-        print(hub.output(), agent.output())
-        raise
-    yield w
-    w["hub"].stop()
-    agent.stop()
-    http.stop()
-    redis.stop()
+        try:
+            wait_http(url + "/api/system/status", 60,
+                      lambda r: r.json()["cycles"] >= 3 and r.json()["hosts"]["agent-1"]["up"])
+        except AssertionError:
+            print(hub.output(), agent.output())
+            raise
+        yield w
+    finally:  # also when setup fails: no process outlives the module
+        w["hub"].stop()
+        agent.stop()
+        http.stop()
+        redis.stop()
 
 
 def get(w, path, **params):
