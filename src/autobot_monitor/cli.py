@@ -283,7 +283,15 @@ def cmd_agent(args: argparse.Namespace) -> int:
         if n not in REGISTRY:
             return _fail(f"unknown collector {n!r} (known: {', '.join(REGISTRY)})")
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx = CollectorContext(procfs=args.procfs, sysfs=args.sysfs, rootfs=args.rootfs)
+    nvml = None
+    if args.nvml_replay:  # recorded NVML answers through the same collector code path
+        from .collectors.nvml_replay import NvmlReplay
+
+        try:
+            nvml = NvmlReplay.load(args.nvml_replay)
+        except (OSError, ValueError) as e:
+            return _fail(f"--nvml-replay {args.nvml_replay}: {e}")
+    ctx = CollectorContext(procfs=args.procfs, sysfs=args.sysfs, rootfs=args.rootfs, nvml=nvml)
     runner = CollectorRunner(build(ctx, args.enable, args.disable), timeout=args.timeout)
     scheme = "https" if args.tls_cert else "http"
     tput = ThroughputService({p.name: p.address for p in peers}, token, scheme,
@@ -406,6 +414,9 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
                    help="probe peers by TCP connect only")
     s.add_argument("--peer-ca", help="CA file to verify peers' HTTPS for throughput tests")
     s.add_argument("--log-level", default="INFO")
+    s.add_argument("--nvml-replay", metavar="FILE",
+                   help="answer NVML calls from a recording (bench/record_nvml.py) instead of the "
+                        "driver: for tests and demos on machines without a GPU")
     s.set_defaults(func=cmd_agent)
     if agent_only:
         return p  # the agent process skips the heavier subcommands' imports (numpy, store...)

@@ -1,0 +1,48 @@
+"""GPU figures end to end without a GPU: an agent answering NVML calls from a recording (the
+same collector code path as the real library) is scraped by a real hub; the API and the status
+table show the recorded cards, and an unsupported field stays absent rather than 0."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from support import CliProcess, free_port, wait_http
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_recorded_gpus_flow_from_agent_to_hub_and_status(tmp_path):
+    agent_port, hub_port = free_port(), free_port()
+    agent = CliProcess(["agent", "--listen", f"127.0.0.1:{agent_port}", "--interval", "1",
+                        "--nvml-replay", "tests/fixtures/nvml/fan_not_supported.json"])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"monitoring_interval: 1\ndashboard_port: {hub_port}\ndashboard_enabled: false\n"
+                   f"local_host: {{enabled: false}}\n"
+                   f"hosts:\n  - {{name: gpu-box, address: '127.0.0.1:{agent_port}'}}\n")
+    hub = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp_path / "d")])
+    url = f"http://127.0.0.1:{hub_port}"
+    try:
+        r = wait_http(url + "/api/metrics/current", 60,
+                      lambda r: r.json()["hosts"].get("gpu-box", {}).get("up"))
+        s = r.json()["hosts"]["gpu-box"]["summary"]
+        assert s["gpu_available"] == 1
+        [g] = s["gpus"]
+        assert g["name"] == "NVIDIA A100-SXM4-80GB"
+        assert g["memory_total_bytes"] == 85899345920 and g["memory_used_bytes"] == 5368709120
+        assert g["temperature_celsius"] == 33 and g["power_watts"] == pytest.approx(61.234)
+        assert g["utilization_percent"] is None  # NVML: NotSupported -> not measured, not 0
+        text = httpx.get(f"http://127.0.0.1:{agent_port}/metrics").text
+        assert "autobot_gpu_available 1.0" in text
+        assert "autobot_gpu_utilization_percent" not in text
+        assert "autobot_gpu_fan_speed_percent" not in text
+        assert "autobot_gpu_temperature_celsius" in text
+        out = subprocess.run([sys.executable, "-m", "autobot_monitor.cli", "status", "--url", url],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0 and "gpu-box" in out.stdout
+    finally:
+        hub.stop()
+        agent.stop()
