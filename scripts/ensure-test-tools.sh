@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the real tools the tests talk to (redis-server, promtool) when missing.
-# Uses apt-get as root; otherwise says what is missing (those tests are then skipped).
+# Installs the real tools the tests talk to (redis-server, promtool, prometheus, chromium, nginx,
+# amtool, shellcheck) when missing: apt-get as root; otherwise says what is missing (those tests
+# are then skipped).
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
