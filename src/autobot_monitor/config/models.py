@@ -283,17 +283,6 @@ class MonitorConfig(_Model):
     reports: ReportsConfig = ReportsConfig()  # issue 11
     optimizer: OptimizerConfig = OptimizerConfig()  # issue 8
 
-    @field_validator("rules")
-    @classmethod
-    def _rules(cls, rules: list[RuleConfig]) -> list[RuleConfig]:
-        """Unique names (the metric of each rule is checked by the rule itself)."""
-        seen: dict[str, int] = {}
-        for i, r in enumerate(rules):
-            if r.name in seen:
-                raise ValueError(f"duplicate rule name {r.name!r} (items [{seen[r.name]}] and [{i}])")
-            seen[r.name] = i
-        return rules
-
     @field_validator("optimizer")
     @classmethod
     def _optimizer_services(cls, opt: OptimizerConfig, info) -> OptimizerConfig:
@@ -304,12 +293,15 @@ class MonitorConfig(_Model):
                 raise ValueError(f"services[{i}]: {s.service!r} is not a configured service")
         return opt
 
-    @field_validator("hosts", "services")
+    @field_validator("hosts", "services", "rules")
     @classmethod
-    def _unique_names(cls, items: list) -> list:
+    def _unique_names(cls, items: list, info) -> list:
+        """Names are unique within hosts, services and rules (a rule's metric is checked by the
+        rule itself)."""
+        what = "rule name" if info.field_name == "rules" else "name"
         seen: dict[str, int] = {}
         for i, item in enumerate(items):
             if item.name in seen:
-                raise ValueError(f"duplicate name {item.name!r} (items [{seen[item.name]}] and [{i}])")
+                raise ValueError(f"duplicate {what} {item.name!r} (items [{seen[item.name]}] and [{i}])")
             seen[item.name] = i
         return items

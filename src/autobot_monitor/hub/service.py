@@ -83,6 +83,7 @@ class Hub:
         self.hosts: dict[str, HostState] = {}
         self.services: dict[str, dict] = {}
         self.alerts: AlertService | None = None
+        self._availability: dict[tuple[str, str], float | None] = {}  # 24 h, from the store
         self.started_at = clock.time()
 
     # -- setup -------------------------------------------------------------------------------
@@ -248,13 +249,12 @@ class Hub:
                 stored += [f.with_labels(extra) for f in r.families]
         self.services = {}
         for res in svc_results:
-            prev_av = self._prev_availability(res.name)
             self.services[res.name] = {
                 "name": res.name, "type": res.type, "host": res.host, "up": res.up,
                 "response_time_seconds": res.response_time_seconds,
                 "status_code": res.status_code, "error": res.error,
                 "details": res.details, "checked_at": now,
-                "availability_24h_percent": prev_av}
+                "availability_24h_percent": self._availability.get(("service", res.name))}
         svc_host = {s.name: s.host for s in self.config.services}
         for f in svc_fams:
             fam = MetricFamily(f.name, f.type, f.help, f.unit)
@@ -299,10 +299,6 @@ class Hub:
                 follow_redirects=False, timeout=self.config.scrape.timeout,
                 verify=ssl.create_default_context(cafile=t.tls_ca))
         return c
-
-    def _prev_availability(self, name: str) -> float | None:
-        prev = getattr(self, "_availability", {}).get(("service", name))
-        return prev
 
     async def _write(self, fams: list[MetricFamily], now: float) -> None:
         if self.store is None:

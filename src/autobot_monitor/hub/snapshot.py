@@ -49,7 +49,6 @@ class Snapshot:
     current_json: bytes
     current_full_json: bytes
     status_json: bytes
-    alerts_json: bytes
     metrics_text: bytes
     ws_message: str
 
@@ -57,7 +56,7 @@ class Snapshot:
 EMPTY_SNAPSHOT = Snapshot(0.0, b'{"timestamp":null,"hosts":{},"services":{}}',
                           b'{"timestamp":null,"hosts":{},"services":{}}',
                           b'{"timestamp":null,"health_score":null,"hosts":{},"services":{}}',
-                          b'{"timestamp":null,"alerts":[]}', b"", "")
+                          b"", "")
 
 
 def _dumps(obj: object) -> bytes:
@@ -130,12 +129,11 @@ def render_snapshot(hub, now: float, stored: list[MetricFamily], alerts: list) -
                    "by_severity": {s: sum(1 for a in alerts if a["severity"] == s)
                                    for s in ("critical", "high", "medium", "low")}},
     }
-    alerts_doc = {"timestamp": now, "alerts": alerts}
     cur_bytes = _dumps(_finite(current))
     ws = json.dumps({"type": "metrics_update", "data": _finite(current), "timestamp": now},
                     separators=(",", ":"), allow_nan=False)
     return Snapshot(now, cur_bytes, _dumps(_finite(full)), _dumps(_finite(status)),
-                    _dumps(_finite(alerts_doc)), render(stored), ws)
+                    render(stored), ws)
 
 
 def _finite(obj: object) -> object:
