@@ -226,6 +226,12 @@ def test_sighup_reload_applies_good_config_and_refuses_bad(world):
         cfg.write_text(original)
     r = httpx.post(world["url"] + "/api/admin/reload", timeout=10)
     assert r.status_code == 200 and r.json()["status"] == "reloaded"
+    # reloads racing the cycles must never stop them (they once closed a runner mid-cycle)
+    before = get(world, "/api/system/status").json()["cycles"]
+    for _ in range(15):
+        world["hub"].send_signal(signal.SIGHUP)
+        time.sleep(0.2)
+    wait_http(world["url"] + "/api/system/status", 30, lambda r: r.json()["cycles"] >= before + 5)
 
 
 def test_logs_follow_the_spec_layout(world):

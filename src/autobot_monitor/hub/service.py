@@ -84,6 +84,7 @@ class Hub:
         self.services: dict[str, dict] = {}
         self.alerts: AlertService | None = None
         self._availability: dict[tuple[str, str], float | None] = {}  # 24 h, from the store
+        self._cycle_lock = asyncio.Lock()
         self.started_at = clock.time()
 
     # -- setup -------------------------------------------------------------------------------
@@ -167,9 +168,12 @@ class Hub:
             return e.problems
         if cfg.storage != self.config.storage:
             log.warning("storage settings change needs a restart; keeping the current store")
-        old_checker = self.checker
-        self._configure(cfg)
-        await old_checker.aclose()
+        # Not while a cycle runs: swapping the runner and checker under it closed their pools and
+        # clients mid-use (a cancelled collector future ended the cycle loop for good).
+        async with self._cycle_lock:
+            old_checker = self.checker
+            self._configure(cfg)
+            await old_checker.aclose()
         log.info("configuration reloaded from %s", self.config_path)
         return None
 
@@ -201,7 +205,12 @@ class Hub:
             await opt_task
 
     async def run_cycle(self) -> Snapshot:
-        """One full cycle; returns the snapshot it published."""
+        """One full cycle; returns the snapshot it published. Cycles and reloads exclude each
+        other."""
+        async with self._cycle_lock:
+            return await self._run_cycle()
+
+    async def _run_cycle(self) -> Snapshot:
         t0 = time.perf_counter()
         now = self.clock.time()
         local_task = asyncio.create_task(self.runner.run())

@@ -1,0 +1,35 @@
+"""A reload that arrives while a cycle is collecting waits for the cycle: it must not close the
+runner and checker the cycle is using (that once ended the cycle loop for good)."""
+
+import asyncio
+
+from autobot_monitor.config import load_config
+from autobot_monitor.hub.service import Hub
+
+
+async def test_reload_during_a_cycle_waits_for_it(tmp_path):
+    cfg_path = tmp_path / "c.yaml"
+    cfg_path.write_text("monitoring_interval: 1\ndashboard_enabled: false\n"
+                        "collectors: {enabled: [cpu, loadavg, memory]}\n")
+    hub = Hub(load_config(str(cfg_path)), str(tmp_path / "d"), str(cfg_path))
+    await hub.start()
+    try:
+        runner = hub.runner
+        original = runner.run
+        started = asyncio.Event()
+
+        async def slow_run():
+            started.set()
+            await asyncio.sleep(0.5)  # the reload lands here, mid-collection
+            return await original()
+
+        runner.run = slow_run
+        cycle = asyncio.create_task(hub.run_cycle())
+        await started.wait()
+        assert await hub.reload() is None
+        snap = await cycle  # raised "cannot schedule new futures after shutdown" before the fix
+        assert snap.timestamp > 0
+        assert hub.runner is not runner  # the reload did apply, after the cycle
+        await hub.run_cycle()
+    finally:
+        await hub.close()
