@@ -63,10 +63,10 @@ def compile_regex(pattern: str, dot_nl: bool = True):
             why = why.decode("utf-8", "replace")
         if "too large" in str(why):
             why = f"{why} (compiled program over max_mem={MAX_MEM} bytes)"
-        raise RegexError(f"bad regex {_show(pattern)}: {why} (RE2 syntax: no backreferences "
-                         "or lookaround)") from None
+        raise RegexError(f"bad regular expression {_show(pattern)}: {why} (RE2 syntax: no "
+                         "backreferences or lookaround)") from None
     except (TypeError, UnicodeError) as e:
-        raise RegexError(f"bad regex {_show(pattern)}: {e}") from None
+        raise RegexError(f"bad regular expression {_show(pattern)}: {e}") from None
 
 
 def check_regex(pattern: str, dot_nl: bool = True) -> str:
