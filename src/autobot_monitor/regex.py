@@ -26,6 +26,8 @@ MAX_MEM = 1 << 20
 """RE2 ``max_mem`` per compiled regex, bytes: a bigger program is refused at compile time."""
 MAX_MATCHERS = 32
 """Label matchers in one query (history, export) or one silence at most (cap ``max_matchers``)."""
+CACHE_SIZE = 256
+"""Compiled patterns kept (LRU): at most ~450 KiB each (``\\pL{40}``), so ~115 MiB at worst."""
 
 
 class RegexError(ValueError):
@@ -44,10 +46,10 @@ def _show(pattern: str) -> str:
     return repr(pattern if len(pattern) <= 80 else pattern[:77] + "...")
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def compile_regex(pattern: str, dot_nl: bool = True):
     """``pattern`` -> a compiled RE2 regex (``fullmatch``/``search``/``sub`` as in :mod:`re`).
-    ``dot_nl``: ``.`` matches ``\\n`` (PromQL matchers). Results are cached (2048 patterns).
+    ``dot_nl``: ``.`` matches ``\\n`` (PromQL matchers). Results are cached (:data:`CACHE_SIZE`).
     Raises :class:`RegexError` over :data:`MAX_PATTERN_BYTES`, over :data:`MAX_MEM` or for
     syntax RE2 does not have (backreferences, lookaround, possessive quantifiers)."""
     if not isinstance(pattern, str):

@@ -38,7 +38,7 @@ rules:
     proc = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp / "d")])
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 2)
+        wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 1)
         yield url
     finally:
         proc.stop()
@@ -69,7 +69,7 @@ def test_catastrophic_regex_on_history_answers_while_the_hub_keeps_cycling(hub):
     try:
         c0 = cycles(hub)
         wait_until(lambda: httpx.get(hub + "/healthz", timeout=10).status_code == 200
-                   and cycles(hub) >= c0 + 3 and len(answers) >= 4, 60, 0.2, "cycles during evil queries")
+                   and cycles(hub) >= c0 + 2 and len(answers) >= 4, 60, 0.2, "cycles during evil queries")
     finally:
         stop.set()
         t.join(60)
@@ -106,7 +106,7 @@ def test_silences_with_evil_regexes_do_not_slow_cycles_and_match_anchored(hub):
     assert all(r.status_code == 201 for r in evil)
     partial = silence({"host": "~abuse"}).json()["id"]  # anchored: does not match the host
     c0 = cycles(hub)
-    wait_until(lambda: cycles(hub) >= c0 + 3, 60, 0.2, "cycles with evil silences")
+    wait_until(lambda: cycles(hub) >= c0 + 2, 60, 0.2, "cycles with evil silences")
 
     def alert():
         return next((a for a in httpx.get(hub + "/api/alerts", timeout=10).json()["alerts"]
