@@ -146,3 +146,19 @@ def test_silence_count_cap_drops_expired_first_then_refuses():
     again = AlertEngine(clock)
     again.load_state(state)
     assert len(again.silences) == MAX_SILENCES - 1
+
+
+@pytest.mark.parametrize("yaml_text, where", [
+    ("privacy: {redact_process_names: ['(a)\\1']}", "privacy.redact_process_names"),
+    ("rules: [{name: R, metric: autobot_uptime_seconds, threshold: 1, match: {host: '~(?=x)'}}]",
+     "rules[0].match"),
+    ("rules: [{name: R, metric: autobot_uptime_seconds, threshold: 1, match: {host: '~" + "a" * 1025 + "'}}]",
+     "max_regex_bytes=1024"),
+])
+def test_config_regexes_are_re2_with_a_clear_error(yaml_text, where):
+    from autobot_monitor.config.loader import parse_config
+    from autobot_monitor.errors import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        parse_config(yaml_text, "c.yaml")
+    assert where in str(e.value) and "c.yaml:1" in str(e.value)
