@@ -9,26 +9,31 @@ before summaries, alert evaluation, the store, the API and the exposition see th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from .model import MetricFamily, Sample
+from .regex import compile_regex
 
 MASK = "***"
 PREFIX = "autobot_process_"
 
 
-def compile_patterns(patterns: Sequence[str]) -> list[re.Pattern[str]]:
-    return [re.compile(p) for p in patterns]
+def compile_patterns(patterns: Sequence[str]) -> list:
+    """Patterns -> compiled RE2 regexes (unanchored: each match inside a name is masked; ``.``
+    does not match newline). Raises :class:`~.regex.RegexError` (see :mod:`.regex`)."""
+    return [compile_regex(p, dot_nl=False) for p in patterns]
 
 
-def redact_name(name: str, patterns: Sequence[re.Pattern[str]]) -> str:
+def redact_name(name: str, patterns: Sequence) -> str:
     for p in patterns:
-        name = p.sub(MASK, name)
+        try:
+            name = p.sub(MASK, name)
+        except UnicodeEncodeError:  # a lone surrogate: redact its replacement character
+            name = p.sub(MASK, name.encode("utf-8", "replace").decode("utf-8"))
     return name
 
 
-def redact_process_names(fams: list[MetricFamily], patterns: Sequence[re.Pattern[str]]) -> list[MetricFamily]:
+def redact_process_names(fams: list[MetricFamily], patterns: Sequence) -> list[MetricFamily]:
     """``fams`` with the ``name`` label of ``autobot_process_*`` samples redacted (other families
     are returned as they are; nothing is copied when ``patterns`` is empty)."""
     if not patterns:

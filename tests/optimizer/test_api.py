@@ -67,12 +67,17 @@ def test_recommend_dry_run_apply_refuse_measure(hub):
     dry = httpx.post(url + f"/api/optimizer/apply/{rec['id']}", json={"dry_run": True}).json()
     assert dry["plan"][0] == f"run {tmp / 'restart-web'} (no shell, timeout 60s)"
     assert not (tmp / "svc.pid").exists()  # the dry run ran nothing
+    for body in ({}, None):  # no body, or no dry_run in it: a dry run too
+        nobody = httpx.post(url + f"/api/optimizer/apply/{rec['id']}", json=body)
+        assert nobody.status_code == 200 and nobody.json()["plan"] == dry["plan"]
+        assert "result" not in nobody.json()
+    assert not (tmp / "svc.pid").exists()
 
-    r = httpx.post(url + f"/api/optimizer/apply/{rec['id']}", json={}, timeout=30)
+    r = httpx.post(url + f"/api/optimizer/apply/{rec['id']}", json={"dry_run": False}, timeout=30)
     assert r.status_code == 200, r.text
     res = r.json()["result"]
     assert res["ok"] and res["measured"]["up_before"] is False and res["measured"]["up_after"] is True
-    again = httpx.post(url + f"/api/optimizer/apply/{rec['id']}", json={}, timeout=30)
+    again = httpx.post(url + f"/api/optimizer/apply/{rec['id']}", json={"dry_run": False}, timeout=30)
     assert again.status_code == 409 and "cooldown" in again.json()["error"]
 
     def measured():

@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..model import METRIC_NAME_RE
+from .silences import check_matchers
 
 Severity = Literal["critical", "high", "medium", "low"]
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
@@ -102,14 +103,10 @@ class RuleConfig(_M):
     @field_validator("match")
     @classmethod
     def _match(cls, v: dict[str, str]) -> dict[str, str]:
-        for k, pat in v.items():
+        for k in v:
             if not _LABEL.match(k):
                 raise ValueError(f"label name {k!r} is not a valid Prometheus label name")
-            if pat.startswith("~"):
-                try:
-                    re.compile(pat[1:])
-                except re.error as e:
-                    raise ValueError(f"match.{k}: bad regular expression: {e}") from None
+        check_matchers(v, "match")  # RE2 regexes, caps max_matchers and max_regex_bytes
         return v
 
     @model_validator(mode="after")

@@ -31,6 +31,7 @@ from typing import Any
 
 from ..clock import Clock
 from .config import RuleConfig
+from .silences import MAX_SILENCES, check_silence, match_value
 
 SEVERITIES = ("critical", "high", "medium", "low")
 MAX_SILENCE = 366 * 86400.0
@@ -130,12 +131,7 @@ class Silence:
         return self.starts_at <= now < self.ends_at
 
 
-def _match(value: str, pattern: str) -> bool:
-    if pattern.startswith("~"):
-        return re.fullmatch(pattern[1:], value) is not None
-    if pattern.startswith("!"):
-        return value != pattern[1:]
-    return value == pattern
+_match = match_value  # RE2, anchored: see .silences
 
 
 def label_matches(labels: dict[str, str], matchers: dict[str, str]) -> bool:
@@ -356,24 +352,31 @@ class AlertEngine:
     def add_silence(self, matchers: dict[str, str], duration: float, comment: str,
                     created_by: str) -> Silence:
         """Silence alerts matching ``matchers`` for ``duration`` seconds from now. ValueError for
-        no matchers, a bad regex or a non-positive duration."""
-        if not matchers:
-            raise ValueError("a silence needs at least one matcher")
+        no matchers, a bad regex, a cap exceeded (see :mod:`.silences`) or a non-positive
+        duration."""
+        check_silence(matchers, comment, created_by)
         if not (math.isfinite(duration) and 0 < duration <= MAX_SILENCE):
             raise ValueError(f"duration must be more than 0 and at most {MAX_SILENCE / 86400:.0f} days")
-        for k, v in matchers.items():
-            if v.startswith("~"):
-                try:
-                    re.compile(v[1:])
-                except re.error as e:
-                    raise ValueError(f"matcher {k}: bad regular expression: {e}") from None
         now = self.clock.time()
+        self._make_room(now)
         s = Silence(secrets.token_hex(8), dict(matchers), now, now + duration, comment, created_by, now)
         self.silences[s.id] = s
         self.history.append({"time": now, "silence": s.id, "to": "silence_created",
                              "matchers": s.matchers, "by": created_by, "comment": comment})
         self.dirty = True
         return s
+
+    def _make_room(self, now: float) -> None:
+        """Drop expired silences (earliest end first) until one more fits under MAX_SILENCES;
+        ValueError naming the cap if only active ones are left."""
+        if len(self.silences) < MAX_SILENCES:
+            return
+        expired = sorted((s for s in self.silences.values() if s.ends_at <= now), key=lambda s: s.ends_at)
+        for s in expired[:len(self.silences) - MAX_SILENCES + 1]:
+            del self.silences[s.id]
+        if len(self.silences) >= MAX_SILENCES:
+            raise ValueError(f"{len(self.silences)} active silences, the cap max_silences="
+                             f"{MAX_SILENCES}: expire one first")
 
     def expire_silence(self, sid: str) -> Silence:
         """End a silence now (KeyError if unknown)."""
@@ -403,9 +406,11 @@ class AlertEngine:
         for d in state.get("silences", []):
             try:
                 s = Silence(**d)
-            except TypeError:
-                continue
-            self.silences[s.id] = s
+                check_silence(s.matchers, s.comment, s.created_by)
+            except (TypeError, ValueError, AttributeError):
+                continue  # malformed, or over a cap (a state file written before the caps)
+            if len(self.silences) < MAX_SILENCES:
+                self.silences[s.id] = s
         for fp, times in state.get("flaps", {}).items():
             self._flaps[fp] = deque(times, maxlen=self.settings.flap_threshold + 1)
         self._flapping.update(state.get("flapping", []))

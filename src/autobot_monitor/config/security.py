@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..regex import check_regex
+
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -87,7 +89,7 @@ class TlsConfig(_Model):
 
 
 class PrivacyConfig(_Model):
-    """``redact_process_names``: regular expressions; every match inside an
+    """``redact_process_names``: RE2 regular expressions (see :mod:`..regex`); every match inside an
     ``autobot_process_*`` ``name`` label is replaced by ``***`` before the hub stores, shows or
     evaluates it (``.*`` hides every process name)."""
 
@@ -98,7 +100,7 @@ class PrivacyConfig(_Model):
     def _v_re(cls, v: list[str]) -> list[str]:
         for i, p in enumerate(v):
             try:
-                re.compile(p)
-            except re.error as e:
-                raise ValueError(f"[{i}]: bad regular expression {p!r}: {e}") from None
+                check_regex(p, dot_nl=False)
+            except ValueError as e:
+                raise ValueError(f"[{i}]: {e}") from None
         return v

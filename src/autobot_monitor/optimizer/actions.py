@@ -5,8 +5,10 @@ the exact steps a dry run prints.
 - ``restart_service``: the configured argv (default ``systemctl restart UNIT``), then after
   ``grace`` seconds the service's own check (HTTP/TCP/Redis) as the health check.
 - ``disk_cleanup``: regular files under a configured root whose name matches a glob and whose
-  mtime is older than N days; walked with ``os.fwalk`` (directory fds, symlinks neither followed
-  nor removed, so nothing outside the root is reachable); bytes freed reported.
+  mtime is older than N days; the root is opened component by component without following
+  symlinks (a symlinked parent is refused), walked with ``os.fwalk`` (directory fds, symlinks
+  neither followed nor removed), and each directory re-checked to be under the root right before
+  an unlink, so nothing outside the root is reachable; bytes freed reported.
 - ``redis_memory_purge``: ``MEMORY PURGE`` on a configured Redis service (deletes nothing).
 - ``renice`` / ``cpu_affinity``: ``os.setpriority`` / ``os.sched_setaffinity`` on the processes
   of a configured name; the previous values are returned so :meth:`Action.undo` restores them.
@@ -17,10 +19,8 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
-import fnmatch
 import os
 import shlex
-import stat
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..errors import OptimizerError
+from .cleanup import walk_cleanup
 from .model import ActionRef
 
 Sleep = Callable[[float], Awaitable[None]]
-PLAN_FILES = 50
-"""Files a cleanup plan lists by name (the rest are counted)."""
 
 
 @dataclass
@@ -128,53 +127,6 @@ class RestartService(Action):
 
 
 # -- disk cleanup --------------------------------------------------------------------------------
-def walk_cleanup(root_cfg, now: float, delete: bool = False) -> dict[str, Any]:
-    """Find (and with ``delete`` remove) the files ``root_cfg`` allows. Returns ``{"files": n,
-    "bytes": total size, "paths": first PLAN_FILES paths, "errors": [...], "truncated": bool}``.
-    Only regular files directly reachable without a symlink are considered; each is re-checked
-    (same inode, still regular, still old) right before removal. Raises OptimizerError if the root
-    is missing or is itself a symlink."""
-    root = root_cfg.path
-    try:
-        st = os.lstat(root)
-    except OSError as e:
-        raise OptimizerError(f"cleanup root {root}: {e.strerror}") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise OptimizerError(f"cleanup root {root} is not a directory (symlinks are not followed)")
-    cutoff = now - root_cfg.older_than_days * 86400
-    out: dict[str, Any] = {"files": 0, "bytes": 0, "paths": [], "errors": [], "truncated": False}
-    for dirpath, _dirs, files, dfd in os.fwalk(root, follow_symlinks=False):
-        for name in files:
-            if not any(fnmatch.fnmatchcase(name, g) for g in root_cfg.globs):
-                continue
-            try:
-                fst = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-            except OSError:
-                continue
-            if not stat.S_ISREG(fst.st_mode) or fst.st_mtime >= cutoff:
-                continue
-            if out["files"] >= root_cfg.max_files:
-                out["truncated"] = True
-                return out
-            path = os.path.join(dirpath, name)
-            if delete:
-                try:
-                    again = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-                    if (again.st_ino, again.st_dev) != (fst.st_ino, fst.st_dev) \
-                            or not stat.S_ISREG(again.st_mode) or again.st_mtime >= cutoff:
-                        continue
-                    os.unlink(name, dir_fd=dfd)
-                except OSError as e:
-                    if len(out["errors"]) < 20:
-                        out["errors"].append(f"{path}: {e.strerror}")
-                    continue
-            out["files"] += 1
-            out["bytes"] += fst.st_size
-            if len(out["paths"]) < PLAN_FILES:
-                out["paths"].append(path)
-    return out
-
-
 def _free_bytes(path: str) -> int | None:
     try:
         v = os.statvfs(path)

@@ -32,8 +32,11 @@ CLI) only ever picks a recommendation by id; it never supplies a command, a path
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import random
 import re
+import string
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -100,9 +103,41 @@ class ServiceAction(_M):
             ["systemctl", "restart", self.unit or f"{self.service}.service"]
 
 
+def _probe_names() -> tuple[str, ...]:
+    """File names a cleanup glob is tried on: each printable ASCII first character (but ``.``)
+    with a few tails, odd names (spaces, non-ASCII, 255 bytes, trailing dots) and 64
+    pseudo-random names (fixed seed, so a config is judged the same every time)."""
+    printable = [chr(c) for c in range(33, 127) if chr(c) not in "./"]
+    names = [c + tail for c in printable for tail in ("", "x", "1.y", "~")]
+    names += ["core", "README", "data.db", "name with space", "ünïcødé", "x" * 255, "trail.",
+              "a.b.c.d", "-rf", "#tmp#", "\t", "\n", "日本"]
+    rnd = random.Random(16)
+    alphabet = string.ascii_letters + string.digits + "._-~#%@+ "
+    for _ in range(64):
+        first = rnd.choice(string.ascii_letters + string.digits + "_-")
+        names.append(first + "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40))))
+    return tuple(names)
+
+
+PROBE_NAMES = _probe_names()
+
+
+PROBE_MAX_SHARE = 0.5
+"""Cleanup globs matching more than this share of :data:`PROBE_NAMES` are refused."""
+
+
+def globs_probe_hits(globs: list[str]) -> int:
+    """How many of :data:`PROBE_NAMES` one of ``globs`` matches (as the cleanup matches them,
+    :func:`fnmatch.fnmatchcase`). ``*``, ``?*``, ``*?``, ``[!.]*`` match all of them, ``[!q]*``
+    nearly all: breadth is judged by testing, not by spelling."""
+    return sum(1 for n in PROBE_NAMES if any(fnmatch.fnmatchcase(n, g) for g in globs))
+
+
 class CleanupPath(_M):
     """Files under ``path`` (absolute) whose name matches one of ``globs`` and that were last
-    modified more than ``older_than_days`` ago. Symlinks are never followed nor removed."""
+    modified more than ``older_than_days`` ago. Symlinks are never followed nor removed, and a
+    path through a symlink is refused when the cleanup runs. Globs that together match more
+    than half of :data:`PROBE_NAMES` (``*``, ``?*``, ``[!.]*``...) are refused."""
 
     path: str
     globs: list[str] = Field(min_length=1)
@@ -123,8 +158,13 @@ class CleanupPath(_M):
     @classmethod
     def _globs(cls, v: list[str]) -> list[str]:
         for g in v:
-            if not g or "/" in g or g in ("*", "**"):
-                raise ValueError(f"glob {g!r}: must match file names (no '/'), and not everything")
+            if not g or "/" in g or "\x00" in g:
+                raise ValueError(f"glob {g!r}: must match file names (no '/')")
+        hits = globs_probe_hits(v)
+        if hits > PROBE_MAX_SHARE * len(PROBE_NAMES):
+            raise ValueError(f"globs {v} match {hits} of {len(PROBE_NAMES)} probe file names "
+                             f"(more than {PROBE_MAX_SHARE:.0%}): too broad, they match (nearly) "
+                             "every file; name the files, e.g. '*.tmp'")
         return v
 
 

@@ -88,12 +88,12 @@ def cmd_export(args) -> int:
         if args.data_dir:
             from ..config.loader import find_default_config, load_config
             from .factory import open_store
-            from .matchers import parse_matcher
+            from .matchers import parse_matcher, parse_matchers
 
             cfg = load_config(args.config or find_default_config())
             store = open_store(cfg.storage, args.data_dir)
             try:
-                ms = [parse_matcher(m) for m in args.match or []]
+                ms = parse_matchers(args.match)
                 if args.host:
                     ms.append(parse_matcher(f"host={args.host}"))
                 res = (store.query_range(args.metric, ms, start, end, step, args.fn) if step

@@ -23,7 +23,7 @@ class AckBody(BaseModel):
 
 class SilenceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    matchers: dict[str, str] = Field(description="label -> value, '!value' or '~regex'; "
+    matchers: dict[str, str] = Field(description="label -> value, '!value' or '~regex' (RE2, anchored); "
                                                  "alertname is the rule name")
     duration: str | float = Field("1h", description="seconds or 30m, 2h, 1d")
     comment: str = Field("", max_length=1000)

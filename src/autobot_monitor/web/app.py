@@ -23,7 +23,7 @@ from .. import __version__
 from ..errors import QueryError, StoreError
 from ..exposition import CONTENT_TYPE
 from ..model import METRIC_NAME_RE, json_number
-from ..store import MAX_POINTS, parse_matcher
+from ..store import MAX_POINTS, parse_matcher, parse_matchers
 
 _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -145,7 +145,7 @@ def create_app(hub) -> FastAPI:  # noqa: C901 - route table
         if (t_end - t_start) / t_step + 1 > MAX_POINTS:
             raise BadRequest(f"more than {MAX_POINTS} points: raise step")
         try:
-            matchers = [parse_matcher(m) for m in match or []]
+            matchers = parse_matchers(match)
             if host:
                 matchers.append(parse_matcher(f"host={host}"))
             res = await asyncio.to_thread(hub.store.query, metric, matchers, t_start, t_end, t_step,

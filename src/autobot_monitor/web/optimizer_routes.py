@@ -1,7 +1,8 @@
 """Optimizer API under ``/api/optimizer/``: recommendations, apply one by id, run a cycle,
 action history. Writes (``POST``) change the system and belong to administrators once access
 control exists. A request names a recommendation id only: commands, paths and pids come from the
-config. Errors: 404 unknown id, 409 refused by a guardrail, 503 optimizer not running, each with
+config. ``POST /apply/{id}`` is a dry run unless the body says ``{"dry_run": false}``.
+Errors: 404 unknown id, 409 refused by a guardrail, 503 optimizer not running, each with
 ``{"error": message}``."""
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from pydantic import BaseModel, ConfigDict
 
 
 class ApplyBody(BaseModel):
+    """``dry_run`` defaults to true: only ``{"dry_run": false}`` changes the system."""
+
     model_config = ConfigDict(extra="forbid")
-    dry_run: bool = False
+    dry_run: bool = True
 
 
 class RunBody(BaseModel):
@@ -46,7 +49,8 @@ def build_router(hub) -> APIRouter:
                 "max_optimizations_per_hour": hub.config.max_optimizations_per_hour,
                 "recommendations": [rec.to_json() for rec in o.recommendations.values()]}
 
-    @r.post("/apply/{rec_id}", summary="Apply one recommendation by id (dry_run: show the plan only)")
+    @r.post("/apply/{rec_id}", summary="Apply one recommendation by id: a dry run (the plan only) "
+            "unless the body is {\"dry_run\": false}")
     async def apply(rec_id: str, body: ApplyBody | None = None):
         o = opt()
         if o is None:
