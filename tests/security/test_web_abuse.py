@@ -1,0 +1,172 @@
+"""Abuse of the hub's web layer against real hub processes: DNS rebinding (Host allowlist,
+Origin with scheme and port), sessions that outlive logout or a rotated token, secrets in logs,
+forged X-Forwarded-For and bearer-token guessing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
+
+import httpx
+import pytest
+from secsupport import ADMIN_TOKEN, VIEWER_TOKEN, Hub, sha
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from support import wait_until
+
+FAST = "collectors: {enabled: [memory]}\n"
+RULE = ("rules:\n  - {name: AlwaysFires, metric: autobot_memory_used_percent, op: '>', "
+        "threshold: 0, for: 0, severity: high, summary: memory in use}\n")
+HOOK_PASSWORD = "hookpass-9c1d7e"
+SLACK_PATH = "/services/T00000000/B00000000/slacksecret4f2a9b"
+WS_TOKEN = "wsquerytoken-77ab01"
+
+
+class _Failing:
+    """A real HTTP server answering 500 to every POST (a webhook receiver that is down)."""
+
+    def __init__(self):
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server API
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.srv.daemon_threads = True
+        Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.port = self.srv.server_address[1]
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def _ws(hub, path="/ws", **headers):
+    return connect(hub.url.replace("http", "ws") + path, additional_headers=headers or None,
+                   open_timeout=10)
+
+
+def test_open_mode_host_origin_and_no_secret_in_logs(tmp_path):
+    fail = _Failing()
+    channels = (f"alerting:\n  channels:\n"
+                f"    - {{name: hook, type: webhook, max_retries: 0, "
+                f"url: 'http://hookuser:{HOOK_PASSWORD}@127.0.0.1:{fail.port}/hook'}}\n"
+                f"    - {{name: chat, type: slack, max_retries: 0, "
+                f"url: 'http://127.0.0.1:{fail.port}{SLACK_PATH}'}}\n")
+    hub = Hub(tmp_path, FAST + RULE + channels)
+    try:
+        hub.wait_cycles(1, token=None)
+        evil = f"evil.example:{hub.port}"
+        # DNS rebinding: the page's own name arrives as Host, on every path, reads included
+        for path in ("/healthz", "/api/system/status", "/metrics", "/"):
+            r = hub.get(path, None, headers={"Host": evil})
+            assert r.status_code == 400 and "Host" in r.json()["error"], path
+        r = httpx.post(hub.url + "/api/silences", json={"matchers": {"a": "b"}},
+                       headers={"Host": evil, "Origin": f"http://{evil}"})
+        assert r.status_code == 400
+        with pytest.raises(InvalidStatus) as e:
+            _ws(hub, Host=evil).close()
+        assert e.value.response.status_code == 400
+        assert hub.get("/healthz", None, headers={"Host": f"localhost:{hub.port}"}).status_code == 200
+        # Origin must match scheme, host and port, not the host alone
+        for origin in (f"http://127.0.0.1:{hub.port + 1}", f"https://127.0.0.1:{hub.port}",
+                       "http://127.0.0.1", "null"):
+            r = httpx.post(hub.url + "/api/silences", json={"matchers": {"a": "b"}},
+                           headers={"Origin": origin})
+            assert r.status_code == 403, origin
+            with pytest.raises(InvalidStatus):
+                _ws(hub, Origin=origin).close()
+        assert httpx.post(hub.url + "/api/silences", json={"matchers": {"a": "b"}},
+                          headers={"Origin": hub.url}).status_code == 201
+        # a token in a query string reaches uvicorn's own log lines
+        with _ws(hub, f"/ws?token={WS_TOKEN}") as ws:
+            assert json.loads(ws.recv(timeout=10))["type"] == "metrics_update"
+        with pytest.raises(InvalidStatus):
+            _ws(hub, f"/ws?token={WS_TOKEN}", Origin="http://evil.example").close()
+        wait_until(lambda: hub.logs().count("delivery failed") >= 2, 60, 0.2,
+                   "both channels to fail")
+    finally:
+        hub.stop()
+        fail.stop()
+    logs = hub.logs()
+    assert "hook" in logs and "***" in logs
+    for secret in (HOOK_PASSWORD, SLACK_PATH, "slacksecret4f2a9b", WS_TOKEN):
+        assert secret not in logs, secret
+
+
+def _login(hub, token: str) -> httpx.Client:
+    c = httpx.Client(base_url=hub.url, timeout=5)
+    r = c.post("/login", data={"token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/", r.text
+    return c
+
+
+def _silence(client, cookies: dict) -> int:
+    return client.post("/api/silences", json={"matchers": {"a": "b"}}, cookies=cookies,
+                       headers={"X-CSRF-Token": cookies["autobot_csrf"]}).status_code
+
+
+TOKENS = (f"auth:\n  login_max_failures: 3\n  bearer_max_failures: 3\n  login_window: 600\n"
+          f"  tokens:\n    - {{name: ops, role: admin, token_sha256: {{ops}}}}\n"
+          f"    - {{name: bob, role: viewer, token_sha256: {sha(VIEWER_TOKEN)}}}\n")
+
+
+def test_sessions_end_at_logout_and_rotation_and_guessing_is_limited(tmp_path):
+    new_token = "rotated-ops-token-3e8f1a"
+    hub = Hub(tmp_path, FAST + TOKENS.replace("{ops}", sha(ADMIN_TOKEN)))
+    try:
+        hub.wait_cycles(1)
+        raw = httpx.Client(base_url=hub.url, timeout=5)
+        # logout ends the session on the server, not only in this browser
+        c = _login(hub, ADMIN_TOKEN)
+        kept = dict(c.cookies)
+        assert _silence(raw, kept) == 201
+        assert c.post("/logout", headers={"Origin": hub.url}).status_code == 303
+        assert raw.get("/api/alerts", cookies=kept).status_code == 401
+        assert _silence(raw, kept) == 401
+        # rotating the token and reloading ends the sessions opened with the old one
+        kept = dict(_login(hub, ADMIN_TOKEN).cookies)
+        viewer = dict(_login(hub, VIEWER_TOKEN).cookies)
+        hub.cfg.write_text(hub.cfg.read_text().replace(sha(ADMIN_TOKEN), sha(new_token)))
+        r = raw.post("/api/admin/reload", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert r.status_code == 200, r.text
+        assert _silence(raw, kept) == 401
+        assert raw.get("/api/alerts", cookies=kept).status_code == 401
+        assert raw.get("/api/alerts", cookies=viewer).status_code == 200  # other tokens unaffected
+        assert hub.get("/api/alerts", new_token).status_code == 200
+        # CLI: the token from a file (not argv); --token still works but warns
+        tf = tmp_path / "token"
+        tf.write_text(VIEWER_TOKEN + "\n")
+        base = [sys.executable, "-m", "autobot_monitor.cli", "status", "--url", hub.url, "--json"]
+        r = subprocess.run([*base, "--token-file", str(tf)], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+        r = subprocess.run([*base, "--token", VIEWER_TOKEN], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0 and "--token-file" in r.stderr
+        # rotating X-Forwarded-For neither resets the login limit nor forges the access log
+        for i in range(3):
+            r = raw.post("/login", data={"token": "guess"}, headers={"X-Forwarded-For": f"10.9.8.{i}"})
+            assert r.status_code == 303 and r.headers["location"] == "/login?failed=1"
+        r = raw.post("/login", data={"token": new_token}, headers={"X-Forwarded-For": "10.9.8.77"})
+        assert r.status_code == 429
+        # bearer guesses are limited per address too, and the limit holds even for the right one
+        for i in range(3):
+            assert hub.get("/api/alerts", f"guess-{i}",
+                           headers={"X-Forwarded-For": f"10.7.0.{i}"}).status_code == 401
+        r = hub.get("/api/alerts", new_token)
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    finally:
+        hub.stop()
+    access = (hub.data / "logs" / "access.log").read_text()
+    assert "10.9.8." not in access and "10.7.0." not in access
+    assert '"client":"127.0.0.1"' in access
