@@ -373,11 +373,12 @@ class AuthMiddleware:
                 (b"location", b"/login"), (b"set-cookie", f"{SESSION_COOKIE}{gone}; HttpOnly".encode()),
                 (b"set-cookie", f"{CSRF_COOKIE}{gone}".encode())])
         if method in ("GET", "HEAD"):
+            # Referrer-Policy same-origin: under no-referrer the form's POST says Origin: null
             body = LOGIN_HTML.read_bytes()
             return await _send_simple(send, 200, body if method == "GET" else b"",
                                       b"text/html; charset=utf-8",
                                       [(b"content-security-policy", LOGIN_CSP.encode()),
-                                       (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")])
+                                       (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")])
         if method != "POST":
             return await _send_error(send, 405, "use GET or POST")
         if not _same_origin(scope, _headers(scope)):
