@@ -254,7 +254,7 @@ class AuthMiddleware:
 
     def _current(self) -> Authenticator:
         cfg = self.get_config()
-        if cfg != self._cfg:
+        if cfg is not self._cfg and cfg != self._cfg:
             self._cfg = cfg
             self.hosts = HostAllowlist(self.listen_names, cfg.allowed_hosts)
             try:
