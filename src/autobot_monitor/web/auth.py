@@ -44,7 +44,16 @@ from urllib.parse import parse_qs
 
 from ..checks.base import register_secret
 from ..errors import ConfigError
-from .guard import FailureLimiter, HostAllowlist, SessionTable, interface_names, same_origin
+from .guard import (
+    FailureLimiter,
+    HostAllowlist,
+    SessionTable,
+    deny,
+    interface_names,
+    same_origin,
+    send_error,
+    send_simple,
+)
 
 access_log = logging.getLogger("autobot_monitor.access")
 log = logging.getLogger(__name__)
@@ -202,36 +211,10 @@ def _cookies(headers: dict[bytes, bytes]) -> dict[str, str]:
     return out
 
 
-async def _send_simple(send, status: int, body: bytes, ctype: bytes, extra: list | None = None):
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", ctype), (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), *(extra or [])]})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_error(send, status: int, msg: str, extra: list | None = None):
-    await _send_simple(send, status, json.dumps({"error": msg}).encode(), b"application/json", extra)
-
-
 def _same_origin(scope, headers: dict[bytes, bytes]) -> bool:
     origin = headers.get(b"origin")
     return same_origin(origin.decode("latin-1") if origin is not None else None,
                        scope.get("scheme", "http"), headers.get(b"host", b"").decode("latin-1"))
-
-
-async def _deny(scope, send, status: int, msg: str, extra: list | None = None):
-    """Refuse an HTTP request or a WebSocket handshake with ``status`` and ``{"error": msg}``
-    (a WebSocket gets the HTTP answer when the server offers the denial-response extension,
-    else a 1008 close, which the client sees as 403)."""
-    if scope["type"] == "http":
-        return await _send_error(send, status, msg, extra)
-    if "websocket.http.response" not in (scope.get("extensions") or {}):
-        return await send({"type": "websocket.close", "code": 1008})
-    body = json.dumps({"error": msg}).encode()
-    await send({"type": "websocket.http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        *(extra or [])]})
-    await send({"type": "websocket.http.response.body", "body": body})
 
 
 class AuthMiddleware:
@@ -300,13 +283,13 @@ class AuthMiddleware:
         auth = self._current()
         headers = _headers(scope)
         if not self.hosts.allowed(headers.get(b"host", b"").decode("latin-1")):
-            return await _deny(scope, send, 400, "unknown Host header: add it to auth.allowed_hosts "
+            return await deny(scope, send, 400, "unknown Host header: add it to auth.allowed_hosts "
                                                  "if this hub is reached by that name")
         if not auth.enabled:
             # Open mode (loopback, no tokens): still refuse cross-site browser requests, so a web
             # page open on this machine can neither change state nor read the live feed.
             if (scope["type"] == "websocket" or method in UNSAFE) and not _same_origin(scope, headers):
-                return await _deny(scope, send, 403, "cross-origin request refused")
+                return await deny(scope, send, 403, "cross-origin request refused")
             return await self.app(scope, receive, send)
         if scope["type"] == "http" and path in ("/login", "/logout"):
             return await self._login(scope, receive, send, status, method, path)
@@ -325,15 +308,15 @@ class AuthMiddleware:
             return await self.app(scope, receive, send)
         if principal is None:
             if path == "/" and method in ("GET", "HEAD"):
-                return await _send_simple(send, 303, b"", b"text/plain", [(b"location", b"/login")])
-            return await _send_error(send, 401, "authentication required (Authorization: Bearer "
+                return await send_simple(send, 303, b"", b"text/plain", [(b"location", b"/login")])
+            return await send_error(send, 401, "authentication required (Authorization: Bearer "
                                      "TOKEN, or log in at /login)", [(b"www-authenticate", b"Bearer")])
         if ROLES[principal.role] < ROLES[need]:
-            return await _send_error(send, 403, f"the {need} role is required")
+            return await send_error(send, 403, f"the {need} role is required")
         if csrf is not None and method in UNSAFE:
             sent = headers.get(CSRF_HEADER, b"").decode("latin-1")
             if not hmac.compare_digest(sent, csrf) or not _same_origin(scope, headers):
-                return await _send_error(send, 403, "missing or wrong X-CSRF-Token header, "
+                return await send_error(send, 403, "missing or wrong X-CSRF-Token header, "
                                          "or a foreign Origin")
         return await self.app(scope, receive, send)
 
@@ -346,7 +329,7 @@ class AuthMiddleware:
             client = (scope.get("client") or ("unknown",))[0]
             wait = auth.bearer_limiter.retry_after(client)
             if wait:
-                await _deny(scope, send, 429, f"too many wrong tokens: retry in {wait:.0f} s",
+                await deny(scope, send, 429, f"too many wrong tokens: retry in {wait:.0f} s",
                             [(b"retry-after", str(int(wait)).encode())])
                 return False
             principal = auth.check_token(authz[7:].strip())
@@ -362,38 +345,38 @@ class AuthMiddleware:
         secure = "; Secure" if scope.get("scheme") == "https" else ""
         if path == "/logout":
             if method != "POST":
-                return await _send_error(send, 405, "use POST")
+                return await send_error(send, 405, "use POST")
             if not _same_origin(scope, _headers(scope)):
-                return await _send_error(send, 403, "cross-origin request refused")
+                return await send_error(send, 403, "cross-origin request refused")
             sess = _cookies(_headers(scope)).get(SESSION_COOKIE)
             if sess:
                 auth.revoke_session(sess)
             gone = "=; Path=/; Max-Age=0; SameSite=Strict" + secure
-            return await _send_simple(send, 303, b"", b"text/plain", [
+            return await send_simple(send, 303, b"", b"text/plain", [
                 (b"location", b"/login"), (b"set-cookie", f"{SESSION_COOKIE}{gone}; HttpOnly".encode()),
                 (b"set-cookie", f"{CSRF_COOKIE}{gone}".encode())])
         if method in ("GET", "HEAD"):
             # Referrer-Policy same-origin: under no-referrer the form's POST says Origin: null
             body = LOGIN_HTML.read_bytes()
-            return await _send_simple(send, 200, body if method == "GET" else b"",
+            return await send_simple(send, 200, body if method == "GET" else b"",
                                       b"text/html; charset=utf-8",
                                       [(b"content-security-policy", LOGIN_CSP.encode()),
                                        (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")])
         if method != "POST":
-            return await _send_error(send, 405, "use GET or POST")
+            return await send_error(send, 405, "use GET or POST")
         if not _same_origin(scope, _headers(scope)):
-            return await _send_error(send, 403, "cross-origin request refused")
+            return await send_error(send, 403, "cross-origin request refused")
         client = (scope.get("client") or ("unknown",))[0]
         wait = auth.limiter.retry_after(client)
         if wait:
-            return await _send_error(send, 429, f"too many failed logins: retry in {wait:.0f} s",
+            return await send_error(send, 429, f"too many failed logins: retry in {wait:.0f} s",
                                      [(b"retry-after", str(int(wait)).encode())])
         body = b""
         while True:
             msg = await receive()
             body += msg.get("body", b"")
             if len(body) > MAX_FORM:
-                return await _send_error(send, 413, "login form too large")
+                return await send_error(send, 413, "login form too large")
             if not msg.get("more_body"):
                 break
         token = (parse_qs(body.decode("utf-8", "replace")).get("token") or [""])[0].strip()
@@ -402,11 +385,11 @@ class AuthMiddleware:
         if p is None or issued is None:
             auth.limiter.failed(client)
             log.warning("failed login from %s", client)
-            return await _send_simple(send, 303, b"", b"text/plain", [(b"location", b"/login?failed=1")])
+            return await send_simple(send, 303, b"", b"text/plain", [(b"location", b"/login?failed=1")])
         status["who"] = p.name
         session, csrf = issued
         ttl = int(auth.cfg.session_ttl)
         attrs = f"; Path=/; Max-Age={ttl}; SameSite=Strict{secure}"
-        return await _send_simple(send, 303, b"", b"text/plain", [
+        return await send_simple(send, 303, b"", b"text/plain", [
             (b"location", b"/"), (b"set-cookie", f"{SESSION_COOKIE}={session}{attrs}; HttpOnly".encode()),
             (b"set-cookie", f"{CSRF_COOKIE}={csrf}{attrs}".encode())])

@@ -1,5 +1,5 @@
-"""Request guards of the hub's web layer: Host allowlist, Origin check, failure limiter and the
-server-side session table (used by :mod:`autobot_monitor.web.auth`).
+"""Request guards of the hub's web layer: Host allowlist, Origin check, failure limiter, the
+server-side session table and the plain ASGI refusals (used by :mod:`autobot_monitor.web.auth`).
 
 - Host allowlist: a request (HTTP or WebSocket) whose ``Host`` header names no host the hub is
   configured for is refused with 400 everywhere, ``/healthz`` included. Allowed: the loopback
@@ -16,7 +16,7 @@ server-side session table (used by :mod:`autobot_monitor.web.auth`).
 
 from __future__ import annotations
 
-import ipaddress
+import json
 import socket
 import time
 from collections import OrderedDict
@@ -182,7 +182,30 @@ class SessionTable:
         return len(self._live)
 
 
-def valid_proxy(entry: str) -> str:
-    """``entry`` if it is an IP address or network (``10.0.0.0/8``); ``ValueError`` otherwise."""
-    ipaddress.ip_network(entry.strip(), strict=False)
-    return entry.strip()
+# -- answers -----------------------------------------------------------------------------------
+async def send_simple(send, status: int, body: bytes, ctype: bytes, extra: list | None = None):
+    """One complete HTTP answer (``no-store``, ``nosniff``) through the ASGI ``send``."""
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", ctype), (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), *(extra or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(send, status: int, msg: str, extra: list | None = None):
+    """``status`` with ``{"error": msg}`` as JSON."""
+    await send_simple(send, status, json.dumps({"error": msg}).encode(), b"application/json", extra)
+
+
+async def deny(scope, send, status: int, msg: str, extra: list | None = None):
+    """Refuse an HTTP request or a WebSocket handshake with ``status`` and ``{"error": msg}``
+    (a WebSocket gets the HTTP answer when the server offers the denial-response extension,
+    else a 1008 close, which the client sees as 403)."""
+    if scope["type"] == "http":
+        return await send_error(send, status, msg, extra)
+    if "websocket.http.response" not in (scope.get("extensions") or {}):
+        return await send({"type": "websocket.close", "code": 1008})
+    body = json.dumps({"error": msg}).encode()
+    await send({"type": "websocket.http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        *(extra or [])]})
+    await send({"type": "websocket.http.response.body", "body": body})
