@@ -278,3 +278,31 @@ def test_config_refuses_bad_hosts_and_proxies():
         with pytest.raises(ConfigError) as e:
             parse_config(bad, "c.yaml")
         assert e.value.problems[0].startswith("c.yaml:1: auth."), e.value.problems
+
+
+def test_redact_filter_covers_arguments_and_tracebacks():
+    import logging
+
+    from autobot_monitor.redaction import RedactFilter
+
+    try:
+        raise ValueError("cannot reach http://svc:tracepw@10.0.0.1/x?secret=s3cr3t")
+    except ValueError:
+        rec = logging.LogRecord("x", logging.ERROR, __file__, 1, "GET %s failed", ("/a?auth=zz9",),
+                                sys.exc_info())
+    assert RedactFilter().filter(rec)
+    text = logging.Formatter().format(rec)
+    assert "/a?auth=***" in text and "http://***@10.0.0.1/x?secret=***" in text
+    for gone in ("zz9", "tracepw", "s3cr3t"):
+        assert gone not in text
+
+
+def test_cli_token_file_errors_are_clear(tmp_path, capsys):
+    from autobot_monitor.cli import main
+
+    url = ["--url", "http://127.0.0.1:9"]
+    assert main(["status", *url, "--token-file", str(tmp_path / "missing")]) == 2
+    assert "--token-file" in capsys.readouterr().err
+    (tmp_path / "empty").write_text("\n")
+    assert main(["status", *url, "--token-file", str(tmp_path / "empty")]) == 2
+    assert "empty file" in capsys.readouterr().err
