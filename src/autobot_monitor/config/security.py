@@ -57,7 +57,8 @@ class AuthConfig(_Model):
     """Access control of the hub. No ``tokens`` = no access control (allowed on loopback only,
     or with ``--insecure``). ``metrics_public`` leaves ``/metrics`` open for a Prometheus without
     credentials. ``secret_env`` names a variable holding the session-signing secret (else a random
-    one per process: sessions end when the hub restarts). ``session_ttl`` in seconds. At most
+    one per process); sessions live in the hub's memory either way and end when it restarts.
+    ``session_ttl`` in seconds. At most
     ``login_max_failures`` failed logins per client address in ``login_window`` seconds, and at
     most ``bearer_max_failures`` requests with a wrong bearer token (then 429 with Retry-After).
     ``allowed_hosts``: ``Host`` names the hub answers besides loopback and its listen address
