@@ -83,6 +83,7 @@ def _make_server(app, **kw):
                     await asyncio.wait_for(wake.wait(), 1.0)
                 should_exit = await self.on_tick(counter)
 
+    kw.setdefault("proxy_headers", False)  # uvicorn's default trusts X-Forwarded-* from 127.0.0.1
     server = _Server(uvicorn.Config(app, log_config=None, access_log=False, **kw))
     wake = asyncio.Event()
 
@@ -162,7 +163,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     with open(pid_path, "w") as f:
         f.write(f"{os.getpid()}\n")
     try:
-        _run_loop(_serve_hub(cfg, path, data_dir, sock, tls))
+        _run_loop(_serve_hub(cfg, path, data_dir, sock, tls, host))
     finally:
         stop_logging(listener)
         if _read_pid(pid_path) == os.getpid():
@@ -190,7 +191,8 @@ def _hub_tls(cfg, config_path: str | None) -> dict:
     return out
 
 
-async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket, tls: dict | None = None) -> None:
+async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket, tls: dict | None = None,
+                     listen_host: str | None = None) -> None:
     import logging
 
     from .hub.service import Hub
@@ -199,8 +201,11 @@ async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket, tls: dict | 
     log = logging.getLogger("autobot_monitor")
     hub = Hub(cfg, data_dir, path)
     await hub.start()
-    app = create_app(hub)
-    server = _make_server(app, lifespan="off", ws_max_size=1 << 20, **(tls or {}))
+    app = create_app(hub, listen_host)
+    # X-Forwarded-For/-Proto believed only from auth.trusted_proxies (default: nobody)
+    proxies = {"proxy_headers": True, "forwarded_allow_ips": list(cfg.auth.trusted_proxies)} \
+        if cfg.auth.trusted_proxies else {}
+    server = _make_server(app, lifespan="off", ws_max_size=1 << 20, **proxies, **(tls or {}))
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(hub.reload()))
     host, port = sock.getsockname()[:2]
@@ -425,12 +430,12 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
     s.add_argument("--url", default=os.environ.get("AUTOBOT_MONITOR_URL", DEFAULT_URL))
     s.add_argument("--json", action="store_true")
     s.add_argument("--timeout", type=float, default=5.0)
-    s.add_argument("--token", default=os.environ.get("AUTOBOT_MONITOR_TOKEN"),
-                   help="API token sent as a bearer (default $AUTOBOT_MONITOR_TOKEN)")
+    from .security_cli import add_parsers as add_security_parsers
+    from .security_cli import add_token_args
+
+    add_token_args(s)  # --token-file, --token, $AUTOBOT_MONITOR_TOKEN
     s.add_argument("--cacert", help="CA or self-signed certificate to trust for an https:// URL")
     s.set_defaults(func=cmd_status)
-
-    from .security_cli import add_parsers as add_security_parsers
 
     add_security_parsers(sub)  # hash-token, verify-log (issue 9)
 
@@ -486,6 +491,11 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(translated, int):
         return translated
     args = build_parser(agent_only=translated[:1] == ["agent"]).parse_args(translated)
+    if hasattr(args, "token") and hasattr(args, "token_file"):
+        from .security_cli import resolve_client_token
+
+        if (code := resolve_client_token(args, translated)) is not None:
+            return code
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

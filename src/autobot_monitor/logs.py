@@ -4,6 +4,9 @@
 line of summaries per cycle. Every file is a ``RotatingFileHandler`` (``max_bytes`` x
 ``backup_count`` bounds the disk used); all handlers sit behind one ``QueueListener`` thread so
 the event loop only enqueues records and never touches a file.
+
+Every record, whoever logs it (ours, uvicorn's, httpx's), passes
+:class:`~.redaction.RedactFilter` on its way in, so no credential reaches a file or the console.
 """
 
 from __future__ import annotations
@@ -15,8 +18,15 @@ import queue
 import sys
 
 from .config.models import LoggingConfig
+from .redaction import RedactFilter
 
 SUBDIRS = ("performance", "benchmarks", "metrics", "alerts")
+
+
+def _queue_handler(q: queue.Queue) -> logging.Handler:
+    h = logging.handlers.QueueHandler(q)
+    h.addFilter(RedactFilter())
+    return h
 
 
 class _Plain(logging.Formatter):
@@ -42,7 +52,7 @@ def setup_logging(cfg: LoggingConfig, data_dir: str, console: bool = True,
     q: queue.Queue = queue.Queue(maxsize=10000)
     listener = logging.handlers.QueueListener(q, *handlers, respect_handler_level=True)
     root = logging.getLogger()
-    root.handlers[:] = [logging.handlers.QueueHandler(q)]
+    root.handlers[:] = [_queue_handler(q)]
     root.setLevel(cfg.level)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -56,7 +66,7 @@ def setup_logging(cfg: LoggingConfig, data_dir: str, console: bool = True,
             maxBytes=cfg.max_bytes, backupCount=cfg.backup_count)
         ph.setFormatter(_Plain())
         pq: queue.Queue = queue.Queue(maxsize=1000)
-        perf.addHandler(logging.handlers.QueueHandler(pq))
+        perf.addHandler(_queue_handler(pq))
         perf.setLevel(logging.INFO)
         plistener = logging.handlers.QueueListener(pq, ph)
         plistener.start()
@@ -84,7 +94,7 @@ def _security_logs(cfg: LoggingConfig, log_dir: str) -> logging.handlers.QueueLi
         handlers.append(h)
         lg = logging.getLogger(name)
         lg.propagate = False
-        lg.handlers[:] = [logging.handlers.QueueHandler(q)]
+        lg.handlers[:] = [_queue_handler(q)]
         lg.setLevel(logging.INFO)
     listener = logging.handlers.QueueListener(q, *handlers)
     listener.start()

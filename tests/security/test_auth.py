@@ -189,7 +189,7 @@ def test_sessions_expire_and_follow_the_token_table():
     cfg = _Cfg(tokens=[{"name": "a", "role": "admin", "token_sha256": digest}]).c
     auth = Authenticator(cfg, environ={})
     assert auth.check_token(tok) == Principal("a", "admin")
-    value, csrf = auth.issue_session(Principal("a", "admin"), now=1000.0)
+    value, csrf = auth.issue_session(tok, now=1000.0)
     assert auth.check_session(value, now=1001.0) == (Principal("a", "admin"), csrf)
     assert auth.check_session(value, now=1000.0 + cfg.session_ttl + 1) is None
     other = Authenticator(cfg, environ={})  # another secret: not valid

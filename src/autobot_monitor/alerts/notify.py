@@ -24,6 +24,7 @@ import httpx
 
 from ..clock import Clock
 from ..model import MetricFamily, MetricSpec
+from ..redaction import register_secret_url
 from .config import ChannelConfig
 from .engine import SEVERITIES, Alert, Notification
 
@@ -79,6 +80,7 @@ class Channel:
         self.cfg = cfg
         self.client = client
         self.counts = counts
+        register_secret_url(cfg.url, whole=cfg.type in ("slack", "webhook"))  # masked in logs
         self.queue: asyncio.Queue[list[Notification]] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self.task: asyncio.Task | None = None
         self.backoff_base = 1.0

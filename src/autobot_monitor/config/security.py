@@ -7,6 +7,7 @@ token itself (read when the hub starts, see :func:`autobot_monitor.web.auth.reso
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Literal
 
@@ -16,6 +17,7 @@ from ..regex import check_regex
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HOST_RE = re.compile(r"^(\*|(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})|\[?[0-9A-Fa-f:.]{2,45}\]?)$")
 
 
 class _Model(BaseModel):
@@ -57,8 +59,14 @@ class AuthConfig(_Model):
     """Access control of the hub. No ``tokens`` = no access control (allowed on loopback only,
     or with ``--insecure``). ``metrics_public`` leaves ``/metrics`` open for a Prometheus without
     credentials. ``secret_env`` names a variable holding the session-signing secret (else a random
-    one per process: sessions end when the hub restarts). ``session_ttl`` in seconds. At most
-    ``login_max_failures`` failed logins per client address in ``login_window`` seconds."""
+    one per process); sessions live in the hub's memory either way and end when it restarts.
+    ``session_ttl`` in seconds. At most
+    ``login_max_failures`` failed logins per client address in ``login_window`` seconds, and at
+    most ``bearer_max_failures`` requests with a wrong bearer token (then 429 with Retry-After).
+    ``allowed_hosts``: ``Host`` names the hub answers besides loopback and its listen address
+    (``name``, ``*.example.com``, or ``*`` for any). ``trusted_proxies``: addresses or networks
+    whose ``X-Forwarded-For``/``-Proto`` are believed (default none: the peer address counts;
+    read at start, not on reload)."""
 
     tokens: list[TokenConfig] = Field(default_factory=list)
     metrics_public: bool = False
@@ -66,6 +74,27 @@ class AuthConfig(_Model):
     session_ttl: float = Field(12 * 3600.0, ge=60, le=30 * 86400)
     login_max_failures: int = Field(5, ge=1, le=1000)
     login_window: float = Field(300.0, ge=1, le=86400)
+    bearer_max_failures: int = Field(20, ge=1, le=100_000)
+    allowed_hosts: list[str] = Field(default_factory=list, max_length=1000)
+    trusted_proxies: list[str] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _v_hosts(cls, v: list[str]) -> list[str]:
+        for i, h in enumerate(v):
+            if not _HOST_RE.match(h):
+                raise ValueError(f"[{i}]: {h!r} is not a host name, an address, *.domain or *")
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _v_proxies(cls, v: list[str]) -> list[str]:
+        for i, p in enumerate(v):
+            try:
+                ipaddress.ip_network(p, strict=False)
+            except ValueError:
+                raise ValueError(f"[{i}]: {p!r} is not an IP address or network") from None
+        return v
 
     @field_validator("tokens")
     @classmethod

@@ -29,8 +29,9 @@ def add_parser(sub, default_url: str) -> None:
     s.add_argument("--url", help=f"ask the hub at this URL (e.g. {default_url}) instead of running here")
     s.add_argument("--config", help="YAML config (default ./monitoring_config.yaml if present)")
     s.add_argument("--data-dir", default=os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"))
-    s.add_argument("--token", default=os.environ.get("AUTOBOT_MONITOR_TOKEN"),
-                   help="bearer token for --url (default $AUTOBOT_MONITOR_TOKEN)")
+    from ..security_cli import add_token_args
+
+    add_token_args(s)  # --token-file, --token (warned: visible in ps), $AUTOBOT_MONITOR_TOKEN
     s.add_argument("--cacert", help="CA certificate to trust for an https:// URL")
     s.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the hub")
     s.add_argument("--json", action="store_true", help="print the cycle report as JSON")

@@ -134,6 +134,7 @@ def add_parser(sub, default_data_dir: str) -> None:
                    help="the hub's data dir: its store when no hub holds it, and always its logs "
                         "(alerts, optimizations, benchmarks) (default ./data or $AUTOBOT_MONITOR_DATA_DIR)")
     s.add_argument("--config", help="config of that hub (thresholds, inventory, storage)")
-    s.add_argument("--token", default=os.environ.get("AUTOBOT_MONITOR_TOKEN"),
-                   help="API token sent as a bearer to the hub (default $AUTOBOT_MONITOR_TOKEN)")
+    from ..security_cli import add_token_args
+
+    add_token_args(s)  # --token-file, --token (warned: visible in ps), $AUTOBOT_MONITOR_TOKEN
     s.set_defaults(func=cmd_report)

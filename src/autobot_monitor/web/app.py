@@ -71,8 +71,10 @@ def _json(body: bytes, status: int = 200) -> Response:
     return Response(content=body, status_code=status, media_type="application/json")
 
 
-def create_app(hub) -> FastAPI:  # noqa: C901 - route table
-    """Build the app around a started :class:`~..hub.service.Hub`."""
+def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - route table
+    """Build the app around a started :class:`~..hub.service.Hub`. ``listen_host``: the address
+    the server listens on (default the config's ``dashboard_host``), which ``Host`` headers may
+    name besides loopback and ``auth.allowed_hosts``."""
     # docs_url/redoc_url off: their pages load Swagger/ReDoc from a CDN, and nothing the hub
     # serves may load from the internet. The schema stays at /openapi.json.
     app = FastAPI(title="autobot-monitor", version=__version__, docs_url=None, redoc_url=None,
@@ -213,6 +215,7 @@ def create_app(hub) -> FastAPI:  # noqa: C901 - route table
         mount_dashboard(app)  # GET / and /static/* (issue 5)
     from .auth import AuthMiddleware
 
-    # tokens, sessions, CSRF, access log (issue 9); open when no token is configured
-    app.add_middleware(AuthMiddleware, get_config=lambda: hub.config.auth)
+    # Host allowlist and Origin, tokens, sessions, CSRF, access log; open when no token is configured
+    app.add_middleware(AuthMiddleware, get_config=lambda: hub.config.auth,
+                       listen_host=listen_host or hub.config.dashboard_host)
     return app

@@ -16,7 +16,10 @@ secret; a state-changing request made with the cookie must carry ``X-CSRF-Token`
 ``autobot_csrf`` cookie, itself an HMAC of the session nonce (double submit bound to the session).
 A WebSocket opened with the cookie must come from the hub's own origin. Unauthenticated: 401
 ``{"error": ...}`` (a browser GET of ``/`` is redirected to ``/login``); wrong role: 403. Failed
-logins are limited per client address (:class:`LoginLimiter`, bounded memory).
+logins and failed bearer tokens are limited per client address (:class:`~.guard.FailureLimiter`,
+bounded memory). Sessions live in a server-side table (:class:`~.guard.SessionTable`): logout,
+rotating or removing the token end them at once. Before all that, the ``Host`` header must name
+this hub and a browser's ``Origin`` its scheme, host and port (:mod:`.guard`, DNS rebinding).
 
 With no token configured everything is open (the CLI allows that on loopback only, or with
 ``--insecure``). Every request, open or not, is written to the access log
@@ -35,13 +38,22 @@ import logging
 import os
 import secrets
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from ..checks.base import register_secret
 from ..errors import ConfigError
+from .guard import (
+    FailureLimiter,
+    HostAllowlist,
+    SessionTable,
+    deny,
+    interface_names,
+    same_origin,
+    send_error,
+    send_simple,
+)
 
 access_log = logging.getLogger("autobot_monitor.access")
 log = logging.getLogger(__name__)
@@ -94,42 +106,7 @@ def resolve_tokens(auth_cfg, environ=os.environ) -> dict[str, Principal]:
     return out
 
 
-class LoginLimiter:
-    """At most ``max_failures`` failed logins per client address in ``window`` seconds; memory is
-    bounded by ``max_clients`` addresses (least recently failed forgotten first)."""
-
-    def __init__(self, max_failures: int, window: float, max_clients: int = 10_000,
-                 clock=time.monotonic):
-        self.max_failures, self.window, self.max_clients = max_failures, window, max_clients
-        self.clock = clock
-        self._fails: OrderedDict[str, list[float]] = OrderedDict()
-
-    def _recent(self, client: str) -> list[float]:
-        now = self.clock()
-        times = [t for t in self._fails.get(client, []) if now - t < self.window]
-        if times:
-            self._fails[client] = times
-        else:
-            self._fails.pop(client, None)
-        return times
-
-    def retry_after(self, client: str) -> float:
-        """Seconds until ``client`` may try again (0 when it may now)."""
-        times = self._recent(client)
-        if len(times) < self.max_failures:
-            return 0.0
-        return max(1.0, self.window - (self.clock() - times[-self.max_failures]))
-
-    def failed(self, client: str) -> None:
-        times = self._recent(client)
-        times.append(self.clock())
-        self._fails[client] = times[-self.max_failures:]
-        self._fails.move_to_end(client)
-        while len(self._fails) > self.max_clients:
-            self._fails.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._fails)
+LoginLimiter = FailureLimiter  # the name earlier callers import
 
 
 class Authenticator:
@@ -144,7 +121,19 @@ class Authenticator:
         if secret:
             register_secret(secret)
         self.secret = secret.encode() or secrets.token_bytes(32)
-        self.limiter = LoginLimiter(auth_cfg.login_max_failures, auth_cfg.login_window)
+        self.limiter = FailureLimiter(auth_cfg.login_max_failures, auth_cfg.login_window)
+        self.bearer_limiter = FailureLimiter(auth_cfg.bearer_max_failures, auth_cfg.login_window)
+        self.sessions = SessionTable()
+
+    def adopt(self, old: Authenticator) -> None:
+        """Keep ``old``'s live state across a config reload: session secret (unless this config
+        names its own), sessions and failure counts; the new limits apply."""
+        if not self.cfg.secret_env:
+            self.secret = old.secret
+        self.sessions = old.sessions
+        for mine, theirs in ((self.limiter, old.limiter), (self.bearer_limiter, old.bearer_limiter)):
+            theirs.max_failures, theirs.window = mine.max_failures, mine.window
+        self.limiter, self.bearer_limiter = old.limiter, old.bearer_limiter
 
     @property
     def enabled(self) -> bool:
@@ -165,16 +154,21 @@ class Authenticator:
         return base64.urlsafe_b64encode(hmac.new(self.secret, data.encode(), hashlib.sha256)
                                         .digest()).decode().rstrip("=")
 
-    def issue_session(self, p: Principal, now: float | None = None) -> tuple[str, str]:
-        """(session cookie value, CSRF token) for ``p``, valid ``session_ttl`` seconds."""
+    def issue_session(self, token: str, now: float | None = None) -> tuple[str, str] | None:
+        """(session cookie value, CSRF token) for the holder of ``token``, valid
+        ``session_ttl`` seconds and recorded in :attr:`sessions`; None for an unknown token."""
+        digest = hash_token(token)
+        p = self.tokens.get(digest)
+        if p is None:
+            return None
         nonce = secrets.token_urlsafe(16)
         exp = int((now or time.time()) + self.cfg.session_ttl)
         data = f"{p.name}|{p.role}|{exp}|{nonce}"
+        self.sessions.add(nonce, digest, exp)
         return f"{data}|{self._mac(data)}", self._mac("csrf|" + nonce)
 
-    def check_session(self, value: str, now: float | None = None) -> tuple[Principal, str] | None:
-        """(principal, expected CSRF token) of a valid, unexpired session whose token still
-        exists with the same role; else ``None``."""
+    def _session_nonce(self, value: str, now: float | None) -> tuple[Principal, str] | None:
+        """(principal written in the cookie, nonce) of a well-signed, unexpired cookie value."""
         parts = value.split("|")
         if len(parts) != 5:
             return None
@@ -183,10 +177,25 @@ class Authenticator:
             return None
         if not exp.isdigit() or int(exp) < (now or time.time()):
             return None
-        p = Principal(name, role)
-        if p not in self.tokens.values():
+        return Principal(name, role), nonce
+
+    def check_session(self, value: str, now: float | None = None) -> tuple[Principal, str] | None:
+        """(principal, expected CSRF token) of a valid, unexpired, live (not logged out)
+        session whose token is still configured with the same name and role; else ``None``.
+        Rotating or removing the token thus ends its sessions at the next request."""
+        found = self._session_nonce(value, now)
+        if found is None:
+            return None
+        p, nonce = found
+        live = self.sessions.get(nonce, now)
+        if live is None or self.tokens.get(live.token_sha256) != p:
             return None
         return p, self._mac("csrf|" + nonce)
+
+    def revoke_session(self, value: str) -> bool:
+        """End the session of cookie ``value`` (logout); False when it was not live."""
+        found = self._session_nonce(value, None)
+        return found is not None and self.sessions.revoke(found[1])
 
 
 def _headers(scope) -> dict[bytes, bytes]:
@@ -202,43 +211,41 @@ def _cookies(headers: dict[bytes, bytes]) -> dict[str, str]:
     return out
 
 
-async def _send_simple(send, status: int, body: bytes, ctype: bytes, extra: list | None = None):
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", ctype), (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), *(extra or [])]})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_error(send, status: int, msg: str, extra: list | None = None):
-    await _send_simple(send, status, json.dumps({"error": msg}).encode(), b"application/json", extra)
+def _same_origin(scope, headers: dict[bytes, bytes]) -> bool:
+    origin = headers.get(b"origin")
+    return same_origin(origin.decode("latin-1") if origin is not None else None,
+                       scope.get("scheme", "http"), headers.get(b"host", b"").decode("latin-1"))
 
 
 class AuthMiddleware:
-    """Wraps the hub's ASGI app: authenticates, authorises, serves ``/login`` and ``/logout``,
-    and writes one access-log line per request or WebSocket."""
+    """Wraps the hub's ASGI app: checks Host and Origin, authenticates, authorises, serves
+    ``/login`` and ``/logout``, and writes one access-log line per request or WebSocket."""
 
-    def __init__(self, app, get_config, environ=os.environ):
+    def __init__(self, app, get_config, environ=os.environ, listen_host: str = "127.0.0.1"):
         """``get_config()`` returns the current ``auth:`` section (read per request, so a
-        reloaded config's tokens apply at once; the session secret and the login limiter stay).
-        Raises :class:`ConfigError` when a token's environment variable is unset."""
+        reloaded config's tokens and allowed hosts apply at once; the session secret, the
+        sessions and the failure counts stay). ``listen_host``: the address the hub listens on
+        (see :func:`~.guard.interface_names`). Raises :class:`ConfigError` when a token's
+        environment variable is unset."""
         self.app = app
         self.get_config = get_config
         self.environ = environ
+        self.listen_names = interface_names(listen_host)
         self._cfg = get_config()
         self.auth = Authenticator(self._cfg, environ)
+        self.hosts = HostAllowlist(self.listen_names, self._cfg.allowed_hosts)
 
     def _current(self) -> Authenticator:
         cfg = self.get_config()
-        if cfg != self._cfg:
+        if cfg is not self._cfg and cfg != self._cfg:
             self._cfg = cfg
+            self.hosts = HostAllowlist(self.listen_names, cfg.allowed_hosts)
             try:
                 new = Authenticator(cfg, self.environ)
             except ConfigError as e:
                 log.error("auth config not applied, keeping the previous tokens: %s", e)
                 return self.auth
-            if not cfg.secret_env:
-                new.secret = self.auth.secret
-            new.limiter = self.auth.limiter
+            new.adopt(self.auth)
             self.auth = new
         return self.auth
 
@@ -250,7 +257,7 @@ class AuthMiddleware:
 
         async def send_wrapper(msg):
             t = msg["type"]
-            if t == "http.response.start":
+            if t in ("http.response.start", "websocket.http.response.start"):
                 status["code"] = msg["status"]
                 if not any(k.lower() == b"x-content-type-options" for k, _ in msg.get("headers", [])):
                     msg = {**msg, "headers": [*msg.get("headers", []), (b"x-content-type-options", b"nosniff")]}
@@ -274,96 +281,115 @@ class AuthMiddleware:
         path = scope.get("path", "")
         method = scope.get("method", "GET")
         auth = self._current()
+        headers = _headers(scope)
+        if not self.hosts.allowed(headers.get(b"host", b"").decode("latin-1")):
+            return await deny(scope, send, 400, "unknown Host header: add it to auth.allowed_hosts "
+                                                 "if this hub is reached by that name")
         if not auth.enabled:
             # Open mode (loopback, no tokens): still refuse cross-site browser requests, so a web
             # page open on this machine can neither change state nor read the live feed.
-            if (scope["type"] == "websocket" or method in UNSAFE) and \
-                    not self._same_origin(_headers(scope)):
-                if scope["type"] == "websocket":
-                    return await send({"type": "websocket.close", "code": 1008})
-                return await _send_error(send, 403, "cross-origin request refused")
+            if (scope["type"] == "websocket" or method in UNSAFE) and not _same_origin(scope, headers):
+                return await deny(scope, send, 403, "cross-origin request refused")
             return await self.app(scope, receive, send)
         if scope["type"] == "http" and path in ("/login", "/logout"):
             return await self._login(scope, receive, send, status, method, path)
         need = auth.required_role(method if scope["type"] == "http" else "GET", path)
-        headers = _headers(scope)
-        principal, csrf = None, None
-        authz = headers.get(b"authorization", b"").decode("latin-1")
-        if authz[:7].lower() == "bearer ":
-            principal = auth.check_token(authz[7:].strip())
-        else:
-            sess = _cookies(headers).get(SESSION_COOKIE)
-            found = auth.check_session(sess) if sess else None
-            if found:
-                principal, csrf = found
+        found = await self._identify(scope, send, auth, headers)
+        if found is False:
+            return None  # answered 429
+        principal, csrf = found
         if principal is not None:
             status["who"] = principal.name
         if need is None:
             return await self.app(scope, receive, send)
         if scope["type"] == "websocket":
-            if principal is None or (csrf is not None and not self._same_origin(headers)):
+            if principal is None or (csrf is not None and not _same_origin(scope, headers)):
                 return await send({"type": "websocket.close", "code": 1008})
             return await self.app(scope, receive, send)
         if principal is None:
             if path == "/" and method in ("GET", "HEAD"):
-                return await _send_simple(send, 303, b"", b"text/plain", [(b"location", b"/login")])
-            return await _send_error(send, 401, "authentication required (Authorization: Bearer "
+                return await send_simple(send, 303, b"", b"text/plain", [(b"location", b"/login")])
+            return await send_error(send, 401, "authentication required (Authorization: Bearer "
                                      "TOKEN, or log in at /login)", [(b"www-authenticate", b"Bearer")])
         if ROLES[principal.role] < ROLES[need]:
-            return await _send_error(send, 403, f"the {need} role is required")
+            return await send_error(send, 403, f"the {need} role is required")
         if csrf is not None and method in UNSAFE:
             sent = headers.get(CSRF_HEADER, b"").decode("latin-1")
-            if not hmac.compare_digest(sent, csrf):
-                return await _send_error(send, 403, "missing or wrong X-CSRF-Token header")
+            if not hmac.compare_digest(sent, csrf) or not _same_origin(scope, headers):
+                return await send_error(send, 403, "missing or wrong X-CSRF-Token header, "
+                                         "or a foreign Origin")
         return await self.app(scope, receive, send)
 
     @staticmethod
-    def _same_origin(headers: dict[bytes, bytes]) -> bool:
-        origin = headers.get(b"origin", b"").decode("latin-1")
-        host = headers.get(b"host", b"").decode("latin-1")
-        return not origin or origin.split("://", 1)[-1] == host
+    async def _identify(scope, send, auth: Authenticator, headers):
+        """(principal or None, expected CSRF token or None) from the bearer token or the session
+        cookie; False after answering 429 to an address past its failed-bearer limit."""
+        authz = headers.get(b"authorization", b"").decode("latin-1")
+        if authz[:7].lower() == "bearer ":
+            client = (scope.get("client") or ("unknown",))[0]
+            wait = auth.bearer_limiter.retry_after(client)
+            if wait:
+                await deny(scope, send, 429, f"too many wrong tokens: retry in {wait:.0f} s",
+                            [(b"retry-after", str(int(wait)).encode())])
+                return False
+            principal = auth.check_token(authz[7:].strip())
+            if principal is None:
+                auth.bearer_limiter.failed(client)
+            return principal, None
+        sess = _cookies(headers).get(SESSION_COOKIE)
+        found = auth.check_session(sess) if sess else None
+        return found or (None, None)
 
     async def _login(self, scope, receive, send, status, method, path):
         auth = self.auth
         secure = "; Secure" if scope.get("scheme") == "https" else ""
         if path == "/logout":
             if method != "POST":
-                return await _send_error(send, 405, "use POST")
+                return await send_error(send, 405, "use POST")
+            if not _same_origin(scope, _headers(scope)):
+                return await send_error(send, 403, "cross-origin request refused")
+            sess = _cookies(_headers(scope)).get(SESSION_COOKIE)
+            if sess:
+                auth.revoke_session(sess)
             gone = "=; Path=/; Max-Age=0; SameSite=Strict" + secure
-            return await _send_simple(send, 303, b"", b"text/plain", [
+            return await send_simple(send, 303, b"", b"text/plain", [
                 (b"location", b"/login"), (b"set-cookie", f"{SESSION_COOKIE}{gone}; HttpOnly".encode()),
                 (b"set-cookie", f"{CSRF_COOKIE}{gone}".encode())])
         if method in ("GET", "HEAD"):
+            # Referrer-Policy same-origin: under no-referrer the form's POST says Origin: null
             body = LOGIN_HTML.read_bytes()
-            return await _send_simple(send, 200, body if method == "GET" else b"",
+            return await send_simple(send, 200, body if method == "GET" else b"",
                                       b"text/html; charset=utf-8",
                                       [(b"content-security-policy", LOGIN_CSP.encode()),
-                                       (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")])
+                                       (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")])
         if method != "POST":
-            return await _send_error(send, 405, "use GET or POST")
+            return await send_error(send, 405, "use GET or POST")
+        if not _same_origin(scope, _headers(scope)):
+            return await send_error(send, 403, "cross-origin request refused")
         client = (scope.get("client") or ("unknown",))[0]
         wait = auth.limiter.retry_after(client)
         if wait:
-            return await _send_error(send, 429, f"too many failed logins: retry in {wait:.0f} s",
+            return await send_error(send, 429, f"too many failed logins: retry in {wait:.0f} s",
                                      [(b"retry-after", str(int(wait)).encode())])
         body = b""
         while True:
             msg = await receive()
             body += msg.get("body", b"")
             if len(body) > MAX_FORM:
-                return await _send_error(send, 413, "login form too large")
+                return await send_error(send, 413, "login form too large")
             if not msg.get("more_body"):
                 break
         token = (parse_qs(body.decode("utf-8", "replace")).get("token") or [""])[0].strip()
         p = auth.check_token(token)
-        if p is None:
+        issued = auth.issue_session(token) if p is not None else None
+        if p is None or issued is None:
             auth.limiter.failed(client)
             log.warning("failed login from %s", client)
-            return await _send_simple(send, 303, b"", b"text/plain", [(b"location", b"/login?failed=1")])
+            return await send_simple(send, 303, b"", b"text/plain", [(b"location", b"/login?failed=1")])
         status["who"] = p.name
-        session, csrf = auth.issue_session(p)
+        session, csrf = issued
         ttl = int(auth.cfg.session_ttl)
         attrs = f"; Path=/; Max-Age={ttl}; SameSite=Strict{secure}"
-        return await _send_simple(send, 303, b"", b"text/plain", [
+        return await send_simple(send, 303, b"", b"text/plain", [
             (b"location", b"/"), (b"set-cookie", f"{SESSION_COOKIE}={session}{attrs}; HttpOnly".encode()),
             (b"set-cookie", f"{CSRF_COOKIE}={csrf}{attrs}".encode())])

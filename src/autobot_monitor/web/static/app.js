@@ -180,7 +180,19 @@ function applyCustom(ev) {
   board.reload();
 }
 
+// Logout (shown only with a session, i.e. when the hub has access control): the hub ends the
+// session server-side, then back to the login page.
+function setupLogout() {
+  const b = $("logout");
+  b.hidden = !/(?:^|;\s*)autobot_csrf=/.test(document.cookie);
+  b.addEventListener("click", async () => {
+    b.disabled = true;
+    try { await fetch("/logout", { method: "POST" }); } finally { location.assign("/login"); }
+  });
+}
+
 async function init() {
+  setupLogout();
   for (const b of document.querySelectorAll("#range-buttons button")) b.addEventListener("click", () => setRange(b));
   $("custom-range").addEventListener("submit", applyCustom);
   $("chart-host").addEventListener("change", (e) => { board.host = e.target.value; board.reload(); });
