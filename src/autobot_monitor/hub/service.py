@@ -22,7 +22,7 @@ from ..agent.mesh import mesh_summary
 from ..alerts.defaults import effective_rules
 from ..alerts.service import AlertService
 from ..checks import ServiceChecker
-from ..clock import SYSTEM_CLOCK, Clock
+from ..clock import SYSTEM_CLOCK, Clock, StepDetector
 from ..collectors import build as build_collectors
 from ..collectors.base import CollectorContext
 from ..collectors.runner import CollectorRunner
@@ -86,6 +86,7 @@ class Hub:
         self._availability: dict[tuple[str, str], float | None] = {}  # 24 h, from the store
         self._cycle_lock = asyncio.Lock()
         self.started_at = clock.time()
+        self.clock_steps = StepDetector(clock, self._step_threshold())
 
     # -- setup -------------------------------------------------------------------------------
     @property
@@ -127,6 +128,7 @@ class Hub:
     async def start(self) -> None:
         """Open the store and build collectors, checks, targets and the alert service."""
         self.store = await asyncio.to_thread(open_store, self.config.storage, self.data_dir)
+        await self._drop_future(self.clock.time(), "found at start")
         self._configure(self.config)
         self.alerts = AlertService(effective_rules(self.config), self.config.alerting, self.clock,
                                    self.store, os.path.join(self.data_dir, "alerts_state.json"),
@@ -212,7 +214,11 @@ class Hub:
 
     async def _run_cycle(self) -> Snapshot:
         t0 = time.perf_counter()
+        self.clock_steps.threshold_s = self._step_threshold()
+        step = self.clock_steps.check()
         now = self.clock.time()
+        if step is not None and step < 0:  # what the clock stamped ahead would block writes
+            await self._drop_future(now, "after the clock stepped back")
         local_task = asyncio.create_task(self.runner.run())
         scrape_tasks = [asyncio.create_task(scrape(self._client_for(t), t,
                                                    self.config.scrape.timeout, now))
@@ -309,6 +315,26 @@ class Hub:
                 verify=ssl.create_default_context(cafile=t.tls_ca))
         return c
 
+    def _step_threshold(self) -> float:
+        """Seconds the wall clock must jump against the monotonic one to count as a step."""
+        return max(1.0, self.config.monitoring_interval / 2)
+
+    async def _drop_future(self, now: float, when: str) -> None:
+        """Delete stored samples stamped after ``now`` plus the step threshold (embedded store
+        only): otherwise the out-of-order rule refuses every new sample until the clock
+        catches up with them."""
+        drop = getattr(self.store, "drop_after", None)
+        if drop is None:
+            return
+        try:
+            n = await asyncio.to_thread(drop, now + self._step_threshold())
+        except StoreError as e:
+            log.error("cannot delete samples stamped in the future: %s", e)
+            return
+        if n:
+            log.warning("deleted %d stored samples stamped after the wall clock's now (%s)",
+                        n, when)
+
     async def _write(self, fams: list[MetricFamily], now: float) -> None:
         if self.store is None:
             return
@@ -359,7 +385,8 @@ class Hub:
         err.add(self._store_errors)
         for h in self.hosts.values():
             hup.add(1.0 if h.up else 0.0, {"host": h.name, "role": h.role, "priority": h.priority})
-        return [cyc, wr, tot, err, hup] + (self.store.families() if self.store is not None else [])
+        return ([cyc, wr, tot, err, hup] + self.clock_steps.families()
+                + (self.store.families() if self.store is not None else []))
 
     # -- rendering ---------------------------------------------------------------------------
     def health_score(self) -> float | None:
