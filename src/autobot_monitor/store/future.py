@@ -38,7 +38,7 @@ def drop_after(store, cut_ms: int) -> int:
         try:
             w.execute("BEGIN")
             n_chunks, sizes = _cut_chunks(store, cut_ms)
-            newest = {s: _newest_chunk_sample(w, s.id) for s, k in plan if k == 0}
+            newest = _newest_samples(w, [s for s, k in plan if k == 0], cut_ms)
             w.executemany("UPDATE series SET last_ts=?, last_v=? WHERE id=?",
                           [(t, None if t is None else np.float64(v).tobytes(), s.id)
                            for s, (t, v) in newest.items() if s.persisted])
@@ -67,6 +67,7 @@ def _cut_chunks(store, cut_ms: int) -> tuple[int, list[int]]:
     for i, tier in enumerate(store.tiers):
         rows = w.execute("SELECT id, start_ms, n, size, crc, data FROM chunks WHERE tier=? "
                          "AND end_ms>?", (i, cut_ms)).fetchall()
+        dels, upds = [], []
         for cid, start, n, size, crc, data in rows:
             blob = None
             if start <= cut_ms:
@@ -77,14 +78,16 @@ def _cut_chunks(store, cut_ms: int) -> tuple[int, list[int]]:
                 except ValueError:
                     blob = None
             if blob is None:
-                w.execute("DELETE FROM chunks WHERE id=?", (cid,))
+                dels.append((cid,))
                 sizes[i] -= size
                 n_raw += n if i == 0 else 0
                 continue
-            w.execute("UPDATE chunks SET start_ms=?, end_ms=?, n=?, size=?, crc=?, data=? "
-                      "WHERE id=?", (start2, end2, n2, len(blob), zlib.crc32(blob), blob, cid))
+            upds.append((start2, end2, n2, len(blob), zlib.crc32(blob), blob, cid))
             sizes[i] += len(blob) - size
             n_raw += n - n2 if i == 0 else 0
+        w.executemany("DELETE FROM chunks WHERE id=?", dels)
+        w.executemany("UPDATE chunks SET start_ms=?, end_ms=?, n=?, size=?, crc=?, data=? "
+                      "WHERE id=?", upds)
     return n_raw, sizes
 
 
@@ -103,17 +106,29 @@ def _cut_blob(part, i: int, tier, cut_ms: int):
     return codec.encode_rollup(b), int(b.t[0]), int(b.t[-1]) + tier.res_ms - 1, len(b)
 
 
-def _newest_chunk_sample(w: sqlite3.Connection, sid: int) -> tuple[int | None, float | None]:
-    """(ms, value) of the newest sample in series ``sid``'s raw chunks; (None, None) if none is
-    readable."""
-    for (data,) in w.execute("SELECT data FROM chunks WHERE series_id=? AND tier=0 "
-                             "ORDER BY end_ms DESC LIMIT 1", (sid,)):
+def _newest_samples(w: sqlite3.Connection, emptied: list, cut_ms: int) -> dict:
+    """``{series: (ms, value)}`` of the newest sample left for each series of ``emptied`` (no
+    head left): the one flushed last when it is not after the cut, else the newest of its raw
+    chunks (one query for all); ``(None, None)`` when nothing readable is left."""
+    out = {s: (s.prev_t, s.prev_v) for s in emptied if s.prev_t is not None and s.prev_t <= cut_ms}
+    todo = {s.id: s for s in emptied if s not in out}
+    if not todo:
+        return out
+    for sid, data in w.execute(
+            "SELECT c.series_id, c.data FROM chunks c JOIN (SELECT series_id, MAX(end_ms) AS m "
+            "FROM chunks WHERE tier=0 GROUP BY series_id) x ON c.series_id=x.series_id "
+            "AND c.tier=0 AND c.end_ms=x.m"):
+        ser = todo.pop(sid, None)
+        if ser is None:
+            continue
         try:
             ts, vs = codec.decode(data)[1]
         except ValueError:
-            break
-        return int(ts[-1]), float(vs[-1])
-    return None, None
+            todo[sid] = ser
+            continue
+        out[ser] = (int(ts[-1]), float(vs[-1]))
+    out.update({s: (None, None) for s in todo.values()})
+    return out
 
 
 def _cut_head(store, plan: list, newest: dict) -> int:
