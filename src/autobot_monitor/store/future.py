@@ -141,6 +141,11 @@ def _cut_head(store, plan: list, newest: dict) -> int:
         del ser.vals[k:]
         if ser.ts:
             ser.last_ts = ser.ts[-1]
+        elif not ser.persisted:  # known only to the WAL, which forgets it: forget it too
+            del store._by_key[(ser.name, ser.labels)]
+            store._by_name[ser.name].remove(ser)
+            if not store._by_name[ser.name]:
+                del store._by_name[ser.name]
         else:
             ser.prev_t, ser.prev_v = newest[ser]
             ser.last_ts = -(1 << 62) if ser.prev_t is None else ser.prev_t
