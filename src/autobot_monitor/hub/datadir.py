@@ -13,9 +13,12 @@ answers the first difference. The hub then logs it, ``/healthz`` answers 503 wit
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ..model import MetricFamily, MetricSpec
+
+log = logging.getLogger(__name__)
 
 DATA_DIR_SPECS = (
     MetricSpec("autobot_hub_data_dir_ok", "gauge",
@@ -38,6 +41,17 @@ class DataDirWatch:
 
     def __init__(self, paths: list[tuple[str, str]]):
         self._ids = [(what, p, i) for what, p in paths if (i := _ident(p)) is not None]
+        self.problem: str | None = None
+
+    def update(self) -> None:
+        """:meth:`check` into :attr:`problem`; logs when a problem appears or clears."""
+        problem = self.check()
+        if problem and problem != self.problem:
+            log.error("%s (watched: %s): what the hub stores and logs no longer survives it, "
+                      "restart the hub", problem, ", ".join(self.paths))
+        elif self.problem and not problem:
+            log.warning("data dir check passes again")
+        self.problem = problem
 
     @property
     def paths(self) -> list[str]:
@@ -57,6 +71,18 @@ class DataDirWatch:
         fam = DATA_DIR_SPECS[0].family()
         fam.add(0.0 if problem else 1.0)
         return [fam]
+
+
+def watched_paths(config, data_dir: str) -> list[tuple[str, str]]:
+    """What the hub watches: its data dir, log directory and (embedded backend) store file."""
+    from ..store.factory import resolve_path
+
+    logs = config.logging.dir
+    out = [("data dir", data_dir),
+           ("log directory", logs if os.path.isabs(logs) else os.path.join(data_dir, logs))]
+    if config.storage.backend != "prometheus":
+        out.append(("store file", resolve_path(config.storage, data_dir)))
+    return out
 
 
 def _hub_data_dir(cmdline: list[str], proc) -> str | None:

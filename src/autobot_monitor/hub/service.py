@@ -31,7 +31,8 @@ from ..config.models import MonitorConfig
 from ..errors import ConfigError, StoreError
 from ..model import MetricFamily, MetricSpec
 from ..store import Store, WriteSample, open_store
-from .datadir import DataDirWatch
+from ..store.future import drop_future
+from .datadir import DataDirWatch, watched_paths
 from .scrape import ScrapeResult, ScrapeTarget, scrape, scrape_families
 from .snapshot import (
     EMPTY_SNAPSHOT,
@@ -88,7 +89,6 @@ class Hub:
         self._cycle_lock = asyncio.Lock()
         self.started_at = clock.time()
         self.clock_steps = StepDetector(clock, self._step_threshold())
-        self.data_dir_problem: str | None = None  # set when the data dir went from under us
         self._data_dir_watch = DataDirWatch([])
 
     # -- setup -------------------------------------------------------------------------------
@@ -132,7 +132,8 @@ class Hub:
         """Open the store and build collectors, checks, targets and the alert service."""
         self.store = await asyncio.to_thread(open_store, self.config.storage, self.data_dir)
         await self._drop_future(self.clock.time(), "found at start")
-        self._data_dir_watch = await asyncio.to_thread(DataDirWatch, self._watched_paths())
+        self._data_dir_watch = await asyncio.to_thread(
+            DataDirWatch, watched_paths(self.config, self.data_dir))
         self._configure(self.config)
         self.alerts = AlertService(effective_rules(self.config), self.config.alerting, self.clock,
                                    self.store, os.path.join(self.data_dir, "alerts_state.json"),
@@ -223,7 +224,7 @@ class Hub:
         now = self.clock.time()
         if step is not None and step < 0:  # what the clock stamped ahead would block writes
             await self._drop_future(now, "after the clock stepped back")
-        await self._check_data_dir()
+        await asyncio.to_thread(self._data_dir_watch.update)
         local_task = asyncio.create_task(self.runner.run())
         scrape_tasks = [asyncio.create_task(scrape(self._client_for(t), t,
                                                    self.config.scrape.timeout, now))
@@ -320,46 +321,13 @@ class Hub:
                 verify=ssl.create_default_context(cafile=t.tls_ca))
         return c
 
-    def _watched_paths(self) -> list[tuple[str, str]]:
-        """What :class:`DataDirWatch` checks each cycle: data dir, store file, log directory."""
-        from ..store.factory import resolve_path
-
-        logs = self.config.logging.dir
-        out = [("data dir", self.data_dir),
-               ("log directory", logs if os.path.isabs(logs) else os.path.join(self.data_dir, logs))]
-        if self.config.storage.backend != "prometheus":
-            out.append(("store file", resolve_path(self.config.storage, self.data_dir)))
-        return out
-
-    async def _check_data_dir(self) -> None:
-        """Set :attr:`data_dir_problem`; log when it appears or clears."""
-        problem = await asyncio.to_thread(self._data_dir_watch.check)
-        if problem and problem != self.data_dir_problem:
-            log.error("%s (watched: %s): what the hub stores and logs no longer survives it, "
-                      "restart the hub", problem, ", ".join(self._data_dir_watch.paths))
-        elif self.data_dir_problem and not problem:
-            log.warning("data dir check passes again")
-        self.data_dir_problem = problem
-
     def _step_threshold(self) -> float:
         """Seconds the wall clock must jump against the monotonic one to count as a step."""
         return max(1.0, self.config.monitoring_interval / 2)
 
     async def _drop_future(self, now: float, when: str) -> None:
-        """Delete stored samples stamped after ``now`` plus the step threshold (embedded store
-        only): otherwise the out-of-order rule refuses every new sample until the clock
-        catches up with them."""
-        drop = getattr(self.store, "drop_after", None)
-        if drop is None:
-            return
-        try:
-            n = await asyncio.to_thread(drop, now + self._step_threshold())
-        except StoreError as e:
-            log.error("cannot delete samples stamped in the future: %s", e)
-            return
-        if n:
-            log.warning("deleted %d stored samples stamped after the wall clock's now (%s)",
-                        n, when)
+        """Delete stored samples stamped after ``now`` + the step threshold (see .store.future)."""
+        await asyncio.to_thread(drop_future, self.store, now + self._step_threshold(), when)
 
     async def _write(self, fams: list[MetricFamily], now: float) -> None:
         if self.store is None:
@@ -416,6 +384,11 @@ class Hub:
                 + (self.store.families() if self.store is not None else []))
 
     # -- rendering ---------------------------------------------------------------------------
+    @property
+    def data_dir_problem(self) -> str | None:
+        """Why the data dir is not what the hub opened (see :mod:`.datadir`), else None."""
+        return self._data_dir_watch.problem
+
     def health_score(self) -> float | None:
         """See :func:`.snapshot.health_score`."""
         return health_score(self.hosts, self.services, self.config.alert_thresholds,

@@ -23,6 +23,23 @@ from . import codec
 log = logging.getLogger(__name__)
 
 
+def drop_future(store, t: float, when: str) -> int:
+    """Hub helper: ``store.drop_after(t)`` where the backend has it (the embedded store), the
+    count logged as a warning with ``when``; a StoreError is logged, not raised. Returns the
+    samples deleted."""
+    drop = getattr(store, "drop_after", None)
+    if drop is None:
+        return 0
+    try:
+        n = drop(t)
+    except StoreError as e:
+        log.error("cannot delete samples stamped in the future: %s", e)
+        return 0
+    if n:
+        log.warning("deleted %d stored samples stamped after the wall clock's now (%s)", n, when)
+    return n
+
+
 def drop_after(store, cut_ms: int) -> int:
     """Delete the samples of ``store`` stamped after ``cut_ms`` (Unix ms). Runs under the store's
     lock; returns how many raw samples were deleted (head and raw chunks). Raises StoreError when
