@@ -246,7 +246,12 @@ def cmd_stop(args: argparse.Namespace) -> int:
     pid_path = os.path.join(os.path.abspath(args.data_dir), PID_FILE)
     pid = _read_pid(pid_path)
     if pid is None or not _alive(pid):
-        return _fail(f"no running hub (no live pid in {pid_path})", 1)
+        from .hub.datadir import find_hub_process  # the pid file went with its data dir?
+
+        pid = find_hub_process(args.data_dir)
+        if pid is None:
+            return _fail(f"no running hub (no live pid in {pid_path}, no process started with "
+                         "this data dir)", 1)
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:

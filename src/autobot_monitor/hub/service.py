@@ -22,7 +22,7 @@ from ..agent.mesh import mesh_summary
 from ..alerts.defaults import effective_rules
 from ..alerts.service import AlertService
 from ..checks import ServiceChecker
-from ..clock import SYSTEM_CLOCK, Clock
+from ..clock import SYSTEM_CLOCK, Clock, StepDetector
 from ..collectors import build as build_collectors
 from ..collectors.base import CollectorContext
 from ..collectors.runner import CollectorRunner
@@ -31,6 +31,8 @@ from ..config.models import MonitorConfig
 from ..errors import ConfigError, StoreError
 from ..model import MetricFamily, MetricSpec
 from ..store import Store, WriteSample, open_store
+from ..store.future import drop_future
+from .datadir import DataDirWatch, watched_paths
 from .scrape import ScrapeResult, ScrapeTarget, scrape, scrape_families
 from .snapshot import (
     EMPTY_SNAPSHOT,
@@ -86,6 +88,8 @@ class Hub:
         self._availability: dict[tuple[str, str], float | None] = {}  # 24 h, from the store
         self._cycle_lock = asyncio.Lock()
         self.started_at = clock.time()
+        self.clock_steps = StepDetector(clock, self._step_threshold())
+        self._data_dir_watch = DataDirWatch([])
 
     # -- setup -------------------------------------------------------------------------------
     @property
@@ -127,6 +131,9 @@ class Hub:
     async def start(self) -> None:
         """Open the store and build collectors, checks, targets and the alert service."""
         self.store = await asyncio.to_thread(open_store, self.config.storage, self.data_dir)
+        await self._drop_future(self.clock.time(), "found at start")
+        self._data_dir_watch = await asyncio.to_thread(
+            DataDirWatch, watched_paths(self.config, self.data_dir))
         self._configure(self.config)
         self.alerts = AlertService(effective_rules(self.config), self.config.alerting, self.clock,
                                    self.store, os.path.join(self.data_dir, "alerts_state.json"),
@@ -212,7 +219,12 @@ class Hub:
 
     async def _run_cycle(self) -> Snapshot:
         t0 = time.perf_counter()
+        self.clock_steps.threshold_s = self._step_threshold()
+        step = self.clock_steps.check()
         now = self.clock.time()
+        if step is not None and step < 0:  # what the clock stamped ahead would block writes
+            await self._drop_future(now, "after the clock stepped back")
+        await asyncio.to_thread(self._data_dir_watch.update)
         local_task = asyncio.create_task(self.runner.run())
         scrape_tasks = [asyncio.create_task(scrape(self._client_for(t), t,
                                                    self.config.scrape.timeout, now))
@@ -309,6 +321,14 @@ class Hub:
                 verify=ssl.create_default_context(cafile=t.tls_ca))
         return c
 
+    def _step_threshold(self) -> float:
+        """Seconds the wall clock must jump against the monotonic one to count as a step."""
+        return max(1.0, self.config.monitoring_interval / 2)
+
+    async def _drop_future(self, now: float, when: str) -> None:
+        """Delete stored samples stamped after ``now`` + the step threshold (see .store.future)."""
+        await asyncio.to_thread(drop_future, self.store, now + self._step_threshold(), when)
+
     async def _write(self, fams: list[MetricFamily], now: float) -> None:
         if self.store is None:
             return
@@ -359,12 +379,20 @@ class Hub:
         err.add(self._store_errors)
         for h in self.hosts.values():
             hup.add(1.0 if h.up else 0.0, {"host": h.name, "role": h.role, "priority": h.priority})
-        return [cyc, wr, tot, err, hup] + (self.store.families() if self.store is not None else [])
+        return ([cyc, wr, tot, err, hup] + self.clock_steps.families()
+                + DataDirWatch.families(self.data_dir_problem)
+                + (self.store.families() if self.store is not None else []))
 
     # -- rendering ---------------------------------------------------------------------------
+    @property
+    def data_dir_problem(self) -> str | None:
+        """Why the data dir is not what the hub opened (see :mod:`.datadir`), else None."""
+        return self._data_dir_watch.problem
+
     def health_score(self) -> float | None:
         """See :func:`.snapshot.health_score`."""
-        return health_score(self.hosts, self.services, self.config.alert_thresholds)
+        return health_score(self.hosts, self.services, self.config.alert_thresholds,
+                            data_dir_ok=self.data_dir_problem is None)
 
     def _render(self, now: float, stored: list[MetricFamily], alerts: list) -> Snapshot:
         return render_snapshot(self, now, stored, alerts)

@@ -72,11 +72,12 @@ def alert_json(a) -> dict:
     return {**a.to_json(), "name": a.rule, "since": a.fired_at or a.active_since}
 
 
-def health_score(hosts: dict, services: dict, t) -> float | None:
+def health_score(hosts: dict, services: dict, t, data_dir_ok: bool = True) -> float | None:
     """0-100: 40 % weight on hosts up, 40 % on services up, 20 % on resource headroom
     (share of host CPU/memory/disk figures under their thresholds). Hosts are weighted by
     priority (critical 4, high 3, medium 2, low 1). Parts with nothing to measure drop out and
-    the weights are renormalised; None if nothing at all is measured."""
+    the weights are renormalised; None if nothing at all is measured. ``data_dir_ok`` False (the
+    data dir went from under the hub) adds a part of weight 0.4 worth 0."""
     w = {"critical": 4, "high": 3, "medium": 2, "low": 1}
     parts: list[tuple[float, float]] = []
     if hosts:
@@ -96,6 +97,8 @@ def health_score(hosts: dict, services: dict, t) -> float | None:
                 checks.append(v <= lim)
     if checks:
         parts.append((0.2, sum(checks) / len(checks)))
+    if not data_dir_ok:
+        parts.append((0.4, 0.0))
     if not parts:
         return None
     return round(100 * sum(a * b for a, b in parts) / sum(a for a, _ in parts), 1)
@@ -114,7 +117,8 @@ def render_snapshot(hub, now: float, stored: list[MetricFamily], alerts: list) -
     full = {**current, "hosts": {h.name: h.to_json(full=True) for h in hub.hosts.values()}}
     status = {
         "timestamp": now, "started_at": hub.started_at, "cycles": hub._cycles,
-        "health_score": health_score(hub.hosts, hub.services, hub.config.alert_thresholds),
+        "health_score": health_score(hub.hosts, hub.services, hub.config.alert_thresholds,
+                                     data_dir_ok=hub.data_dir_problem is None),
         "hosts": {h.name: {"up": h.up, "role": h.role, "priority": h.priority,
                            "last_seen": h.last_seen, "error": h.error,
                            "availability_24h_percent": h.availability_24h}

@@ -11,7 +11,9 @@ transaction; then the WAL is replaced by what is left in the head.
 **Out-of-order and duplicate rule** (as Prometheus): per series, a sample whose timestamp (ms) is
 not after the newest accepted one is dropped and counted in
 ``autobot_store_samples_rejected_total{reason="duplicate"|"out_of_order"}``; the first value
-written for a timestamp wins.
+written for a timestamp wins. Samples stamped ahead of the wall clock (a clock that was stepped
+forward, then back) are deleted by :meth:`TieredStore.drop_after`, which the hub calls at start
+and on each backward clock step, so they never block new writes.
 
 Retention and size caps (:meth:`enforce_retention`) drop whole chunks: those whose last sample is
 older than the tier's retention, then the oldest while a tier is over its byte cap. The same call
@@ -342,6 +344,13 @@ class TieredStore(ReadMixin):
             log.error("%s", e)
         self.stats.flushes += 1
         self.stats.flush_seconds = time.perf_counter() - t0
+
+    def drop_after(self, t: float) -> int:
+        """Delete every sample stamped after ``t`` (Unix seconds): what a wall clock that was
+        ahead wrote (see :mod:`.future`). Returns the raw samples deleted; raises StoreError."""
+        from .future import drop_after
+
+        return drop_after(self, int(t * 1000))
 
     # -- maintenance / self-metrics / close (see maintenance.py) ---------------------------------
     def enforce_retention(self, now: float) -> int:

@@ -35,6 +35,9 @@ STORE_SPECS = (
                "Samples held in memory (and in the write-ahead log) not yet in chunks."),
     MetricSpec("autobot_store_wal_replayed_samples_total", "counter",
                "Samples recovered from the write-ahead log when the store opened."),
+    MetricSpec("autobot_store_samples_future_dropped_total", "counter",
+               "Stored samples deleted because they were stamped ahead of the wall clock (found "
+               "at start, or after the clock stepped back)."),
     MetricSpec("autobot_store_flush_duration_seconds", "gauge",
                "Wall time of the last flush of the head into chunks.", "seconds"),
 )
@@ -53,6 +56,7 @@ class StoreStats:
         self.corrupt = dict.fromkeys(tiers, 0)
         self.dropped = {(t, r): 0 for t in tiers for r in ("retention", "size")}
         self.wal_replayed = 0
+        self.future_dropped = 0
         self.flushes = 0
         self.flush_errors = 0
         self.flush_seconds: float | None = None
@@ -68,7 +72,7 @@ class StoreStats:
 
     def families(self, tier_bytes: list[int], series: int, head: int, wal: int, refusing: bool,
                  disk: int) -> list[MetricFamily]:
-        (app, rej, ref, refg, cor, drop, cb, db, wb, ser, hd, rp, fl) = (s.family() for s in STORE_SPECS)
+        (app, rej, ref, refg, cor, drop, cb, db, wb, ser, hd, rp, fut, fl) = (s.family() for s in STORE_SPECS)
         app.add(self.appended)
         for k, v in self.rejected.items():
             rej.add(v, {"reason": k})
@@ -85,7 +89,8 @@ class StoreStats:
         ser.add(series)
         hd.add(head)
         rp.add(self.wal_replayed)
-        out = [app, rej, ref, refg, cor, drop, cb, db, wb, ser, hd, rp]
+        fut.add(self.future_dropped)
+        out = [app, rej, ref, refg, cor, drop, cb, db, wb, ser, hd, rp, fut]
         if self.flush_seconds is not None:
             fl.add(self.flush_seconds)
             out.append(fl)

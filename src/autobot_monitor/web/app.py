@@ -94,10 +94,15 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
     async def _bad(_: Request, exc: BadRequest) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
-    @app.get("/healthz", summary="Liveness: the hub is up and when its last cycle ran")
-    async def healthz() -> dict:
+    @app.get("/healthz", summary="Liveness: the hub is up and when its last cycle ran; 503 with "
+             "the reason when its data dir went from under it")
+    async def healthz() -> JSONResponse:
         ts = hub.snapshot.timestamp or None
-        return {"status": "ok", "version": __version__, "last_cycle": ts}
+        problem = getattr(hub, "data_dir_problem", None)
+        if problem:
+            return JSONResponse({"status": "unhealthy", "reason": problem, "version": __version__,
+                                 "last_cycle": ts}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__, "last_cycle": ts})
 
     @app.post("/api/admin/reload", summary="Re-read the config file (as SIGHUP); a bad file is "
               "refused with its problems and the running config stays")
