@@ -83,7 +83,7 @@ class Hub:
         self.hosts: dict[str, HostState] = {}
         self.services: dict[str, dict] = {}
         self.alerts: AlertService | None = None
-        self._availability: dict[tuple[str, str], float | None] = {}  # 24 h, from the store
+        self._availability: dict[tuple[str, str], dict] = {}  # 24 h, from the store
         self._cycle_lock = asyncio.Lock()
         self.started_at = clock.time()
 
@@ -263,7 +263,7 @@ class Hub:
                 "response_time_seconds": res.response_time_seconds,
                 "status_code": res.status_code, "error": res.error,
                 "details": res.details, "checked_at": now,
-                "availability_24h_percent": self._availability.get(("service", res.name))}
+                **self._availability.get(("service", res.name), _no_availability())}
         svc_host = {s.name: s.host for s in self.config.services}
         for f in svc_fams:
             fam = MetricFamily(f.name, f.type, f.help, f.unit)
@@ -322,22 +322,17 @@ class Hub:
         self._store_write_s = time.perf_counter() - t0
 
     async def _refresh_availability(self, now: float) -> None:
-        """Availability over the last 24 h from stored check results (percent of cycles up)."""
+        """The last 24 h of stored check results (``autobot_host_up``/``autobot_service_up``,
+        one sample per cycle) in three states (see :func:`~..report.availability.three_states`):
+        availability = up / monitored time, coverage = monitored time / 24 h, up/down/unknown
+        seconds."""
         if self.store is None:
             return
-        store = self.store
-        hosts = list(self.hosts)
-        services = list(self.services)
+        store, interval = self.store, self.config.monitoring_interval
+        keys = [("host", h) for h in self.hosts] + [("service", s) for s in self.services]
 
-        def compute() -> dict[tuple[str, str], float | None]:
-            out: dict[tuple[str, str], float | None] = {}
-            for h in hosts:
-                out[("host", h)] = _percent(store.mean("autobot_host_up", {"host": h},
-                                                       now - 86400, now))
-            for s in services:
-                out[("service", s)] = _percent(store.mean("autobot_service_up", {"service": s},
-                                                          now - 86400, now))
-            return out
+        def compute() -> dict[tuple[str, str], dict]:
+            return {k: _availability(store, k, now, interval) for k in keys}
 
         try:
             self._availability = await asyncio.to_thread(compute)
@@ -345,9 +340,10 @@ class Hub:
             log.error("availability query failed: %s", e)
             return
         for h in self.hosts.values():
-            h.availability_24h = self._availability.get(("host", h.name))
+            h.availability = self._availability.get(("host", h.name), _no_availability())
+            h.availability_24h = h.availability["availability_24h_percent"]
         for s in self.services.values():
-            s["availability_24h_percent"] = self._availability.get(("service", s["name"]))
+            s.update(self._availability.get(("service", s["name"]), _no_availability()))
 
     def _hub_families(self) -> list[MetricFamily]:
         cyc, wr, tot, err, hup = (s.family() for s in HUB_SPECS)
@@ -391,5 +387,27 @@ class Hub:
 
 
 
-def _percent(ratio: float | None) -> float | None:
-    return None if ratio is None else round(100.0 * ratio, 3)
+def _no_availability() -> dict:
+    return {"availability_24h_percent": None, "coverage_24h_percent": None,
+            "up_24h_seconds": None, "down_24h_seconds": None, "unknown_24h_seconds": None}
+
+
+def _availability(store, key: tuple[str, str], now: float, interval: float) -> dict:
+    """Figures of one host or service over ``[now - 24 h, now]`` from the per-minute sum and
+    count of its 0/1 check results (1-minute rollups); a minute with ``n`` results was watched
+    for ``min(60 s, n x interval)``. See :func:`_no_availability` for the keys."""
+    from ..report.availability import three_states
+
+    name, label = ("autobot_host_up", "host") if key[0] == "host" else ("autobot_service_up", "service")
+    got, mon = {}, 0.0
+    for fn in ("sum", "count"):
+        res = store.query(name, {label: key[1]}, now - 86400, now, 60, fn)
+        vals = [v for s in res.series for _, v in s.points if v is not None]
+        got[fn] = sum(vals)
+        if fn == "count":
+            mon = sum(min(60.0, n * interval) for n in vals)
+    st = three_states(got["sum"], got["count"], mon, 86400.0)
+    return {"availability_24h_percent": round(100.0 * got["sum"] / got["count"], 3) if got["count"] else None,
+            "coverage_24h_percent": round(st["coverage_percent"], 3),
+            "up_24h_seconds": round(st["up_seconds"], 1), "down_24h_seconds": round(st["down_seconds"], 1),
+            "unknown_24h_seconds": round(st["unknown_seconds"], 1)}

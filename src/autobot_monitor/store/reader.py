@@ -19,6 +19,8 @@ from . import codec
 from .base import MAX_POINTS, QueryResult, SeriesPoints
 from .matchers import Matcher, match_all, to_matchers
 
+LOOKBACK_MS = 300_000  # read before a range's start: is its first step inside a hole?
+
 
 class ReadMixin:
     """Needs the engine's ``_lock``, ``_local``, ``_conns``, ``_closed``, ``path``, ``tiers``,
@@ -90,7 +92,9 @@ class ReadMixin:
               max_points: int = MAX_POINTS) -> QueryResult:
         """Series ``name`` matching ``matchers`` over ``[start, end]`` at ``step`` seconds.
         ``fn``: None (avg for gauges, last for counters), avg, min, max, last, sum, count or
-        rate (counters only, per second, resets handled). Raises QueryError for a bad range,
+        rate (counters only, per second, resets handled). Steps inside a hole of the series are
+        ``None``, steps finer than its interval are left out (:func:`.codec.steps`); no rate
+        is computed across a hole. Raises QueryError for a bad range,
         step, function, more than ``max_points`` points, or rate on a non-counter."""
         _check_range(start, end, step, max_points)
         if fn not in (None, "avg", "min", "max", "last", "sum", "count", "rate"):
@@ -103,9 +107,11 @@ class ReadMixin:
             if fn == "rate" and any(s[3] != "counter" for s in sel):
                 raise QueryError(f"rate applies to counters; {name} is a {sel[0][3]}")
             out = []
+            look = max(2 * step_ms, LOOKBACK_MS)  # tells whether the first steps are in a hole
             for s in sel:
                 f = fn or ("last" if s[3] == "counter" else "avg")
-                pts = codec.aggregate(self._buckets(s, tier, start_ms, end_ms), start_ms, step_ms, f)
+                pts = codec.steps(self._buckets(s, tier, start_ms - look, end_ms), start_ms, end_ms,
+                                  step_ms, f, self.tiers[tier].res_ms, self._newest_ms)
                 if pts:
                     out.append(SeriesPoints(name, dict(s[2]), pts))
             if gen == self._gen:
