@@ -12,7 +12,7 @@ import re
 import pytest
 
 from autobot_monitor.cli import main
-from autobot_monitor.hub.service import _availability
+from autobot_monitor.report.availability import availability_24h as _availability
 from autobot_monitor.report.render import host_figure
 from autobot_monitor.store import TieredStore, WriteSample
 

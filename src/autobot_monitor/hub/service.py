@@ -30,6 +30,7 @@ from ..config.loader import load_config
 from ..config.models import MonitorConfig
 from ..errors import ConfigError, StoreError
 from ..model import MetricFamily, MetricSpec
+from ..report.availability import availability_24h, no_availability
 from ..store import Store, WriteSample, open_store
 from .scrape import ScrapeResult, ScrapeTarget, scrape, scrape_families
 from .snapshot import (
@@ -263,7 +264,7 @@ class Hub:
                 "response_time_seconds": res.response_time_seconds,
                 "status_code": res.status_code, "error": res.error,
                 "details": res.details, "checked_at": now,
-                **self._availability.get(("service", res.name), _no_availability())}
+                **self._availability.get(("service", res.name), no_availability())}
         svc_host = {s.name: s.host for s in self.config.services}
         for f in svc_fams:
             fam = MetricFamily(f.name, f.type, f.help, f.unit)
@@ -332,7 +333,7 @@ class Hub:
         keys = [("host", h) for h in self.hosts] + [("service", s) for s in self.services]
 
         def compute() -> dict[tuple[str, str], dict]:
-            return {k: _availability(store, k, now, interval) for k in keys}
+            return {k: availability_24h(store, k, now, interval) for k in keys}
 
         try:
             self._availability = await asyncio.to_thread(compute)
@@ -340,10 +341,10 @@ class Hub:
             log.error("availability query failed: %s", e)
             return
         for h in self.hosts.values():
-            h.availability = self._availability.get(("host", h.name), _no_availability())
+            h.availability = self._availability.get(("host", h.name), no_availability())
             h.availability_24h = h.availability["availability_24h_percent"]
         for s in self.services.values():
-            s.update(self._availability.get(("service", s["name"]), _no_availability()))
+            s.update(self._availability.get(("service", s["name"]), no_availability()))
 
     def _hub_families(self) -> list[MetricFamily]:
         cyc, wr, tot, err, hup = (s.family() for s in HUB_SPECS)
@@ -384,30 +385,3 @@ class Hub:
                 except asyncio.QueueEmpty:
                     pass
             q.put_nowait(msg)
-
-
-
-def _no_availability() -> dict:
-    return {"availability_24h_percent": None, "coverage_24h_percent": None,
-            "up_24h_seconds": None, "down_24h_seconds": None, "unknown_24h_seconds": None}
-
-
-def _availability(store, key: tuple[str, str], now: float, interval: float) -> dict:
-    """Figures of one host or service over ``[now - 24 h, now]`` from the per-minute sum and
-    count of its 0/1 check results (1-minute rollups); a minute with ``n`` results was watched
-    for ``min(60 s, n x interval)``. See :func:`_no_availability` for the keys."""
-    from ..report.availability import three_states
-
-    name, label = ("autobot_host_up", "host") if key[0] == "host" else ("autobot_service_up", "service")
-    got, mon = {}, 0.0
-    for fn in ("sum", "count"):
-        res = store.query(name, {label: key[1]}, now - 86400, now, 60, fn)
-        vals = [v for s in res.series for _, v in s.points if v is not None]
-        got[fn] = sum(vals)
-        if fn == "count":
-            mon = sum(min(60.0, n * interval) for n in vals)
-    st = three_states(got["sum"], got["count"], mon, 86400.0)
-    return {"availability_24h_percent": round(100.0 * got["sum"] / got["count"], 3) if got["count"] else None,
-            "coverage_24h_percent": round(st["coverage_percent"], 3),
-            "up_24h_seconds": round(st["up_seconds"], 1), "down_24h_seconds": round(st["down_seconds"], 1),
-            "unknown_24h_seconds": round(st["unknown_seconds"], 1)}

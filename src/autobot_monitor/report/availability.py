@@ -189,3 +189,29 @@ def _pct(p: float) -> str:
     if 99.9 < p < 100:
         return f"{p:.3f}"
     return f"{p:.1f}"
+
+
+# -- the hub's 24 h figures (GET /api/metrics/current, /api/system/status) ---------------------
+def no_availability() -> dict:
+    """The hub's 24 h figures of a host or service with nothing stored (all None)."""
+    return {"availability_24h_percent": None, "coverage_24h_percent": None,
+            "up_24h_seconds": None, "down_24h_seconds": None, "unknown_24h_seconds": None}
+
+
+def availability_24h(store, key: tuple[str, str], now: float, interval: float) -> dict:
+    """Figures of one host or service over ``[now - 24 h, now]`` from the per-minute sum and
+    count of its 0/1 check results (1-minute rollups); a minute with ``n`` results was watched
+    for ``min(60 s, n x interval)``. See :func:`no_availability` for the keys."""
+    name, label = ("autobot_host_up", "host") if key[0] == "host" else ("autobot_service_up", "service")
+    got, mon = {}, 0.0
+    for fn in ("sum", "count"):
+        res = store.query(name, {label: key[1]}, now - 86400, now, 60, fn)
+        vals = [v for s in res.series for _, v in s.points if v is not None]
+        got[fn] = sum(vals)
+        if fn == "count":
+            mon = sum(min(60.0, n * interval) for n in vals)
+    st = three_states(got["sum"], got["count"], mon, 86400.0)
+    return {"availability_24h_percent": round(100.0 * got["sum"] / got["count"], 3) if got["count"] else None,
+            "coverage_24h_percent": round(st["coverage_percent"], 3),
+            "up_24h_seconds": round(st["up_seconds"], 1), "down_24h_seconds": round(st["down_seconds"], 1),
+            "unknown_24h_seconds": round(st["unknown_seconds"], 1)}
