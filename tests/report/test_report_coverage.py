@@ -63,6 +63,10 @@ def test_hub_availability_counts_up_down_and_unknown(tmp_path):
     assert got["availability_24h_percent"] == 75.0  # up / monitored, 9 of 12 results
     assert got["coverage_24h_percent"] == pytest.approx(100 * 180 / DAY, abs=1e-3)
     assert (got["up_24h_seconds"], got["down_24h_seconds"], got["unknown_24h_seconds"]) == (135.0, 45.0, DAY - 180.0)
+    class OtherBackend:  # no tally(): the same figures from two queries
+        query = s.query
+
+    assert _availability(OtherBackend(), ("host", "h"), END, 15.0) == got
     none = _availability(s, ("service", "never"), END, 15.0)
     assert none["availability_24h_percent"] is None and none["coverage_24h_percent"] == 0.0
     assert none["unknown_24h_seconds"] == DAY

@@ -203,15 +203,20 @@ def availability_24h(store, key: tuple[str, str], now: float, interval: float) -
     count of its 0/1 check results (1-minute rollups); a minute with ``n`` results was watched
     for ``min(60 s, n x interval)``. See :func:`no_availability` for the keys."""
     name, label = ("autobot_host_up", "host") if key[0] == "host" else ("autobot_service_up", "service")
-    got, mon = {}, 0.0
-    for fn in ("sum", "count"):
-        res = store.query(name, {label: key[1]}, now - 86400, now, 60, fn)
-        vals = [v for s in res.series for _, v in s.points if v is not None]
-        got[fn] = sum(vals)
-        if fn == "count":
-            mon = sum(min(60.0, n * interval) for n in vals)
-    st = three_states(got["sum"], got["count"], mon, 86400.0)
-    return {"availability_24h_percent": round(100.0 * got["sum"] / got["count"], 3) if got["count"] else None,
+    args = (name, {label: key[1]}, now - 86400, now, 60)
+    if hasattr(store, "tally"):  # the embedded store: one read
+        rows = [(c, v) for _, c, v in store.tally(*args)]
+    else:  # another backend: the same figures from two queries
+        by_t: dict[float, list[float]] = {}
+        for i, fn in enumerate(("count", "sum")):
+            for s in store.query(*args, fn).series:
+                for t, v in s.points:
+                    if v is not None:
+                        by_t.setdefault(t, [0.0, 0.0])[i] += v
+        rows = [(c, v) for c, v in by_t.values()]
+    n, up = sum(c for c, _ in rows), sum(v for _, v in rows)
+    st = three_states(up, n, sum(min(60.0, c * interval) for c, _ in rows), 86400.0)
+    return {"availability_24h_percent": round(100.0 * up / n, 3) if n else None,
             "coverage_24h_percent": round(st["coverage_percent"], 3),
             "up_24h_seconds": round(st["up_seconds"], 1), "down_24h_seconds": round(st["down_seconds"], 1),
             "unknown_24h_seconds": round(st["unknown_seconds"], 1)}

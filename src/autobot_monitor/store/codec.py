@@ -212,8 +212,8 @@ def rollup(b: Buckets, res_ms: int) -> Buckets:
                        np.add.reduceat(b.dt, starts))
 
 
-def _aggregate(b: Buckets, start_ms: int, step_ms: int, fn: str) -> tuple[np.ndarray, np.ndarray]:
-    """(step indexes with buckets, their values; NaN = no value)."""
+def aggregate_keys(b: Buckets, start_ms: int, step_ms: int, fn: str) -> tuple[np.ndarray, np.ndarray]:
+    """(indexes of the steps with buckets, their ``fn`` values; NaN = no value)."""
     keys, starts = _groups((b.t - start_ms) // step_ms)
     with np.errstate(invalid="ignore", divide="ignore"):
         cnt = np.add.reduceat(b.count, starts)
@@ -245,7 +245,7 @@ def aggregate(b: Buckets, start_ms: int, step_ms: int, fn: str) -> list[tuple[fl
     (per second, from ``inc``/``dt``)."""
     if not len(b):
         return []
-    keys, v = _aggregate(b, start_ms, step_ms, fn)
+    keys, v = aggregate_keys(b, start_ms, step_ms, fn)
     t = (start_ms + keys * step_ms) / 1000.0
     return [(float(tt), None if vv != vv else float(vv)) for tt, vv in zip(t.tolist(), v.tolist(), strict=True)]
 
@@ -280,7 +280,7 @@ def steps(b: Buckets, start_ms: int, end_ms: int, step_ms: int, fn: str, res_ms:
     valid = b.t[b.count > 0]
     sp = spacing_ms(valid, res_ms)
     limit = STALE_FACTOR * (sp if sp is not None else max(step_ms, res_ms))
-    keys, v = _aggregate(inr, start_ms, step_ms, fn)
+    keys, v = aggregate_keys(inr, start_ms, step_ms, fn)
     n = (end_ms - start_ms) // step_ms + 1
     s = start_ms + np.arange(n, dtype=np.int64) * step_ms
     e = np.minimum(s + step_ms, min(end_ms, newest_ms if newest_ms is not None else end_ms))

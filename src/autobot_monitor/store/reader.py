@@ -155,6 +155,27 @@ class ReadMixin:
             cnt += float(b.count.sum())
         return tot / cnt if cnt else None
 
+    def tally(self, name: str, matchers, start: float, end: float,
+              step: float) -> list[tuple[float, float, float]]:
+        """Per step with samples of any matching series: ``(step_start_seconds, count, sum)``
+        of the non-NaN samples, summed over the series; one read for both (the hub's 24 h
+        availability). Tier and errors as :meth:`query`."""
+        _check_range(start, end, step, MAX_POINTS)
+        tier = self.choose_tier(start, end, step)
+        start_ms, end_ms, step_ms = int(start * 1000), int(end * 1000), max(1, int(step * 1000))
+        sel, _ = self._select(name, to_matchers(matchers))
+        acc: dict[int, list[float]] = {}
+        for s in sel:
+            b = self._buckets(s, tier, start_ms, end_ms)
+            if len(b):
+                keys, cnt = codec.aggregate_keys(b, start_ms, step_ms, "count")
+                _, tot = codec.aggregate_keys(b, start_ms, step_ms, "sum")
+                for k, c, v in zip(keys.tolist(), cnt.tolist(), tot.tolist(), strict=True):
+                    a = acc.setdefault(k, [0.0, 0.0])
+                    a[0] += c
+                    a[1] += v if c else 0.0
+        return [((start_ms + k * step_ms) / 1000.0, c, v) for k, (c, v) in sorted(acc.items())]
+
     def metric_names(self) -> list[str]:
         with self._lock:
             return sorted(self._by_name)
