@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from autobot_monitor.cli import main
 from autobot_monitor.store import TieredStore, WriteSample
 
 T0 = 1_700_000_400.0  # on a 10-minute boundary
@@ -78,15 +78,13 @@ def test_export_keeps_the_hole(tmp_path):
     s.close()
     cfg = tmp_path / "c.yaml"
     cfg.write_text("monitoring_interval: 15\n")
-    args = [sys.executable, "-m", "autobot_monitor.cli", "export", "--data-dir", str(tmp_path),
-            "--config", str(cfg), "--metric", "g", "--start", str(T0), "--end", str(T0 + 165),
-            "--step", "15"]
-    r = subprocess.run([*args, "--format", "json"], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    pts = json.loads(r.stdout)["series"][0]["points"]
+    args = ["export", "--data-dir", str(tmp_path), "--config", str(cfg), "--metric", "g",
+            "--start", str(T0), "--end", str(T0 + 165), "--step", "15"]
+    assert main([*args, "--format", "json", "--output", str(tmp_path / "e.json")]) == 0
+    pts = json.loads((tmp_path / "e.json").read_text())["series"][0]["points"]
     assert pts == [[T0 + 15 * k, None if 4 <= k < 8 else float(k)] for k in range(12)]
-    r = subprocess.run(args, capture_output=True, text=True, timeout=60)
-    rows = [line.split(",") for line in r.stdout.splitlines()[1:]]
+    assert main([*args, "--output", str(tmp_path / "e.csv")]) == 0
+    rows = [line.split(",") for line in (tmp_path / "e.csv").read_text().splitlines()[1:]]
     assert [row[3] for row in rows] == ["" if 4 <= k < 8 else f"{float(k)!r}" for k in range(12)]
 
 
