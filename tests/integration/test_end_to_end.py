@@ -106,6 +106,11 @@ def test_status_has_health_and_availability(world):
     assert 0 <= st["health_score"] < 100  # a dead host and two dead services
     assert st["hosts"]["hub-host"]["availability_24h_percent"] == 100.0
     assert st["services"]["web-500"]["availability_24h_percent"] == 0.0
+    hub = st["hosts"]["hub-host"]  # up, down, unknown: seconds of the day were monitored, not all
+    assert 0 < hub["coverage_24h_percent"] < 1 and hub["down_24h_seconds"] == 0
+    assert hub["unknown_24h_seconds"] == pytest.approx(86400 - hub["up_24h_seconds"], abs=0.2)
+    web = st["services"]["web-500"]
+    assert web["up_24h_seconds"] == 0 and web["down_24h_seconds"] > 0
     assert st["hosts"]["dead-1"]["up"] is False
 
 
@@ -244,9 +249,9 @@ def test_logs_follow_the_spec_layout(world):
 
 def test_history_survives_hub_restart_and_stop_command(world):
     start = str(int(time.time()) - 600)
-    before = get(world, "/api/metrics/history", metric="node_load1", host="hub-host",
-                 start=start, step="1s").json()["series"][0]["points"]
-    assert before
+    before = [p for p in get(world, "/api/metrics/history", metric="node_load1", host="hub-host",
+                             start=start, step="1s").json()["series"][0]["points"] if p[1] is not None]
+    assert before  # (steps before the first sample, and in the restart's hole, are null)
     first_ts = before[0][0]
     r = subprocess.run([sys.executable, "-m", "autobot_monitor.cli", "stop", "--data-dir",
                         str(world["data"])], capture_output=True, text=True, timeout=30)
@@ -254,9 +259,12 @@ def test_history_survives_hub_restart_and_stop_command(world):
     assert world["hub"].proc.wait(10) == 0
     world["hub"] = CliProcess(["start", "--config", str(world["cfg"]), "--data-dir", str(world["data"])])
     wait_http(world["url"] + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 1)
-    after = get(world, "/api/metrics/history", metric="node_load1", host="hub-host",
-                start=start, step="1s").json()["series"][0]["points"]
+    full = get(world, "/api/metrics/history", metric="node_load1", host="hub-host",
+               start=start, step="1s").json()["series"][0]["points"]
+    after = [p for p in full if p[1] is not None]
     assert after[0][0] == first_ts and len(after) > len(before)
+    inside = [v for t, v in full if after[0][0] < t < after[-1][0]]
+    assert None in inside  # the seconds the hub was not running are a hole, not a slope
     assert all(math.isfinite(v) for _, v in after)
 
 

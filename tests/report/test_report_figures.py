@@ -44,6 +44,9 @@ def test_availability_exact(day_doc):
     assert h1["budget_allowed_seconds"] == pytest.approx(86.4)
     assert h1["budget_left_seconds"] == pytest.approx(86.4 - 360)
     assert h1["meets_target"] is False
+    assert (h1["coverage_percent"], h1["unknown_seconds"]) == (100.0, 0.0)  # watched all day
+    assert (h1["up_seconds"], h1["down_seconds"]) == pytest.approx((DAY - 360, 360))
+    assert doc["warning"] is None and doc["report"]["coverage"]["percent"] == 100.0
     h2 = av["hosts"]["h2"]
     assert (h2["uptime_percent"], h2["outage_count"], h2["meets_target"]) == (100.0, 0, True)
     web = av["services"]["web"]
@@ -146,7 +149,7 @@ def test_json_round_trips(seeded, tmp_path):
     doc = json.loads(out.read_text())
     again = json.loads(json.dumps(doc, allow_nan=False))
     assert again == doc
-    assert set(doc) == {"report", "availability", "trends", "capacity", "bottlenecks", "processes",
+    assert set(doc) == {"warning", "report", "availability", "trends", "capacity", "bottlenecks", "processes",
                         "alerts", "optimizations", "benchmarks"}
 
 

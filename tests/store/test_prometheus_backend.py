@@ -49,14 +49,15 @@ storage: {{backend: prometheus, prometheus_url: "{prom_url}"}}
     try:
         wait_http(prom_url + "/-/ready", 60)
         store = PrometheusStore(prom_url)
-        wait_until(lambda: len(store.query_range("node_load1", {"host": "agent-1"}, time.time() - 60,
-                                                 time.time(), 1)[0].points) >= 4, 60, 0.5, "4 scrapes")
+        wait_until(lambda: sum(v is not None for _, v in store.query_range(
+            "node_load1", {"host": "agent-1"}, time.time() - 60, time.time(), 1)[0].points) >= 4,
+            60, 0.5, "4 scrapes")  # steps before the first scrape are null
         now = time.time()
         res = store.query("node_cpu_seconds_total", [parse_matcher("host=agent-1"),
                                                       parse_matcher("mode=~idle|user")], now - 30, now, 5,
                           fn="rate")
         assert res.tier == "prometheus" and {s.labels["mode"] for s in res.series} == {"idle", "user"}
-        assert all(v >= 0 for s in res.series for _, v in s.points)
+        assert all(v >= 0 for s in res.series for _, v in s.points if v is not None)
         assert "node_load1" in store.metric_names()
         assert store.mean("up", {"job": "autobot-agent"}, now - 30, now) == 1.0
         with pytest.raises(QueryError):

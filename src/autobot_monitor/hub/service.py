@@ -30,6 +30,7 @@ from ..config.loader import load_config
 from ..config.models import MonitorConfig
 from ..errors import ConfigError, StoreError
 from ..model import MetricFamily, MetricSpec
+from ..report.availability import availability_24h, no_availability
 from ..store import Store, WriteSample, open_store
 from ..store.future import drop_future
 from .datadir import DataDirWatch, watched_paths
@@ -85,7 +86,7 @@ class Hub:
         self.hosts: dict[str, HostState] = {}
         self.services: dict[str, dict] = {}
         self.alerts: AlertService | None = None
-        self._availability: dict[tuple[str, str], float | None] = {}  # 24 h, from the store
+        self._availability: dict[tuple[str, str], dict] = {}  # 24 h, from the store
         self._cycle_lock = asyncio.Lock()
         self.started_at = clock.time()
         self.clock_steps = StepDetector(clock, self._step_threshold())
@@ -275,7 +276,7 @@ class Hub:
                 "response_time_seconds": res.response_time_seconds,
                 "status_code": res.status_code, "error": res.error,
                 "details": res.details, "checked_at": now,
-                "availability_24h_percent": self._availability.get(("service", res.name))}
+                **self._availability.get(("service", res.name), no_availability())}
         svc_host = {s.name: s.host for s in self.config.services}
         for f in svc_fams:
             fam = MetricFamily(f.name, f.type, f.help, f.unit)
@@ -342,22 +343,17 @@ class Hub:
         self._store_write_s = time.perf_counter() - t0
 
     async def _refresh_availability(self, now: float) -> None:
-        """Availability over the last 24 h from stored check results (percent of cycles up)."""
+        """The last 24 h of stored check results (``autobot_host_up``/``autobot_service_up``,
+        one sample per cycle) in three states (see :func:`~..report.availability.three_states`):
+        availability = up / monitored time, coverage = monitored time / 24 h, up/down/unknown
+        seconds."""
         if self.store is None:
             return
-        store = self.store
-        hosts = list(self.hosts)
-        services = list(self.services)
+        store, interval = self.store, self.config.monitoring_interval
+        keys = [("host", h) for h in self.hosts] + [("service", s) for s in self.services]
 
-        def compute() -> dict[tuple[str, str], float | None]:
-            out: dict[tuple[str, str], float | None] = {}
-            for h in hosts:
-                out[("host", h)] = _percent(store.mean("autobot_host_up", {"host": h},
-                                                       now - 86400, now))
-            for s in services:
-                out[("service", s)] = _percent(store.mean("autobot_service_up", {"service": s},
-                                                          now - 86400, now))
-            return out
+        def compute() -> dict[tuple[str, str], dict]:
+            return {k: availability_24h(store, k, now, interval) for k in keys}
 
         try:
             self._availability = await asyncio.to_thread(compute)
@@ -365,9 +361,10 @@ class Hub:
             log.error("availability query failed: %s", e)
             return
         for h in self.hosts.values():
-            h.availability_24h = self._availability.get(("host", h.name))
+            h.availability = self._availability.get(("host", h.name), no_availability())
+            h.availability_24h = h.availability["availability_24h_percent"]
         for s in self.services.values():
-            s["availability_24h_percent"] = self._availability.get(("service", s["name"]))
+            s.update(self._availability.get(("service", s["name"]), no_availability()))
 
     def _hub_families(self) -> list[MetricFamily]:
         cyc, wr, tot, err, hup = (s.family() for s in HUB_SPECS)
@@ -416,8 +413,3 @@ class Hub:
                 except asyncio.QueueEmpty:
                     pass
             q.put_nowait(msg)
-
-
-
-def _percent(ratio: float | None) -> float | None:
-    return None if ratio is None else round(100.0 * ratio, 3)

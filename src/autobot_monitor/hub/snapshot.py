@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from ..exposition import render
 from ..model import MetricFamily, json_number
 
+AVAILABILITY_KEYS = ("availability_24h_percent", "coverage_24h_percent", "up_24h_seconds",
+                     "down_24h_seconds", "unknown_24h_seconds")
+
 
 @dataclass
 class HostState:
@@ -26,6 +29,7 @@ class HostState:
     families: list[MetricFamily] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     availability_24h: float | None = None
+    availability: dict = field(default_factory=dict)  # coverage, up/down/unknown seconds (24 h)
     missed: int = 0  # consecutive failed scrapes (issue 6: down after scrape.down_after of them)
     mesh: dict = field(default_factory=dict)  # agent.mesh.mesh_summary of its last scrape
 
@@ -34,7 +38,8 @@ class HostState:
              "address": self.address, "local": self.local, "up": self.up,
              "last_seen": self.last_seen, "error": self.error,
              "scrape_duration_seconds": self.scrape_duration, "missed_scrapes": self.missed,
-             "availability_24h_percent": self.availability_24h, "summary": self.summary,
+             "availability_24h_percent": self.availability_24h, **self.availability,
+             "summary": self.summary,
              "mesh": self.mesh}
         if full:
             d["families"] = [f.to_json() for f in self.families]
@@ -121,12 +126,12 @@ def render_snapshot(hub, now: float, stored: list[MetricFamily], alerts: list) -
                                      data_dir_ok=hub.data_dir_problem is None),
         "hosts": {h.name: {"up": h.up, "role": h.role, "priority": h.priority,
                            "last_seen": h.last_seen, "error": h.error,
-                           "availability_24h_percent": h.availability_24h}
+                           "availability_24h_percent": h.availability_24h, **h.availability}
                   for h in hub.hosts.values()},
         "services": {k: {"up": v["up"], "type": v["type"], "host": v["host"],
                          "response_time_seconds": v["response_time_seconds"],
                          "error": v["error"],
-                         "availability_24h_percent": v["availability_24h_percent"]}
+                         **{k: v.get(k) for k in AVAILABILITY_KEYS}}
                      for k, v in services.items()},
         "alerts": {"active": len(alerts),
                    "firing": sum(1 for a in alerts if a["state"] == "firing"),

@@ -2,8 +2,9 @@
 
 Shape (every figure that was not measured is ``None``, shown as "no data")::
 
-    {"report": {title, version, generated_at(_iso), period, previous_period, source,
-                step_seconds, availability_step_seconds, thresholds},
+    {"warning": "Low coverage: monitored 3 min of 24 h: 0.2 % ..." or None (first key),
+     "report": {title, version, generated_at(_iso), period, previous_period, source,
+                step_seconds, availability_step_seconds, coverage, thresholds},
      "availability": see availability.py, "trends": {step_seconds, method, hosts},
      "capacity": see resources.capacity, "bottlenecks": {method, items},
      "processes": {by_cpu, by_memory}, "alerts": see events.alerts_section,
@@ -63,12 +64,15 @@ def build_report(source: MetricSource, files: DataFiles, period: Period, cfg, *,
     if transitions is None:
         transitions = files.alert_transitions()
     now = time.time() if now is None else now
+    cov = av["coverage"]
     doc = {
+        "warning": (f"Low coverage: {cov['text']} (under {cov['threshold_percent']:g} %); every "
+                    "figure describes the monitored time only" if cov["low"] else None),
         "report": {"title": "Performance report" + ("" if period.kind == "custom" else f": {period.kind}"),
                    "version": __version__,
                    "generated_at": now, "generated_at_iso": iso(now), "period": period.to_json(),
                    "previous_period": prev.to_json(), "source": source_name,
-                   "step_seconds": step, "availability_step_seconds": av_step,
+                   "step_seconds": step, "availability_step_seconds": av_step, "coverage": cov,
                    "thresholds": {"cpu_percent": t.cpu_percent, "memory_percent": t.memory_percent,
                                   "disk_percent": t.disk_percent,
                                   "api_response_time_seconds": t.api_response_time}},
@@ -78,7 +82,8 @@ def build_report(source: MetricSource, files: DataFiles, period: Period, cfg, *,
                              "the previous period's p95", "hosts": trend_doc},
         "capacity": capacity(data, t),
         "bottlenecks": {"method": f"seconds the {step:g}-second average was above the configured "
-                                  "threshold (alert_thresholds)",
+                                  "threshold (alert_thresholds); share = time above / time "
+                                  "monitored",
                         "items": bottlenecks(data, t, step, period.length)},
         "processes": processes(data, step),
         "alerts": alerts_section(transitions, files.alerts_log(), period.start, period.end),

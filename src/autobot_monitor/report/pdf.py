@@ -22,11 +22,12 @@ def _tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             if not a["samples"]:
                 rows.append([name, "no data", "", "", "", ""])
                 continue
-            rows.append([name, fmt_pct(a["uptime_percent"], 3), str(a["outage_count"]),
+            rows.append([name, f'{fmt_pct(a["uptime_percent"], 3)} of {fmt_pct(a["coverage_percent"], 2)}',
+                         str(a["outage_count"]),
                          fmt_duration(a["longest_outage_seconds"]), fmt_duration(a["downtime_seconds"]),
                          fmt_duration(a["budget_left_seconds"])])
         out.append((f"1. Availability: {sec} (target {av['target_percent']} %)",
-                    [sec[:-1], "uptime", "outages", "longest", "downtime", "budget left"], rows))
+                    [sec[:-1], "uptime of monitored", "outages", "longest", "downtime", "budget left"], rows))
     rows = []
     for host, res in doc["trends"]["hosts"].items():
         for key, s in res.items():
@@ -45,9 +46,10 @@ def _tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     out.append(("3. Capacity (Theil–Sen forecast)",
                 ["host", "what", "used now", "growth", "full in", "threshold on", "status"], rows))
     rows = [[b["resource"], b["host"] or "", b["target"] or "", fmt_duration(b["seconds_above"]),
-             fmt_pct(b["share_percent"], 2)] for b in doc["bottlenecks"]["items"]]
+             f'{fmt_pct(b["share_percent"], 2)} of {fmt_pct(b["coverage_percent"], 1)}']
+            for b in doc["bottlenecks"]["items"]]
     out.append(("4. Bottlenecks (time above threshold)",
-                ["resource", "host", "what", "time above", "share"], rows))
+                ["resource", "host", "what", "time above", "share of monitored"], rows))
     pr = doc["processes"]
     rows = [[p["host"], p["name"], fmt_num(p["core_seconds"], 0, " core-s"), fmt_pct(p["mean_percent"])]
             for p in pr["by_cpu"] or []]
@@ -99,6 +101,8 @@ def write_pdf(report, path: str) -> int:
     rep = doc["report"]
     heading = (f"{rep['title']}: {rep['period']['start_iso']} to {rep['period']['end_iso']} "
                f"(autobot-monitor {rep['version']})")
+    if doc.get("warning"):  # low coverage: the first line says so
+        heading = f"{doc['warning']}\n{heading}"
     pages = 0
     with PdfPages(path, metadata={"Title": rep["title"], "Creator": "autobot-monitor"}) as pdf:
         for title, header, rows in _tables(doc):

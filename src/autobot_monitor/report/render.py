@@ -85,10 +85,22 @@ def fmt_change(v, unit: str) -> str:
 
 # -- charts ------------------------------------------------------------------------------------------
 def _thin(pts: list[tuple[float, float]]) -> tuple[list, list]:
+    """At most :data:`CHART_POINTS` points, as (datetimes, values), with a NaN inserted inside
+    every hole (a gap over ``STALE_FACTOR x`` the median spacing): matplotlib breaks the line
+    there instead of drawing a slope across time nobody measured."""
+    from ..store.codec import STALE_FACTOR
+
     if len(pts) > CHART_POINTS:
         stride = len(pts) / CHART_POINTS
         pts = [pts[int(i * stride)] for i in range(CHART_POINTS)]
-    return ([datetime.fromtimestamp(t, UTC) for t, _ in pts], [v for _, v in pts])
+    gaps = sorted(b[0] - a[0] for a, b in zip(pts, pts[1:], strict=False))
+    limit = STALE_FACTOR * gaps[len(gaps) // 2] if gaps else math.inf
+    out: list[tuple[float, float]] = []
+    for p in pts:
+        if out and p[0] - out[-1][0] > limit:
+            out.append(((out[-1][0] + p[0]) / 2, math.nan))
+        out.append(p)
+    return ([datetime.fromtimestamp(t, UTC) for t, _ in out], [v for _, v in out])
 
 
 def host_figure(host: str, series: dict):

@@ -13,7 +13,8 @@ samples; for longer periods they are the averages of ``step`` seconds.
   and each host's ``autobot_memory_used_percent``; time to full = when the line reaches 100 %,
   threshold date = when it reaches the configured ``alert_thresholds`` percentage.
 * **Bottlenecks**: seconds the step average spent above its threshold (CPU, memory,
-  each filesystem, each service's response time), most first.
+  each filesystem, each service's response time), most first; its share is of the time that
+  was monitored (steps with a value), shown with that time's coverage of the period.
 * **Processes**: ``autobot_process_cpu_percent`` and ``autobot_process_resident_memory_bytes``
   grouped by host and process name (pids change); CPU is ranked by core-seconds (sum of step
   average / 100 x step over the steps the process was in the collector's top list), memory by
@@ -158,21 +159,27 @@ def effective_step(pts: list[tuple[float, float]], step: float) -> float:
     return max(step, d[len(d) // 2])
 
 
-def _above(pts: list[tuple[float, float]], threshold: float, step: float) -> float:
-    return effective_step(pts, step) * sum(1 for _, v in pts if v > threshold)
+def _above(pts: list[tuple[float, float]], threshold: float, step: float) -> tuple[float, float]:
+    """(seconds above ``threshold``, seconds monitored): each step with a value stands for
+    :func:`effective_step` seconds."""
+    w = effective_step(pts, step)
+    return w * sum(1 for _, v in pts if v > threshold), w * len(pts)
 
 
 def bottlenecks(data: dict, thresholds, step: float, length: float) -> list[dict]:
     """Resources whose step average was above its threshold, most seconds first (at most
     :data:`TOP_BOTTLENECKS`); each ``{resource, host, target, threshold, seconds_above,
-    share_percent, peak}``."""
+    share_percent, monitored_seconds, coverage_percent, peak}``: the share is of the monitored
+    time (steps with a value), the coverage that time's share of the period ``length``."""
     rows = []
 
     def add(resource, host, target, pts, thr):
-        secs = _above(pts, thr, step)
+        secs, mon = _above(pts, thr, step)
+        mon = min(mon, length)
         if secs > 0:
             rows.append({"resource": resource, "host": host, "target": target, "threshold": thr,
-                         "seconds_above": secs, "share_percent": 100.0 * secs / length,
+                         "seconds_above": min(secs, mon), "share_percent": 100.0 * min(secs, mon) / mon,
+                         "monitored_seconds": mon, "coverage_percent": 100.0 * mon / length,
                          "peak": max(v for _, v in pts)})
 
     for h, pts in per_host(data["cpu_percent"]["cur"], "max").items():

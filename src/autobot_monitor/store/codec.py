@@ -12,6 +12,12 @@ A **rollup chunk** holds per-bucket aggregates (:class:`Buckets`): bucket start 
 increase covers). Raw samples become one-sample buckets, so a single aggregation path
 (:func:`aggregate`) serves raw and rollup tiers.
 
+**Gaps** (:data:`STALE_FACTOR`): a series' *spacing* is the upper median of the distances
+between its consecutive samples (the interval it was recorded at). Two samples further apart than
+``STALE_FACTOR x spacing`` have a hole between them (a missed scrape, a target down, the hub not
+running): a counter's increase across a hole is not counted (no rate over a hole, no spike when
+the series resumes), and :func:`steps` answers ``None`` for the steps inside it.
+
 Errors: :func:`decode` raises :class:`ValueError` for a blob it cannot parse (the engine counts it
 as a corrupt chunk).
 """
@@ -29,6 +35,7 @@ VERSION = 1
 KIND_RAW, KIND_ROLLUP = 0, 1
 _HDR = struct.Struct("<BBIq")  # version, kind, n, first timestamp (ms)
 _FIELDS = ("count", "sum", "min", "max", "last", "inc", "dt")
+STALE_FACTOR = 1.5  # a gap longer than 1.5 x the series' spacing is a hole
 _local = threading.local()
 
 
@@ -152,9 +159,13 @@ def raw_buckets(ts: np.ndarray, vals: np.ndarray, counter: bool,
                 prev_t: int | None = None, prev_v: float | None = None) -> Buckets:
     """Samples -> one bucket each. For counters, ``inc``/``dt`` are the reset-aware increase and
     seconds since the previous sample (``prev_t``/``prev_v`` before the first); a NaN on either
-    side gives 0/0 for that step."""
+    side, or a hole between the two samples (see the module doc), gives 0/0 for that step."""
     n = len(ts)
     ok = ~np.isnan(vals)
+    limit = None
+    if counter and n:
+        sp = spacing_ms(ts if prev_t is None else np.r_[prev_t, ts])
+        limit = None if sp is None else STALE_FACTOR * sp
     count = ok.astype(np.float64)
     sums = np.where(ok, vals, 0.0)
     inc = np.zeros(n)
@@ -166,6 +177,8 @@ def raw_buckets(ts: np.ndarray, vals: np.ndarray, counter: bool,
         pt[0] = prev_t if prev_t is not None else ts[0]
         pv[0] = prev_v if prev_v is not None and prev_t is not None else np.nan
         good = ok & ~np.isnan(pv)
+        if limit is not None:
+            good &= (ts - pt) <= limit  # no increase across a hole
         with np.errstate(invalid="ignore"):
             d = np.where(vals >= pv, vals - pv, vals)
         inc = np.where(good, d, 0.0)
@@ -199,12 +212,8 @@ def rollup(b: Buckets, res_ms: int) -> Buckets:
                        np.add.reduceat(b.dt, starts))
 
 
-def aggregate(b: Buckets, start_ms: int, step_ms: int, fn: str) -> list[tuple[float, float | None]]:
-    """Buckets (sorted by ``t``, all within the range) -> one point per step with data:
-    ``[(step_start_seconds, value_or_None)]``. ``fn``: avg, min, max, last, count, sum or rate
-    (per second, from ``inc``/``dt``)."""
-    if not len(b):
-        return []
+def aggregate_keys(b: Buckets, start_ms: int, step_ms: int, fn: str) -> tuple[np.ndarray, np.ndarray]:
+    """(indexes of the steps with buckets, their ``fn`` values; NaN = no value)."""
     keys, starts = _groups((b.t - start_ms) // step_ms)
     with np.errstate(invalid="ignore", divide="ignore"):
         cnt = np.add.reduceat(b.count, starts)
@@ -227,5 +236,60 @@ def aggregate(b: Buckets, start_ms: int, step_ms: int, fn: str) -> list[tuple[fl
             raise ValueError(f"unknown function {fn!r}")
     if fn not in ("count", "rate"):
         v = np.where(cnt > 0, v, np.nan)
+    return keys, v
+
+
+def aggregate(b: Buckets, start_ms: int, step_ms: int, fn: str) -> list[tuple[float, float | None]]:
+    """Buckets (sorted by ``t``, all within the range) -> one point per step with data:
+    ``[(step_start_seconds, value_or_None)]``. ``fn``: avg, min, max, last, count, sum or rate
+    (per second, from ``inc``/``dt``)."""
+    if not len(b):
+        return []
+    keys, v = aggregate_keys(b, start_ms, step_ms, fn)
     t = (start_ms + keys * step_ms) / 1000.0
     return [(float(tt), None if vv != vv else float(vv)) for tt, vv in zip(t.tolist(), v.tolist(), strict=True)]
+
+
+def spacing_ms(t: np.ndarray, res_ms: int = 0) -> float | None:
+    """Upper median of the distances between consecutive times ``t`` (ms, sorted), at least
+    ``res_ms``; ``res_ms`` (or None when 0) for fewer than two times."""
+    if len(t) < 2:
+        return float(res_ms) or None
+    d = np.sort(np.diff(t))
+    return float(max(d[len(d) // 2], res_ms))
+
+
+def steps(b: Buckets, start_ms: int, end_ms: int, step_ms: int, fn: str, res_ms: int = 0,
+          newest_ms: int | None = None) -> list[tuple[float, float | None]]:
+    """Buckets of one series (sorted by ``t``; those before ``start_ms`` are a lookback that only
+    tells whether the first steps are inside a hole) -> ``[(step_start_seconds, value_or_None)]``
+    on the grid ``start_ms + k x step_ms <= end_ms``:
+
+    * a step with buckets: its ``fn`` value (None when it has no valid sample or, for rate, no
+      increase it can measure);
+    * a step without any, inside a hole: None. It is inside a hole when its end (capped at
+      ``end_ms`` and ``newest_ms``, the newest sample the store holds) is at least
+      ``STALE_FACTOR x spacing`` after the last valid sample before it, or no sample precedes it;
+    * a step without any but within that distance of the previous sample (a step finer than the
+      interval, or timing jitter): left out.
+
+    ``res_ms``: the tier's bucket size (0 for raw samples). [] when no bucket is in range."""
+    inr = b.select(b.t >= start_ms)
+    if not len(inr):
+        return []
+    valid = b.t[b.count > 0]
+    sp = spacing_ms(valid, res_ms)
+    limit = STALE_FACTOR * (sp if sp is not None else max(step_ms, res_ms))
+    keys, v = aggregate_keys(inr, start_ms, step_ms, fn)
+    n = (end_ms - start_ms) // step_ms + 1
+    s = start_ms + np.arange(n, dtype=np.int64) * step_ms
+    e = np.minimum(s + step_ms, min(end_ms, newest_ms if newest_ms is not None else end_ms))
+    idx = np.searchsorted(valid, s, side="left") - 1
+    prev = valid[np.maximum(idx, 0)] if len(valid) else np.zeros(n, np.int64)
+    hole = (idx < 0) | (e - prev >= limit)
+    val = np.full(n, np.nan)
+    have = np.zeros(n, bool)
+    val[keys], have[keys] = v, True
+    keep = have | hole
+    t = (s[keep] / 1000.0).tolist()
+    return [(tt, None if vv != vv else vv) for tt, vv in zip(t, val[keep].tolist(), strict=True)]

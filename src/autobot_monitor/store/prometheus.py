@@ -5,6 +5,7 @@ That server scrapes the agents and the hub's ``/metrics`` itself (``autobot-moni
 export-prometheus-config`` writes the scrape config), so :meth:`PrometheusStore.write` stores
 nothing. Query functions map to PromQL over the step: avg -> ``avg_over_time``, min/max ->
 ``min/max_over_time``, rate -> ``rate(x[max(2*step, 30s)])``, none -> the value at each step.
+A step the server answers no value for (stale, or before the series began) is ``None``.
 Errors: QueryError for what the server calls bad input (HTTP 400/422), StoreError when it is
 unreachable or answers something else.
 """
@@ -82,9 +83,13 @@ class PrometheusStore:
             raise QueryError(f"unknown function {fn!r}")
         data = self._get("/api/v1/query_range", {"query": q, "start": start, "end": end, "step": step})
         out = []
+        start_ms, step_ms = int(round(start * 1000)), max(1, int(round(step * 1000)))
+        grid = range(start_ms, int(round(end * 1000)) + 1, step_ms)
         for s in data.get("result", []):
             labels = {k: v for k, v in s["metric"].items() if k != "__name__"}
-            out.append(SeriesPoints(name, labels, [(float(t), float(v)) for t, v in s["values"]]))
+            got = {int(round(float(t) * 1000)): float(v) for t, v in s["values"]}
+            # a step the server has no value for (stale: nothing within its lookback) is null
+            out.append(SeriesPoints(name, labels, [(t / 1000.0, got.get(t)) for t in grid]))
         out.sort(key=lambda s: sorted(s.labels.items()))
         return QueryResult(self.tier, out)
 

@@ -19,6 +19,8 @@ from . import codec
 from .base import MAX_POINTS, QueryResult, SeriesPoints
 from .matchers import Matcher, match_all, to_matchers
 
+LOOKBACK_MS = 300_000  # read before a range's start: is its first step inside a hole?
+
 
 class ReadMixin:
     """Needs the engine's ``_lock``, ``_local``, ``_conns``, ``_closed``, ``path``, ``tiers``,
@@ -90,7 +92,9 @@ class ReadMixin:
               max_points: int = MAX_POINTS) -> QueryResult:
         """Series ``name`` matching ``matchers`` over ``[start, end]`` at ``step`` seconds.
         ``fn``: None (avg for gauges, last for counters), avg, min, max, last, sum, count or
-        rate (counters only, per second, resets handled). Raises QueryError for a bad range,
+        rate (counters only, per second, resets handled). Steps inside a hole of the series are
+        ``None``, steps finer than its interval are left out (:func:`.codec.steps`); no rate
+        is computed across a hole. Raises QueryError for a bad range,
         step, function, more than ``max_points`` points, or rate on a non-counter."""
         _check_range(start, end, step, max_points)
         if fn not in (None, "avg", "min", "max", "last", "sum", "count", "rate"):
@@ -103,9 +107,11 @@ class ReadMixin:
             if fn == "rate" and any(s[3] != "counter" for s in sel):
                 raise QueryError(f"rate applies to counters; {name} is a {sel[0][3]}")
             out = []
+            look = max(2 * step_ms, LOOKBACK_MS)  # tells whether the first steps are in a hole
             for s in sel:
                 f = fn or ("last" if s[3] == "counter" else "avg")
-                pts = codec.aggregate(self._buckets(s, tier, start_ms, end_ms), start_ms, step_ms, f)
+                pts = codec.steps(self._buckets(s, tier, start_ms - look, end_ms), start_ms, end_ms,
+                                  step_ms, f, self.tiers[tier].res_ms, self._newest_ms)
                 if pts:
                     out.append(SeriesPoints(name, dict(s[2]), pts))
             if gen == self._gen:
@@ -148,6 +154,27 @@ class ReadMixin:
             tot += float(b.sum.sum())
             cnt += float(b.count.sum())
         return tot / cnt if cnt else None
+
+    def tally(self, name: str, matchers, start: float, end: float,
+              step: float) -> list[tuple[float, float, float]]:
+        """Per step with samples of any matching series: ``(step_start_seconds, count, sum)``
+        of the non-NaN samples, summed over the series; one read for both (the hub's 24 h
+        availability). Tier and errors as :meth:`query`."""
+        _check_range(start, end, step, MAX_POINTS)
+        tier = self.choose_tier(start, end, step)
+        start_ms, end_ms, step_ms = int(start * 1000), int(end * 1000), max(1, int(step * 1000))
+        sel, _ = self._select(name, to_matchers(matchers))
+        acc: dict[int, list[float]] = {}
+        for s in sel:
+            b = self._buckets(s, tier, start_ms, end_ms)
+            if len(b):
+                keys, cnt = codec.aggregate_keys(b, start_ms, step_ms, "count")
+                _, tot = codec.aggregate_keys(b, start_ms, step_ms, "sum")
+                for k, c, v in zip(keys.tolist(), cnt.tolist(), tot.tolist(), strict=True):
+                    a = acc.setdefault(k, [0.0, 0.0])
+                    a[0] += c
+                    a[1] += v if c else 0.0
+        return [((start_ms + k * step_ms) / 1000.0, c, v) for k, (c, v) in sorted(acc.items())]
 
     def metric_names(self) -> list[str]:
         with self._lock:

@@ -125,7 +125,10 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
     async def names() -> dict:
         return {"metrics": await asyncio.to_thread(hub.store.metric_names)}
 
-    @app.get("/api/metrics/history", summary="Stored history of one metric over a range")
+    @app.get("/api/metrics/history", summary="Stored history of one metric over a range",
+             description="Points are [step_start, value]; a step inside a hole of the series (a "
+                         "missed scrape, a target down, the hub not running) is [t, null], never "
+                         "a carried or interpolated value; no rate is computed across a hole.")
     async def history(
         metric: Annotated[str, Query(description="metric name, e.g. autobot_cpu_busy_percent")],
         host: Annotated[str | None, Query(description="host label to match")] = None,

@@ -6,6 +6,7 @@ const PALETTE = ["#4cc9f0", "#f9c74f", "#90be6d", "#f94144", "#c77dff", "#f8961e
   "#ff70a6", "#9ef01a", "#577590"];
 const NICE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
 const TARGET_POINTS = 600;
+const STALE_FACTOR = 1.5; // as the store: a gap over 1.5 x the step between updates is a hole
 
 const hostKey = (l) => l.host || l.instance || "?";
 const notLo = (l) => l.device !== "lo"; // the hub's summaries leave loopback out too
@@ -103,7 +104,8 @@ export class Chart {
           const key = q.key(s.labels);
           const m = fresh.get(key) || new Map();
           for (const [t, v] of s.points) {
-            if (v === null) continue;
+            // null = a step inside a hole (not measured): kept, so the line breaks there
+            if (v === null) { if (!m.has(t)) m.set(t, null); continue; }
             m.set(t, (m.get(t) ?? 0) + v); // summed per key (all disks, all interfaces)
           }
           fresh.set(key, m);
@@ -129,6 +131,12 @@ export class Chart {
     if (!this.range || !this.range.live) return;
     const pairs = this.def.live(data, host).filter(([, v]) => typeof v === "number");
     if (this.tail !== null) for (const m of this.series.values()) m.delete(this.tail);
+    const prev = this.tail ?? this.lastCommitted;
+    const hole = Number.isFinite(prev) && t - prev > STALE_FACTOR * this.range.step;
+    for (const m of this.series.values()) {
+      if (hole) m.set((prev + t) / 2, null); // updates stopped (hub or WebSocket down): break
+      m.set(t, null); // a key without a value in this update is not measured now
+    }
     for (const [k, v] of pairs) {
       if (!this.series.has(k)) this.series.set(k, new Map());
       this.series.get(k).set(t, v);
@@ -141,11 +149,13 @@ export class Chart {
     this.redraw(false);
   }
 
-  /** [xs, ...values per key] aligned on the union of timestamps (uPlot's data layout). */
+  /** [xs, ...values per key] aligned on the union of timestamps (uPlot's data layout). A
+   * stored null (not measured) stays null, which uPlot draws as a gap (spanGaps false); a
+   * timestamp a key simply has no entry for becomes undefined, which uPlot joins over. */
   table() {
     const keys = [...this.series.keys()].sort();
     const xs = [...new Set(keys.flatMap((k) => [...this.series.get(k).keys()]))].sort((a, b) => a - b);
-    return { keys, data: [xs, ...keys.map((k) => { const m = this.series.get(k); return xs.map((x) => m.get(x) ?? null); })] };
+    return { keys, data: [xs, ...keys.map((k) => { const m = this.series.get(k); return xs.map((x) => (m.has(x) ? m.get(x) : undefined)); })] };
   }
 
   redraw(full) {
@@ -177,7 +187,7 @@ export class Chart {
     const opts = {
       width: this.plotBox.clientWidth, height: 220,
       series: [{ value: (u, v) => (v == null ? "--" : fmtTime(v)) },
-        ...keys.map((k, i) => ({ label: k, stroke: PALETTE[i % PALETTE.length], width: 1.5,
+        ...keys.map((k, i) => ({ label: k, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false,
           value: (u, v) => (v == null ? "--" : fmt(v)), points: { show: false } }))],
       axes: [axis, { ...axis, size: 76, values: (u, vals) => vals.map((v) => fmt(v)) }],
       scales: { x: { time: true }, y: this.def.percent
@@ -230,7 +240,7 @@ export class Chart {
     } else {
       const doc = { chart: this.def.id, title: this.def.title, unit: this.def.unit,
         range: { start: lo, end: hi, step: this.range?.step ?? null },
-        series: keys.map((k, j) => ({ label: k, points: rows.filter((r) => r[j + 1] !== null).map((r) => [r[0], r[j + 1]]) })) };
+        series: keys.map((k, j) => ({ label: k, points: rows.filter((r) => r[j + 1] !== undefined).map((r) => [r[0], r[j + 1]]) })) };
       download(name, "application/json", JSON.stringify(doc, null, 1));
     }
   }

@@ -110,7 +110,10 @@ export function renderServices(st) {
     row("Response time", fmtSeconds(s.response_time_seconds)),
     s.status_code != null ? row("Status code", String(s.status_code)) : null,
     row("Availability 24 h", fmtPercent(s.availability_24h_percent), s.availability_24h_percent,
-      availabilityLevel(s.availability_24h_percent))),
+      availabilityLevel(s.availability_24h_percent)),
+    // of the monitored time only: how much of the 24 h that was (unknown never counts as up)
+    row("Monitored 24 h", typeof s.coverage_24h_percent === "number"
+      ? `${fmtDuration(86400 - s.unknown_24h_seconds)} (${fmtPercent(s.coverage_24h_percent)})` : NM)),
   s.error ? el("p", { className: "error-text", textContent: s.error }) : null)));
 }
 
