@@ -15,7 +15,6 @@ Run it against any source tree by putting it first on the path, e.g. the code be
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time

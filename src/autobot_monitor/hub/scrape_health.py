@@ -42,7 +42,7 @@ class ScrapeHealth:
         for r in results:
             k = self.key(r)
             h = seen[k] = self._by_key.get(k) or _Health()
-            self._transition(k, h, r)
+            before = h.last_reason
             h.recent.append(r.ok)
             if r.ok:
                 h.last_reason = h.last_error = None
@@ -50,16 +50,18 @@ class ScrapeHealth:
                 reason = r.reason or "unknown"
                 h.failures[reason] = h.failures.get(reason, 0) + 1
                 h.last_reason, h.last_error = reason, r.error
+            self._transition(k, h, r, before)
         self._by_key = seen
 
     @staticmethod
-    def _transition(k: Key, h: _Health, r: ScrapeResult) -> None:
-        """Log when the target's state changes (ok -> failed, failed -> ok, another reason)."""
+    def _transition(k: Key, h: _Health, r: ScrapeResult, before: str | None) -> None:
+        """Log when the target's state changes (ok -> failed, failed -> ok, another reason);
+        ``before`` is the previous scrape's failure reason (None: it succeeded)."""
         job, instance, host = k
         who = f"{job} {instance}" + (f" (host {host})" if host else "")
-        if not r.ok and r.reason != h.last_reason:
+        if not r.ok and h.last_reason != before:
             log.warning("scrape of %s failed: %s", who, r.error)
-        elif r.ok and h.last_reason is not None:
+        elif r.ok and before is not None:
             failed = sum(1 for ok in h.recent if not ok)
             log.info("scrape of %s succeeds again (%d of the last %d scrapes failed)", who,
                      failed, len(h.recent))
