@@ -15,6 +15,7 @@ Run it against any source tree by putting it first on the path, e.g. the code be
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -64,6 +65,18 @@ def up_figures(pair: dict, end: float) -> tuple[int, int]:
     return len(values), sum(1 for v in values if v < 1)
 
 
+def failure_reasons(pair: dict) -> str:
+    """``reason=count`` pairs from the hub's ``autobot_scrape_failures_total`` (code that has
+    the counter), else "-"."""
+    text = httpx.get(f"http://127.0.0.1:{pair['hub_port']}/metrics", timeout=30).text
+    out = []
+    for ln in text.splitlines():
+        if ln.startswith("autobot_scrape_failures_total{"):
+            reason = re.search(r'reason="([^"]*)"', ln)
+            out.append(f"{reason.group(1) if reason else '?'}={float(ln.split()[-1]):g}")
+    return ", ".join(out) or "-"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--intervals", type=float, nargs="+", default=[1, 2, 5, 10, 15])
@@ -85,10 +98,12 @@ def main() -> int:
         end = time.time()
         for p in pairs:
             n, lost = up_figures(p, end)
-            results.append({"interval_s": p["interval"], "scrapes": n, "lost": lost})
+            reasons = failure_reasons(p)
+            results.append({"interval_s": p["interval"], "scrapes": n, "lost": lost,
+                            "reasons": reasons})
             rows.append([f"{p['interval']:g} s", n, lost,
-                         f"{100 * lost / n:.1f} %" if n else "-"])
-    print(table(rows, ["interval", "scrapes", "lost", "lost %"]))
+                         f"{100 * lost / n:.1f} %" if n else "-", reasons])
+    print(table(rows, ["interval", "scrapes", "lost", "lost %", "reasons"]))
     total = sum(r["scrapes"] for r in results)
     lost = sum(r["lost"] for r in results)
     print(f"total: {lost} lost of {total} scrapes")

@@ -245,4 +245,4 @@ def test_scrape_timeout_must_be_under_the_interval(tmp_path):
     assert "less than monitoring_interval" in e.value.problems[0]
     p.write_text("monitoring_interval: 4\nscrape:\n  sample_limit: 10\n")
     cfg = load_config(str(p))
-    assert cfg.scrape.timeout == 2.0 and cfg.scrape.sample_limit == 10
+    assert cfg.scrape.timeout == 3.2 and cfg.scrape.sample_limit == 10

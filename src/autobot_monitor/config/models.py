@@ -227,7 +227,7 @@ class CollectorsConfig(_Model):
 
 class ScrapeConfig(_Model):
     """Scrape settings. ``timeout`` must stay under ``monitoring_interval``; left out, it is
-    min(5, monitoring_interval / 2). The limits bound every scrape (0: no limit, except the body):
+    min(5, 0.8 x monitoring_interval). The limits bound every scrape (0: no limit, except the body):
     a scrape over one stores nothing and counts as failed (``up`` 0, with the reason)."""
 
     timeout: float = Field(5.0, gt=0, le=60, description="seconds per target")
@@ -305,12 +305,12 @@ class MonitorConfig(_Model):
     @classmethod
     def _scrape_timeout(cls, v: ScrapeConfig, info) -> ScrapeConfig:
         """An explicit ``scrape.timeout`` must be under ``monitoring_interval`` (a hung target
-        would otherwise stretch every cycle); the default shrinks to half a short interval."""
+        would otherwise stretch every cycle); the default shrinks to 0.8 x a short interval."""
         interval = info.data.get("monitoring_interval")
         if interval is None:
             return v
         if "timeout" not in v.model_fields_set:
-            return v.model_copy(update={"timeout": min(v.timeout, interval / 2)})
+            return v.model_copy(update={"timeout": min(v.timeout, 0.8 * interval)})
         if v.timeout >= interval:
             raise ValueError(f"timeout ({v.timeout:g} s) must be less than monitoring_interval "
                              f"({interval:g} s)")

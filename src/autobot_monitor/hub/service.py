@@ -234,7 +234,11 @@ class Hub:
             self._stop))
         check_task = asyncio.create_task(self.checker.run())
         local_fams, _ = await local_task
-        scrapes: list[ScrapeResult] = await scrape_task
+        try:
+            scrapes: list[ScrapeResult] = await scrape_task
+        except ScrapesCancelled:
+            check_task.cancel()
+            raise
         svc_fams, svc_results = await check_task
         self._scrape_health.record(scrapes)
         if self.config.privacy.redact_process_names:  # issue 9: before anything sees them
