@@ -113,8 +113,9 @@ _RETRYABLE = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 async def scrape(client: httpx.AsyncClient, target: ScrapeTarget, timeout: float,
                  wall_time: float) -> ScrapeResult:
-    """Fetch and parse ``target`` within ``timeout`` seconds (fetch and parse together).
-    Never raises but on cancellation; failures come back with ``ok=False``."""
+    """Fetch and parse ``target`` within ``timeout`` seconds (fetch and parse together; a parse
+    cut by the timeout finishes in its worker thread, bounded by ``sample_limit``). Never raises
+    but on cancellation; failures come back with ``ok=False`` and a ``reason``."""
     t0 = time.perf_counter()
     headers = {"Accept": "text/plain;version=0.0.4", "Accept-Encoding": "gzip"}
     try:
@@ -126,7 +127,7 @@ async def scrape(client: httpx.AsyncClient, target: ScrapeTarget, timeout: float
             body = await _fetch(client, target.url, headers, target.limits.body_size_limit)
             families = await asyncio.to_thread(parse_limited, body, target.limits)
         return ScrapeResult(target, True, time.perf_counter() - t0, families, None, wall_time)
-    except TimeoutError:
+    except (TimeoutError, httpx.TimeoutException):
         reason, err = "timeout", "timeout"
     except ScrapeError as e:
         reason, err = e.reason, str(e)
