@@ -266,7 +266,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def cmd_agent(args: argparse.Namespace) -> int:
     import logging
 
-    from .agent.app import Agent, create_agent_app
+    from .agent.app import KEEP_ALIVE_SECONDS, Agent, create_agent_app
     from .agent.mesh import Mesh, load_peers_file, parse_peer
     from .agent.throughput import ThroughputService
     from .collectors import REGISTRY, build
@@ -316,7 +316,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
         mesh = Mesh(peers, args.mesh_interval, args.mesh_timeout, args.mesh_window,
                     icmp=None if args.mesh_icmp else False) if peers else None
         agent = Agent(runner, interval=args.interval, hostname=args.name, mesh=mesh)
-        await _make_server(create_agent_app(agent, token, tput), **tls).serve(sockets=[sock])
+        await _make_server(create_agent_app(agent, token, tput), timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                           **tls).serve(sockets=[sock])
 
     _run_loop(serve())
     return 0

@@ -57,7 +57,16 @@ class AlertThresholds(_Model):
     api_response_time: float = Field(5.0, gt=0, description="seconds")
 
 
-class HostConfig(_Model):
+class _TargetLimits(_Model):
+    """Per-target overrides of the ``scrape:`` limits (None: the ``scrape:`` value; 0: none)."""
+
+    sample_limit: int | None = Field(None, ge=0, description="samples per scrape")
+    label_limit: int | None = Field(None, ge=0, description="labels per sample")
+    label_value_length_limit: int | None = Field(None, ge=0, description="characters")
+    body_size_limit: int | None = Field(None, ge=1024, description="bytes, also decompressed")
+
+
+class HostConfig(_TargetLimits):
     """A remote host running ``autobot-monitor agent``; ``address`` is the agent's HOST:PORT."""
 
     name: str
@@ -83,7 +92,7 @@ class HostConfig(_Model):
         return v
 
 
-class TargetConfig(_Model):
+class TargetConfig(_TargetLimits):
     """Any other Prometheus target (node_exporter, an application's /metrics)."""
 
     job: str
@@ -217,9 +226,18 @@ class CollectorsConfig(_Model):
 
 
 class ScrapeConfig(_Model):
+    """Scrape settings. ``timeout`` must stay under ``monitoring_interval``; left out, it is
+    min(5, 0.8 x monitoring_interval). The limits bound every scrape (0: no limit, except the body):
+    a scrape over one stores nothing and counts as failed (``up`` 0, with the reason)."""
+
     timeout: float = Field(5.0, gt=0, le=60, description="seconds per target")
     down_after: int = Field(2, ge=1, le=100,
                             description="consecutive missed scrapes before a host is marked down")
+    body_size_limit: int = Field(32 * 1024 * 1024, ge=1024,
+                                 description="bytes per response, received and decompressed")
+    sample_limit: int = Field(50_000, ge=0, description="samples per scrape")
+    label_limit: int = Field(64, ge=0, description="labels per sample")
+    label_value_length_limit: int = Field(2048, ge=0, description="characters per label value")
 
 
 class LoggingConfig(_Model):
@@ -282,6 +300,21 @@ class MonitorConfig(_Model):
     privacy: PrivacyConfig = PrivacyConfig()
     reports: ReportsConfig = ReportsConfig()  # issue 11
     optimizer: OptimizerConfig = OptimizerConfig()  # issue 8
+
+    @field_validator("scrape")
+    @classmethod
+    def _scrape_timeout(cls, v: ScrapeConfig, info) -> ScrapeConfig:
+        """An explicit ``scrape.timeout`` must be under ``monitoring_interval`` (a hung target
+        would otherwise stretch every cycle); the default shrinks to 0.8 x a short interval."""
+        interval = info.data.get("monitoring_interval")
+        if interval is None:
+            return v
+        if "timeout" not in v.model_fields_set:
+            return v.model_copy(update={"timeout": min(v.timeout, 0.8 * interval)})
+        if v.timeout >= interval:
+            raise ValueError(f"timeout ({v.timeout:g} s) must be less than monitoring_interval "
+                             f"({interval:g} s)")
+        return v
 
     @field_validator("optimizer")
     @classmethod

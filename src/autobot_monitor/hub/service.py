@@ -34,7 +34,17 @@ from ..report.availability import availability_24h, no_availability
 from ..store import Store, WriteSample, open_store
 from ..store.future import drop_future
 from .datadir import DataDirWatch, watched_paths
-from .scrape import ScrapeResult, ScrapeTarget, scrape, scrape_families
+from .scrape import (
+    ScrapeResult,
+    ScrapesCancelled,
+    ScrapeTarget,
+    limits_for,
+    scrape_all,
+    scrape_client,
+    scrape_families,
+    with_target_labels,
+)
+from .scrape_health import ScrapeHealth
 from .snapshot import (
     EMPTY_SNAPSHOT,
     HostState,
@@ -88,6 +98,7 @@ class Hub:
         self.alerts: AlertService | None = None
         self._availability: dict[tuple[str, str], dict] = {}  # 24 h, from the store
         self._cycle_lock = asyncio.Lock()
+        self._scrape_health = ScrapeHealth()
         self.started_at = clock.time()
         self.clock_steps = StepDetector(clock, self._step_threshold())
         self._data_dir_watch = DataDirWatch([])
@@ -111,9 +122,11 @@ class Hub:
         self.checker = ServiceChecker(list(cfg.services), clock=self.clock)
         self.targets: list[ScrapeTarget] = [
             ScrapeTarget("autobot-agent", f"{h.scheme}://{h.address}/metrics", h.name,
-                         dict(h.labels), h.token_env, h.tls_ca) for h in cfg.hosts]
+                         dict(h.labels), h.token_env, h.tls_ca, limits_for(cfg.scrape, h))
+            for h in cfg.hosts]
         self._down_after = {h.name: h.down_after or cfg.scrape.down_after for h in cfg.hosts}
-        self.targets += [ScrapeTarget(t.job, t.url, None, dict(t.labels)) for t in cfg.targets]
+        self.targets += [ScrapeTarget(t.job, t.url, None, dict(t.labels), limits=limits_for(cfg.scrape, t))
+                         for t in cfg.targets]
         hosts: dict[str, HostState] = {}
         if cfg.local_host.enabled:
             hosts[self.local_name] = self.hosts.get(self.local_name) or HostState(
@@ -146,7 +159,7 @@ class Hub:
         from ..optimizer.service import OptimizerService
 
         self.optimizer = OptimizerService(self)  # issue 8: analyses every optimization_interval
-        self._http = httpx.AsyncClient(follow_redirects=False, timeout=self.config.scrape.timeout)
+        self._http = scrape_client(self.config.scrape.timeout)
         self._ca_clients: dict[str, httpx.AsyncClient] = {}
 
     async def close(self) -> None:
@@ -203,6 +216,8 @@ class Hub:
                     pass
             try:
                 await self.run_cycle()
+            except ScrapesCancelled:
+                break
             except Exception:  # noqa: BLE001 - a bad cycle must not end monitoring
                 log.exception("cycle failed")
             interval = self.config.monitoring_interval
@@ -227,13 +242,18 @@ class Hub:
             await self._drop_future(now, "after the clock stepped back")
         await asyncio.to_thread(self._data_dir_watch.update)
         local_task = asyncio.create_task(self.runner.run())
-        scrape_tasks = [asyncio.create_task(scrape(self._client_for(t), t,
-                                                   self.config.scrape.timeout, now))
-                        for t in self.targets]
+        scrape_task = asyncio.create_task(scrape_all(
+            [(self._client_for(t), t) for t in self.targets], self.config.scrape.timeout, now,
+            self._stop))
         check_task = asyncio.create_task(self.checker.run())
         local_fams, _ = await local_task
-        scrapes: list[ScrapeResult] = list(await asyncio.gather(*scrape_tasks))
+        try:
+            scrapes: list[ScrapeResult] = await scrape_task
+        except ScrapesCancelled:
+            check_task.cancel()
+            raise
         svc_fams, svc_results = await check_task
+        self._scrape_health.record(scrapes)
         if self.config.privacy.redact_process_names:  # issue 9: before anything sees them
             from ..privacy import compile_patterns, redact_process_names
 
@@ -251,7 +271,8 @@ class Hub:
         for r in scrapes:
             if r.target.host is not None:
                 st = self.hosts[r.target.host]
-                st.error, st.scrape_duration = r.error, r.duration
+                st.scrape_duration = r.duration
+                st.record_scrape(*self._scrape_health.status(r))
                 # down after down_after missed scrapes in a row, up on the first good one
                 st.missed = 0 if r.ok else st.missed + 1
                 st.up = r.ok or (st.last_seen is not None
@@ -260,15 +281,13 @@ class Hub:
                     st.families, st.last_seen = r.families, now
                     st.summary = summarize(r.families)
                     st.mesh = mesh_summary(r.families)
-                    stored += [f.with_labels({"host": st.name, **r.target.labels})
-                               for f in r.families]
+                    stored += with_target_labels(r.families, r.target)
                 elif not st.up:
                     # its last figures are history now, not current state: the API shows none
                     # (the store and last_seen keep what was measured)
                     st.mesh, st.summary, st.families = {}, {}, []
             elif r.ok:
-                extra = {"job": r.target.job, "instance": r.target.instance, **r.target.labels}
-                stored += [f.with_labels(extra) for f in r.families]
+                stored += with_target_labels(r.families, r.target)
         self.services = {}
         for res in svc_results:
             self.services[res.name] = {
@@ -287,7 +306,7 @@ class Hub:
                                            s.value, s.timestamp))
             stored.append(fam)
 
-        stored += scrape_families(scrapes) + self._hub_families()
+        stored += scrape_families(scrapes, self._scrape_health.failures()) + self._hub_families()
         if getattr(self, "optimizer", None) is not None:
             stored += self.optimizer.families()  # issue 8
         await self.alerts.evaluate(stored, {h.name: h.priority for h in self.hosts.values()})
@@ -317,9 +336,8 @@ class Hub:
             return self._http
         c = self._ca_clients.get(t.tls_ca)
         if c is None:
-            c = self._ca_clients[t.tls_ca] = httpx.AsyncClient(
-                follow_redirects=False, timeout=self.config.scrape.timeout,
-                verify=ssl.create_default_context(cafile=t.tls_ca))
+            c = self._ca_clients[t.tls_ca] = scrape_client(
+                self.config.scrape.timeout, ssl.create_default_context(cafile=t.tls_ca))
         return c
 
     def _step_threshold(self) -> float:

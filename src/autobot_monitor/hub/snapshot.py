@@ -32,6 +32,19 @@ class HostState:
     availability: dict = field(default_factory=dict)  # coverage, up/down/unknown seconds (24 h)
     missed: int = 0  # consecutive failed scrapes (issue 6: down after scrape.down_after of them)
     mesh: dict = field(default_factory=dict)  # agent.mesh.mesh_summary of its last scrape
+    last_scrape_error: str | None = None  # why the last scrape failed (None: it succeeded)
+    scrape_failures_recent: int | None = None  # failed among the last scrape_window scrapes
+    scrape_window: int | None = None  # None: not scraped (the hub's own host) or not yet
+
+    def record_scrape(self, error: str | None, failed: int, window: int) -> None:
+        """Scrape status for the card: ``error`` is the reason of the last scrape (None when it
+        succeeded), ``failed`` of the last ``window`` scrapes failed. While the last one fails,
+        ``error`` reads "last scrape failed: REASON (N of the last M)" (before the host is down
+        too)."""
+        self.last_scrape_error, self.scrape_failures_recent = error, failed
+        self.scrape_window = window
+        self.error = (None if error is None
+                      else f"last scrape failed: {error} ({failed} of the last {window})")
 
     def to_json(self, full: bool = False) -> dict:
         d = {"name": self.name, "role": self.role, "priority": self.priority,
@@ -40,7 +53,9 @@ class HostState:
              "scrape_duration_seconds": self.scrape_duration, "missed_scrapes": self.missed,
              "availability_24h_percent": self.availability_24h, **self.availability,
              "summary": self.summary,
-             "mesh": self.mesh}
+             "mesh": self.mesh, "last_scrape_error": self.last_scrape_error,
+             "scrape_failures_recent": self.scrape_failures_recent,
+             "scrape_window": self.scrape_window}
         if full:
             d["families"] = [f.to_json() for f in self.families]
         return d
