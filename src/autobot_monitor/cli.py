@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 
-from . import __version__
+from . import __version__, cliargs
 from .errors import ConfigError
 
 DEFAULT_URL = "http://127.0.0.1:9090"
@@ -138,7 +138,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         return 2
     cfg, path = loaded
     host = args.host or cfg.dashboard_host
-    port = args.port or cfg.dashboard_port
+    port = args.port if args.port is not None else cfg.dashboard_port
     try:  # issue 9: tokens from the environment and the TLS files must be there before binding
         from .web.auth import resolve_tokens
 
@@ -277,8 +277,6 @@ def cmd_agent(args: argparse.Namespace) -> int:
                      "(--token-file or $AUTOBOT_AGENT_TOKEN); pass --insecure to do it anyway")
     if bool(args.tls_cert) != bool(args.tls_key):
         return _fail("--tls-cert and --tls-key go together")
-    if args.mesh_interval <= 0 or args.mesh_timeout <= 0 or args.mesh_window < 2:
-        return _fail("--mesh-interval and --mesh-timeout must be > 0, --mesh-window >= 2")
     for n in (args.disable or []) + (args.enable or []):
         if n not in REGISTRY:
             return _fail(f"unknown collector {n!r} (known: {', '.join(REGISTRY)})")
@@ -372,7 +370,7 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
 
     s = sub.add_parser("start", help="run the hub in the foreground (collect, store, serve)")
     s.add_argument("--config", help="YAML config (default: ./monitoring_config.yaml if present)")
-    s.add_argument("--port", type=int, help="override dashboard_port")
+    s.add_argument("--port", type=cliargs.port, help="override dashboard_port (1-65535)")
     s.add_argument("--host", help="override dashboard_host (default 127.0.0.1)")
     s.add_argument("--data-dir", default=os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"),
                    help="store, logs and pid file (default ./data or $AUTOBOT_MONITOR_DATA_DIR)")
@@ -382,14 +380,14 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
 
     s = sub.add_parser("stop", help="stop the hub started with the same --data-dir")
     s.add_argument("--data-dir", default=os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"))
-    s.add_argument("--timeout", type=float, default=15.0)
+    s.add_argument("--timeout", type=cliargs.seconds, default=15.0)
     s.set_defaults(func=cmd_stop)
 
     s = sub.add_parser("agent", help="run a collection agent serving /metrics")
     s.add_argument("--listen", type=_split_listen, default=("127.0.0.1", 9100),
                    help="HOST:PORT (default 127.0.0.1:9100)")
-    s.add_argument("--interval", type=float, default=5.0, help="seconds between collections")
-    s.add_argument("--timeout", type=float, default=5.0, help="per-collector timeout, seconds")
+    s.add_argument("--interval", type=cliargs.seconds, default=5.0, help="seconds between collections")
+    s.add_argument("--timeout", type=cliargs.seconds, default=5.0, help="per-collector timeout, seconds")
     s.add_argument("--path.procfs", dest="procfs", default="/proc")
     s.add_argument("--path.sysfs", dest="sysfs", default="/sys")
     s.add_argument("--path.rootfs", dest="rootfs", default="/")
@@ -407,9 +405,9 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
                    help="peer agent to probe for the latency mesh (repeatable)")
     s.add_argument("--peers-file", help="NAME=HOST:PORT lines, or the hub's YAML config (its "
                    "hosts: become the peers, this host excluded by --name or --listen)")
-    s.add_argument("--mesh-interval", type=float, default=5.0, help="seconds between mesh probes")
-    s.add_argument("--mesh-timeout", type=float, default=1.0, help="seconds before a probe is lost")
-    s.add_argument("--mesh-window", type=int, default=60, help="probes kept per peer and method")
+    s.add_argument("--mesh-interval", type=cliargs.seconds, default=5.0, help="seconds between mesh probes")
+    s.add_argument("--mesh-timeout", type=cliargs.seconds, default=1.0, help="seconds before a probe is lost")
+    s.add_argument("--mesh-window", type=cliargs.count(2), default=60, help="probes kept per peer and method")
     s.add_argument("--no-icmp", dest="mesh_icmp", action="store_false",
                    help="probe peers by TCP connect only")
     s.add_argument("--peer-ca", help="CA file to verify peers' HTTPS for throughput tests")
@@ -424,7 +422,7 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
     s = sub.add_parser("status", help="show the running hub's figures")
     s.add_argument("--url", default=os.environ.get("AUTOBOT_MONITOR_URL", DEFAULT_URL))
     s.add_argument("--json", action="store_true")
-    s.add_argument("--timeout", type=float, default=5.0)
+    s.add_argument("--timeout", type=cliargs.seconds, default=5.0)
     s.add_argument("--token", default=os.environ.get("AUTOBOT_MONITOR_TOKEN"),
                    help="API token sent as a bearer (default $AUTOBOT_MONITOR_TOKEN)")
     s.add_argument("--cacert", help="CA or self-signed certificate to trust for an https:// URL")
