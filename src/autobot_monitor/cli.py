@@ -17,7 +17,7 @@ import sys
 import time
 
 from . import __version__, cliargs
-from .errors import ConfigError
+from .errors import ConfigError, MonitorError
 
 DEFAULT_URL = "http://127.0.0.1:9090"
 PID_FILE = "hub.pid"
@@ -64,7 +64,8 @@ def _make_server(app, **kw):
     event loop, and uvicorn's own handlers (which re-raise the signal after serving, killing the
     process before our cleanup runs) are not installed. Its housekeeping loop ticks once a second
     instead of ten times (uvicorn's default costs ~7 ms CPU per second on an idle VM) and wakes at
-    once on a shutdown signal."""
+    once on a shutdown signal. Request heads are bounded and HEAD is answered as GET without
+    the body (:mod:`.httpserver`)."""
     import contextlib
 
     import uvicorn
@@ -83,7 +84,11 @@ def _make_server(app, **kw):
                     await asyncio.wait_for(wake.wait(), 1.0)
                 should_exit = await self.on_tick(counter)
 
-    server = _Server(uvicorn.Config(app, log_config=None, access_log=False, **kw))
+    from .httpserver import HeadAsGet, protocol_settings
+
+    # request heads bounded (431 past 64 KiB), HEAD answered wherever GET is
+    server = _Server(uvicorn.Config(HeadAsGet(app), log_config=None, access_log=False,
+                                    **protocol_settings(), **kw))
     wake = asyncio.Event()
 
     def _exit() -> None:
@@ -150,24 +155,39 @@ def cmd_start(args: argparse.Namespace) -> int:
         return _fail(f"refusing to listen on {host} beyond loopback without access control; "
                      "configure auth.tokens (autobot-monitor hash-token) or pass --insecure")
     data_dir = os.path.abspath(args.data_dir)
-    os.makedirs(data_dir, exist_ok=True)
     pid_path = os.path.join(data_dir, PID_FILE)
     other = _read_pid(pid_path)
     if other and _alive(other):
         return _fail(f"a hub is already running with pid {other} ({pid_path})", 1)
-    sock = _bind(host, port)
     from .logs import setup_logging, stop_logging
 
-    listener = setup_logging(cfg.logging, data_dir)
-    with open(pid_path, "w") as f:
-        f.write(f"{os.getpid()}\n")
     try:
+        os.makedirs(data_dir, exist_ok=True)
+        sock = _bind(host, port)
+        listener = setup_logging(cfg.logging, data_dir)
+    except OSError as e:
+        return _fail(f"cannot use data directory {data_dir}: {_oserror(e)}", 1)
+    try:
+        with open(pid_path, "w") as f:
+            f.write(f"{os.getpid()}\n")
         _run_loop(_serve_hub(cfg, path, data_dir, sock, tls))
+    except (OSError, MonitorError) as e:  # start-up failures (store in use, disk...): one line
+        return _fail(f"hub stopped: {_oserror(e) if isinstance(e, OSError) else e}", 1)
     finally:
         stop_logging(listener)
         if _read_pid(pid_path) == os.getpid():
             os.unlink(pid_path)
     return 0
+
+
+def _oserror(e: OSError) -> str:
+    """``strerror: filename`` of an OSError (no errno prefix, no traceback)."""
+    import ssl
+
+    if isinstance(e, ssl.SSLError):
+        return f"TLS certificate or key not usable ({e.reason or e})"
+    where = f": {e.filename}" if e.filename else ""
+    return f"{e.strerror or e}{where}"
 
 
 def _hub_tls(cfg, config_path: str | None) -> dict:
@@ -277,6 +297,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
                      "(--token-file or $AUTOBOT_AGENT_TOKEN); pass --insecure to do it anyway")
     if bool(args.tls_cert) != bool(args.tls_key):
         return _fail("--tls-cert and --tls-key go together")
+    for flag, value in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key),
+                        ("--peer-ca", args.peer_ca)):
+        if value and not os.path.isfile(value):
+            return _fail(f"{flag}: no such file {value}")
     for n in (args.disable or []) + (args.enable or []):
         if n not in REGISTRY:
             return _fail(f"unknown collector {n!r} (known: {', '.join(REGISTRY)})")
@@ -306,7 +330,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
         agent = Agent(runner, interval=args.interval, hostname=args.name, mesh=mesh)
         await _make_server(create_agent_app(agent, token, tput), **tls).serve(sockets=[sock])
 
-    _run_loop(serve())
+    try:
+        _run_loop(serve())
+    except (OSError, MonitorError) as e:  # start-up failures (unreadable TLS key...): one line
+        return _fail(f"agent stopped: {_oserror(e) if isinstance(e, OSError) else e}", 1)
     return 0
 
 
