@@ -11,7 +11,7 @@ HTTP (GET / of the http.server). For ``--duration`` seconds the benchmark polls
 Targets (issue 15.3): Redis PING median <= 2x redis-cli's average, TCP connect median <= 2 ms,
 HTTP median <= 2x curl's median.
 
-    .venv/bin/python bench/check_latency.py [--duration 30] [--src DIR]
+    .venv/bin/python bench/check_latency.py [--duration 30] [--src DIR] [--burners N]
 
 ``--src`` runs the hub from another source tree (``PYTHONPATH``), for before/after figures.
 """
@@ -62,12 +62,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=30.0)
     ap.add_argument("--src", help="source tree to run the hub from (default: this checkout)")
+    ap.add_argument("--burners", type=int, default=os.cpu_count() or 1,
+                    help="CPU burner processes (default: one per core)")
     args = ap.parse_args()
     src = Path(args.src or Path(__file__).resolve().parents[1] / "src").resolve()
     tmp = Path(tempfile.mkdtemp(prefix="check-latency-"))
     with Procs(tmp / "logs") as procs:
         burners = [procs.start(f"burner{i}", [sys.executable, "-c", "while True: pass"])
-                   for i in range(os.cpu_count() or 1)]
+                   for i in range(args.burners)]
         rport, hport, port = free_port(), free_port(), free_port()
         procs.start("redis", [shutil.which("redis-server") or "redis-server", "--port", str(rport),
                               "--save", "", "--appendonly", "no", "--dir", str(tmp)])
@@ -113,7 +115,8 @@ services:
         "http median (curl, ms)": median(curl) * 1e3 if curl else float("nan"),
         "hub cycles sampled": len(hub_fig.get("tcp", [])),
     }
-    print(f"source: {src}  cores burned: {len(burners)}  duration: {args.duration:g}s")
+    print(f"source: {src}  burners: {len(burners)} on {os.cpu_count()} cores  duration: "
+          f"{args.duration:g}s  load average at end: {os.getloadavg()[0]:.1f}")
     for k, v in rows.items():
         print(f"  {k:34s} {v:8.2f}")
     shutil.rmtree(tmp, ignore_errors=True)
