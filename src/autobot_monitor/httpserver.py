@@ -46,13 +46,15 @@ def _limited(base: type) -> type:
         """HttpToolsProtocol refusing a request head over :data:`MAX_HEAD_BYTES` with 431."""
 
         _in_head = True
+        _head_ended = False
         _head_bytes = 0
 
         def data_received(self, data: bytes) -> None:
+            self._head_ended = False
             super().data_received(data)
-            if not self._in_head or self.transport.is_closing():
-                return
-            self._head_bytes += len(data)  # all of it went into an unfinished head
+            if self._head_ended or not self._in_head or self.transport.is_closing():
+                return  # (a head that ended in this chunk, and what followed it, is not counted)
+            self._head_bytes += len(data)  # all of it went into a head still unfinished
             if self._head_bytes > MAX_HEAD_BYTES:
                 self._in_head = False
                 self.transport.write(
@@ -63,7 +65,7 @@ def _limited(base: type) -> type:
                 self.transport.close()
 
         def on_headers_complete(self) -> None:
-            self._in_head = False
+            self._in_head, self._head_ended = False, True
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
