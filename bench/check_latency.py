@@ -11,7 +11,7 @@ HTTP (GET / of the http.server). For ``--duration`` seconds the benchmark polls
 Targets (issue 15.3): Redis PING median <= 2x redis-cli's average, TCP connect median <= 2 ms,
 HTTP median <= 2x curl's median.
 
-    .venv/bin/python bench/check_latency.py [--duration 30] [--src DIR] [--burners N]
+    .venv/bin/python bench/check_latency.py [--duration 30] [--src DIR] [--burners N] [--api-clients N]
 
 ``--src`` runs the hub from another source tree (``PYTHONPATH``), for before/after figures.
 """
@@ -42,6 +42,20 @@ def _curl_loop(url: str, stop: threading.Event, out: list[float]) -> None:
         stop.wait(0.2)
 
 
+def _api_load(port: int, stop: threading.Event) -> None:
+    """Keeps the hub's event loop busy: full snapshots back to back over one connection."""
+    import http.client
+
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    while not stop.is_set():
+        try:
+            c.request("GET", "/api/metrics/current?full=true")
+            c.getresponse().read()
+        except (OSError, http.client.HTTPException):
+            c.close()
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+
 def _poll_hub(port: int, stop: threading.Event, out: dict[str, list[float]]) -> None:
     last = None
     while not stop.is_set():
@@ -69,6 +83,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=30.0)
     ap.add_argument("--src", help="source tree to run the hub from (default: this checkout)")
+    ap.add_argument("--api-clients", type=int, default=0,
+                    help="threads fetching /api/metrics/current?full=true back to back (busy loop)")
     ap.add_argument("--burners", type=int, default=os.cpu_count() or 1,
                     help="CPU burner processes (default: one per core)")
     args = ap.parse_args()
@@ -103,6 +119,8 @@ services:
         threads = [threading.Thread(target=_poll_hub, args=(port, stop, hub_fig)),
                    threading.Thread(target=_curl_loop, args=(f"http://127.0.0.1:{hport}/", stop,
                                                               curl))]
+        threads += [threading.Thread(target=_api_load, args=(port, stop))
+                    for _ in range(args.api_clients)]
         for t in threads:
             t.start()
         cli_avgs = []  # without a tty, `redis-cli --latency` samples ~1 s, prints, exits
@@ -127,7 +145,7 @@ services:
         "API polls failed": len(hub_fig.get("poll_errors", [])),
     }
     print(f"source: {src}  burners: {len(burners)} on {os.cpu_count()} cores  duration: "
-          f"{args.duration:g}s  load average at end: {os.getloadavg()[0]:.1f}")
+          f"{args.duration:g}s  API clients: {args.api_clients}  load average at end: {os.getloadavg()[0]:.1f}")
     for k, v in rows.items():
         print(f"  {k:44s} {v:8.2f}")
     shutil.rmtree(tmp, ignore_errors=True)
