@@ -38,6 +38,7 @@ async def test_a_stalled_hub_loop_is_not_in_the_response_times(redis_server, tcp
         assert r.up, r.error
         assert r.response_time_seconds is not None and r.response_time_seconds < STALL, r
     assert results[0].details["ping_seconds"] < STALL
+    assert results[0].details["ping_timing"] == "kernel"  # send to the kernel's receive stamp
     tcp = results[1]  # the kernel's handshake RTT (Linux), at most the wall time around connect
     assert tcp.details["timing"] == "kernel_rtt"
     assert 0 < tcp.response_time_seconds <= tcp.details["connect_wall_seconds"]
