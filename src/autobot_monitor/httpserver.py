@@ -5,7 +5,8 @@ Header limit: uvicorn's httptools protocol has none (a 40 MB header was buffered
 before the application and so before access control ran). :class:`HeadLimitedHttpTools` counts the
 bytes received while a request's head is incomplete and, past :data:`MAX_HEAD_BYTES`, answers
 ``431 Request Header Fields Too Large`` and closes the connection: memory held for a head stays
-below the limit plus one socket read. Without httptools, uvicorn's h11 protocol gets the same
+below the limit plus two socket reads (a read in which a head or a message ends is not counted,
+so a large body is never taken for a large head). Without httptools, uvicorn's h11 protocol gets the same
 limit through ``h11_max_incomplete_event_size`` (it answers 400).
 
 HEAD: FastAPI routes declared with GET answer HEAD with 405. :class:`HeadAsGet` runs a HEAD
@@ -46,14 +47,14 @@ def _limited(base: type) -> type:
         """HttpToolsProtocol refusing a request head over :data:`MAX_HEAD_BYTES` with 431."""
 
         _in_head = True
-        _head_ended = False
+        _boundary = False  # a head or a message ended in the chunk being parsed
         _head_bytes = 0
 
         def data_received(self, data: bytes) -> None:
-            self._head_ended = False
+            self._boundary = False
             super().data_received(data)
-            if self._head_ended or not self._in_head or self.transport.is_closing():
-                return  # (a head that ended in this chunk, and what followed it, is not counted)
+            if self._boundary or not self._in_head or self.transport.is_closing():
+                return  # a chunk where a head or a message ended is not counted
             self._head_bytes += len(data)  # all of it went into a head still unfinished
             if self._head_bytes > MAX_HEAD_BYTES:
                 self._in_head = False
@@ -65,11 +66,11 @@ def _limited(base: type) -> type:
                 self.transport.close()
 
         def on_headers_complete(self) -> None:
-            self._in_head, self._head_ended = False, True
+            self._in_head, self._boundary = False, True
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
-            self._in_head, self._head_bytes = True, 0
+            self._in_head, self._head_bytes, self._boundary = True, 0, True
             super().on_message_complete()
 
     _CLASS = HeadLimitedHttpTools
