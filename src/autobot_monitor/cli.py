@@ -16,8 +16,8 @@ import socket
 import sys
 import time
 
-from . import __version__
-from .errors import ConfigError
+from . import __version__, cliargs
+from .errors import ConfigError, MonitorError
 
 DEFAULT_URL = "http://127.0.0.1:9090"
 PID_FILE = "hub.pid"
@@ -64,7 +64,8 @@ def _make_server(app, **kw):
     event loop, and uvicorn's own handlers (which re-raise the signal after serving, killing the
     process before our cleanup runs) are not installed. Its housekeeping loop ticks once a second
     instead of ten times (uvicorn's default costs ~7 ms CPU per second on an idle VM) and wakes at
-    once on a shutdown signal."""
+    once on a shutdown signal. Request heads are bounded and HEAD is answered as GET without
+    the body (:mod:`.httpserver`)."""
     import contextlib
 
     import uvicorn
@@ -84,7 +85,11 @@ def _make_server(app, **kw):
                 should_exit = await self.on_tick(counter)
 
     kw.setdefault("proxy_headers", False)  # uvicorn's default trusts X-Forwarded-* from 127.0.0.1
-    server = _Server(uvicorn.Config(app, log_config=None, access_log=False, **kw))
+    from .httpserver import HeadAsGet, protocol_settings
+
+    # request heads bounded (431 past 64 KiB), HEAD answered wherever GET is
+    server = _Server(uvicorn.Config(HeadAsGet(app), log_config=None, access_log=False,
+                                    **protocol_settings(), **kw))
     wake = asyncio.Event()
 
     def _exit() -> None:
@@ -139,7 +144,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         return 2
     cfg, path = loaded
     host = args.host or cfg.dashboard_host
-    port = args.port or cfg.dashboard_port
+    port = args.port if args.port is not None else cfg.dashboard_port
     try:  # issue 9: tokens from the environment and the TLS files must be there before binding
         from .web.auth import resolve_tokens
 
@@ -151,24 +156,39 @@ def cmd_start(args: argparse.Namespace) -> int:
         return _fail(f"refusing to listen on {host} beyond loopback without access control; "
                      "configure auth.tokens (autobot-monitor hash-token) or pass --insecure")
     data_dir = os.path.abspath(args.data_dir)
-    os.makedirs(data_dir, exist_ok=True)
     pid_path = os.path.join(data_dir, PID_FILE)
     other = _read_pid(pid_path)
     if other and _alive(other):
         return _fail(f"a hub is already running with pid {other} ({pid_path})", 1)
-    sock = _bind(host, port)
     from .logs import setup_logging, stop_logging
 
-    listener = setup_logging(cfg.logging, data_dir)
-    with open(pid_path, "w") as f:
-        f.write(f"{os.getpid()}\n")
     try:
+        os.makedirs(data_dir, exist_ok=True)
+        sock = _bind(host, port)
+        listener = setup_logging(cfg.logging, data_dir)
+    except OSError as e:
+        return _fail(f"cannot use data directory {data_dir}: {_oserror(e)}", 1)
+    try:
+        with open(pid_path, "w") as f:
+            f.write(f"{os.getpid()}\n")
         _run_loop(_serve_hub(cfg, path, data_dir, sock, tls, host))
+    except (OSError, MonitorError) as e:  # start-up failures (store in use, disk...): one line
+        return _fail(f"hub stopped: {_oserror(e) if isinstance(e, OSError) else e}", 1)
     finally:
         stop_logging(listener)
         if _read_pid(pid_path) == os.getpid():
             os.unlink(pid_path)
     return 0
+
+
+def _oserror(e: OSError) -> str:
+    """``strerror: filename`` of an OSError (no errno prefix, no traceback)."""
+    import ssl
+
+    if isinstance(e, ssl.SSLError):
+        return f"TLS certificate or key not usable ({e.reason or e})"
+    where = f": {e.filename}" if e.filename else ""
+    return f"{e.strerror or e}{where}"
 
 
 def _hub_tls(cfg, config_path: str | None) -> dict:
@@ -287,8 +307,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
                      "(--token-file or $AUTOBOT_AGENT_TOKEN); pass --insecure to do it anyway")
     if bool(args.tls_cert) != bool(args.tls_key):
         return _fail("--tls-cert and --tls-key go together")
-    if args.mesh_interval <= 0 or args.mesh_timeout <= 0 or args.mesh_window < 2:
-        return _fail("--mesh-interval and --mesh-timeout must be > 0, --mesh-window >= 2")
+    for flag, value in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key),
+                        ("--peer-ca", args.peer_ca)):
+        if value and not os.path.isfile(value):
+            return _fail(f"{flag}: no such file {value}")
     for n in (args.disable or []) + (args.enable or []):
         if n not in REGISTRY:
             return _fail(f"unknown collector {n!r} (known: {', '.join(REGISTRY)})")
@@ -319,7 +341,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
         await _make_server(create_agent_app(agent, token, tput), timeout_keep_alive=KEEP_ALIVE_SECONDS,
                            **tls).serve(sockets=[sock])
 
-    _run_loop(serve())
+    try:
+        _run_loop(serve())
+    except (OSError, MonitorError) as e:  # start-up failures (unreadable TLS key...): one line
+        return _fail(f"agent stopped: {_oserror(e) if isinstance(e, OSError) else e}", 1)
     return 0
 
 
@@ -383,7 +408,7 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
 
     s = sub.add_parser("start", help="run the hub in the foreground (collect, store, serve)")
     s.add_argument("--config", help="YAML config (default: ./monitoring_config.yaml if present)")
-    s.add_argument("--port", type=int, help="override dashboard_port")
+    s.add_argument("--port", type=cliargs.port, help="override dashboard_port (1-65535)")
     s.add_argument("--host", help="override dashboard_host (default 127.0.0.1)")
     s.add_argument("--data-dir", default=os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"),
                    help="store, logs and pid file (default ./data or $AUTOBOT_MONITOR_DATA_DIR)")
@@ -393,14 +418,14 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
 
     s = sub.add_parser("stop", help="stop the hub started with the same --data-dir")
     s.add_argument("--data-dir", default=os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"))
-    s.add_argument("--timeout", type=float, default=15.0)
+    s.add_argument("--timeout", type=cliargs.seconds, default=15.0)
     s.set_defaults(func=cmd_stop)
 
     s = sub.add_parser("agent", help="run a collection agent serving /metrics")
     s.add_argument("--listen", type=_split_listen, default=("127.0.0.1", 9100),
                    help="HOST:PORT (default 127.0.0.1:9100)")
-    s.add_argument("--interval", type=float, default=5.0, help="seconds between collections")
-    s.add_argument("--timeout", type=float, default=5.0, help="per-collector timeout, seconds")
+    s.add_argument("--interval", type=cliargs.seconds, default=5.0, help="seconds between collections")
+    s.add_argument("--timeout", type=cliargs.seconds, default=5.0, help="per-collector timeout, seconds")
     s.add_argument("--path.procfs", dest="procfs", default="/proc")
     s.add_argument("--path.sysfs", dest="sysfs", default="/sys")
     s.add_argument("--path.rootfs", dest="rootfs", default="/")
@@ -418,9 +443,9 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
                    help="peer agent to probe for the latency mesh (repeatable)")
     s.add_argument("--peers-file", help="NAME=HOST:PORT lines, or the hub's YAML config (its "
                    "hosts: become the peers, this host excluded by --name or --listen)")
-    s.add_argument("--mesh-interval", type=float, default=5.0, help="seconds between mesh probes")
-    s.add_argument("--mesh-timeout", type=float, default=1.0, help="seconds before a probe is lost")
-    s.add_argument("--mesh-window", type=int, default=60, help="probes kept per peer and method")
+    s.add_argument("--mesh-interval", type=cliargs.seconds, default=5.0, help="seconds between mesh probes")
+    s.add_argument("--mesh-timeout", type=cliargs.seconds, default=1.0, help="seconds before a probe is lost")
+    s.add_argument("--mesh-window", type=cliargs.count(2), default=60, help="probes kept per peer and method")
     s.add_argument("--no-icmp", dest="mesh_icmp", action="store_false",
                    help="probe peers by TCP connect only")
     s.add_argument("--peer-ca", help="CA file to verify peers' HTTPS for throughput tests")
@@ -435,7 +460,7 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
     s = sub.add_parser("status", help="show the running hub's figures")
     s.add_argument("--url", default=os.environ.get("AUTOBOT_MONITOR_URL", DEFAULT_URL))
     s.add_argument("--json", action="store_true")
-    s.add_argument("--timeout", type=float, default=5.0)
+    s.add_argument("--timeout", type=cliargs.seconds, default=5.0)
     from .security_cli import add_parsers as add_security_parsers
     from .security_cli import add_token_args
 

@@ -1,7 +1,8 @@
 """Log files in the spec's layout, rotated and bounded, written off the event loop.
 
 ``<dir>/monitoring_control.log`` gets the hub's log; ``<dir>/performance/metrics.jsonl`` one JSON
-line of summaries per cycle. Every file is a ``RotatingFileHandler`` (``max_bytes`` x
+line of summaries per cycle. Every file is a ``RotatingFileHandler`` (write failures, a full disk:
+one stderr line per state change, :mod:`.logguard`; ``max_bytes`` x
 ``backup_count`` bounds the disk used); all handlers sit behind one ``QueueListener`` thread so
 the event loop only enqueues records and never touches a file.
 
@@ -18,6 +19,7 @@ import queue
 import sys
 
 from .config.models import LoggingConfig
+from .logguard import GuardedRotatingFileHandler
 from .redaction import RedactFilter
 
 SUBDIRS = ("performance", "benchmarks", "metrics", "alerts")
@@ -41,7 +43,7 @@ def setup_logging(cfg: LoggingConfig, data_dir: str, console: bool = True,
     for sub in SUBDIRS:
         os.makedirs(os.path.join(log_dir, sub), exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    main = logging.handlers.RotatingFileHandler(os.path.join(log_dir, main_log),
+    main = GuardedRotatingFileHandler(os.path.join(log_dir, main_log),
                                                 maxBytes=cfg.max_bytes, backupCount=cfg.backup_count)
     main.setFormatter(fmt)
     handlers: list[logging.Handler] = [main]
@@ -61,7 +63,7 @@ def setup_logging(cfg: LoggingConfig, data_dir: str, console: bool = True,
     perf.propagate = False
     perf.handlers[:] = []
     if cfg.performance_jsonl:
-        ph = logging.handlers.RotatingFileHandler(
+        ph = GuardedRotatingFileHandler(
             os.path.join(log_dir, "performance", "metrics.jsonl"),
             maxBytes=cfg.max_bytes, backupCount=cfg.backup_count)
         ph.setFormatter(_Plain())
@@ -87,7 +89,7 @@ def _security_logs(cfg: LoggingConfig, log_dir: str) -> logging.handlers.QueueLi
     for name, fname, formatter in (("autobot_monitor.access", "access.log", _Plain()),
                                    ("autobot_monitor.alerts_log", "alerts.log", None)):
         path = os.path.join(log_dir, fname)
-        h = logging.handlers.RotatingFileHandler(path, maxBytes=cfg.max_bytes,
+        h = GuardedRotatingFileHandler(path, maxBytes=cfg.max_bytes,
                                                  backupCount=cfg.backup_count)
         h.setFormatter(formatter or ChainFormatter(path))
         h.addFilter(lambda r, n=name: r.name == n)

@@ -118,11 +118,19 @@ def redis_auth_server() -> Iterator[RedisProc]:
 
 class _Handler(BaseHTTPRequestHandler):
     release: threading.Event
+    state: HttpServer
 
     def _reply(self, body: bool) -> None:
         path = self.path.split("?")[0]
         if path == "/slow":
-            self.release.wait(10)
+            with self.state.lock:
+                self.state.slow_inflight += 1
+                self.state.slow_max = max(self.state.slow_max, self.state.slow_inflight)
+            try:
+                self.release.wait(10)
+            finally:
+                with self.state.lock:
+                    self.state.slow_inflight -= 1
             code, payload = 200, b"slow"
         elif path == "/ok":
             code, payload = 200, b"ok" * 1000
@@ -157,7 +165,10 @@ class _Handler(BaseHTTPRequestHandler):
 class HttpServer:
     def __init__(self) -> None:
         self.release = threading.Event()
-        handler = type("Handler", (_Handler,), {"release": self.release})
+        self.lock = threading.Lock()
+        self.slow_inflight = 0
+        self.slow_max = 0  # most /slow requests waiting at the same time
+        handler = type("Handler", (_Handler,), {"release": self.release, "state": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]

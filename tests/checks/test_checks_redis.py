@@ -139,6 +139,7 @@ async def test_password_from_env(redis_auth_server, monkeypatch):
     monkeypatch.setenv("AUTOBOT_TEST_REDIS_PW", redis_auth_server.password)
     fams, (r,) = await run_once(svc(redis_auth_server, password_env="AUTOBOT_TEST_REDIS_PW"))
     assert r.up, r.error
+    assert r.details["ping_timing"] == "kernel"  # the timing connection authenticated too
     assert redis_auth_server.password not in repr(r) + repr(fams)
 
 
@@ -210,7 +211,7 @@ async def test_aclose_releases_the_connection(redis_factory):
     server = redis_factory()
     checker = ServiceChecker([svc(server)])
     _, (r,) = await checker.run()
-    assert r.details["connected_clients"] == 1
+    assert r.details["connected_clients"] == 2  # the check's client and its kernel-timed PING
     await checker.aclose()
     probe = aioredis.Redis(host="127.0.0.1", port=server.port, decode_responses=True)
     try:

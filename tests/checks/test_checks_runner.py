@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -10,6 +11,7 @@ import redis.asyncio as aioredis
 from autobot_monitor.checks import ALL_SPECS, ServiceChecker
 from autobot_monitor.config.models import HttpService, MonitorConfig, RedisService, TcpService
 from autobot_monitor.model import find_samples
+from support import wait_until
 
 
 def all_kinds(http_server, tcp_listener, closed_port, redis_address, slow_timeout=5.0):
@@ -36,7 +38,7 @@ async def test_one_hanging_check_does_not_delay_the_others(http_server, tcp_list
     by = {r.name: r for r in results}
     assert [r.name for r in results] == [s.name for s in services]  # config order
     assert by["hang"].error == "timeout" and not by["hang"].up
-    assert 1.0 <= elapsed < 1.8  # bounded by the hung check's own timeout, nothing stacked
+    assert elapsed >= 1.0  # the hung check was given its whole timeout
     assert by["web"].up and by["listener"].up and by["cache"].up
     assert not by["broken"].up and not by["refused"].up
     for name in ("web", "listener", "cache", "broken"):
@@ -44,17 +46,23 @@ async def test_one_hanging_check_does_not_delay_the_others(http_server, tcp_list
 
 
 async def test_checks_run_concurrently_not_one_after_another(http_server):
-    services = [HttpService(type="http", name=f"slow{i}", url=http_server.url("/slow"), timeout=0.5)
-                for i in range(6)]
+    services = [HttpService(type="http", name=f"slow{i}", url=http_server.url("/slow"),
+                            timeout=5.0) for i in range(6)]
     checker = ServiceChecker(services)
+    http_server.release.set()  # let /slow requests left by earlier tests end first
+    await asyncio.to_thread(wait_until, lambda: http_server.slow_inflight == 0, 30.0)
+    http_server.release.clear()
+    http_server.slow_max = 0
     try:
-        t0 = time.perf_counter()
-        _, results = await checker.run()
-        elapsed = time.perf_counter() - t0
+        task = asyncio.create_task(checker.run())
+        # all six requests wait in the server at once: none waits for another to end
+        await asyncio.to_thread(wait_until, lambda: http_server.slow_max == 6, 60.0)
+        http_server.release.set()
+        _, results = await task
     finally:
+        http_server.release.clear()
         await checker.aclose()
-    assert all(r.error == "timeout" for r in results)
-    assert elapsed < 1.5  # six 0.5 s timeouts in parallel, not 3 s in series
+    assert all(r.up for r in results), [r.error for r in results]
 
 
 async def test_every_family_is_declared_with_matching_labels(http_server, tcp_listener, closed_port,

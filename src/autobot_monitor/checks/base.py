@@ -29,8 +29,9 @@ SPECS = (
                "1 if the service check succeeded (HTTP: status equals expected_status; TCP: connection "
                "opened; Redis: PING answered), 0 otherwise.", "", ("service", "type")),
     MetricSpec("autobot_service_response_time_seconds", "gauge",
-               "Time the check took to get its answer (HTTP: full response; TCP: connect; Redis: "
-               "connect if needed plus PING). Absent when nothing was measured (refused, timeout).",
+               "Time the check took to get its answer (HTTP: full response; TCP: the kernel's "
+               "handshake round trip; Redis: connect if needed plus PING). Absent when nothing was "
+               "measured (refused, timeout).",
                "seconds", ("service", "type")),
 )
 

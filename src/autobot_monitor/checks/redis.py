@@ -6,7 +6,11 @@ connection that turns out to be dead (server restarted) is retried once on a fre
 same cycle, so a restart does not read as an outage.
 
 Up when PING is answered. ``response_time_seconds`` is connect (when a new connection was needed,
-including AUTH/SELECT) plus PING; ``autobot_redis_ping_seconds`` is the PING round trip alone. If
+including AUTH/SELECT) plus PING; ``autobot_redis_ping_seconds`` is the PING round trip alone.
+Without TLS, the PING round trip is timed by the kernel on a second kept connection
+(:mod:`.wireping`: send time to the kernel's receive timestamp of the answer), so the hub's CPU
+load cannot stretch it; ``details.ping_timing`` says ``kernel``, or ``wall`` where that was not
+possible (TLS, no timestamp, the timing connection failing) and redis-py's round trip is used. If
 INFO then fails (an ACL without ``+info``), the service stays up, ``error`` says why, and only the
 PING figures are emitted.
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -39,6 +44,7 @@ from .base import (
     register_secret,
     split_hostport,
 )
+from .wireping import WirePing
 
 _S = ("service",)
 SPECS = (
@@ -52,7 +58,8 @@ SPECS = (
     MetricSpec("autobot_redis_memory_fragmentation_ratio", "gauge",
                "RSS over used memory (INFO memory mem_fragmentation_ratio).", "ratio", _S),
     MetricSpec("autobot_redis_connected_clients", "gauge",
-               "Client connections, this check's own included (INFO clients connected_clients).", "", _S),
+               "Client connections, this check's own included (two without TLS: one for the "
+               "kernel-timed PING) (INFO clients connected_clients).", "", _S),
     MetricSpec("autobot_redis_blocked_clients", "gauge",
                "Clients blocked in BLPOP and similar (INFO clients blocked_clients).", "", _S),
     MetricSpec("autobot_redis_instantaneous_ops_per_second", "gauge",
@@ -169,6 +176,10 @@ class RedisCheck(Check):
         self._client: aioredis.Redis | None = None
         self._password: str | None = None
         self._closing: set[asyncio.Task] = set()
+        host, port = split_hostport(svc.address)
+        self._wire = WirePing(host, port, svc.timeout) if not svc.tls and WirePing.supported() \
+            else None
+        self._wire_lock = threading.Lock()  # one timing exchange at a time, even after a timeout
 
     def _read_password(self) -> str | None:
         env = self.svc.password_env
@@ -248,7 +259,11 @@ class RedisCheck(Check):
         except BaseException:
             self._drop()
             raise
-        details: dict[str, Any] = {"ping_seconds": ping}
+        wire = await self._wire_ping()
+        if wire is not None:
+            response_time, ping = response_time - ping + wire, wire
+        details: dict[str, Any] = {"ping_seconds": ping,
+                                   "ping_timing": "kernel" if wire is not None else "wall"}
         try:
             text = await self._client.info()  # type: ignore[union-attr]
         except Exception as e:  # noqa: BLE001 - the service answered PING; report INFO failure
@@ -260,6 +275,23 @@ class RedisCheck(Check):
             raise
         details.update(info_figures(parse_info(str(text)), self.svc.databases))
         return self.result(True, response_time_seconds=response_time, details=details)
+
+    async def _wire_ping(self) -> float | None:
+        """The kernel-timed PING round trip in seconds, None when not available this cycle."""
+        if self._wire is None:
+            return None
+
+        def run() -> float | None:
+            if not self._wire_lock.acquire(blocking=False):
+                return None  # the previous cycle's exchange is still running out its timeout
+            try:
+                return self._wire.ping(self.svc.username, self._password)  # type: ignore[union-attr]
+            except (OSError, CheckFailed):
+                return None
+            finally:
+                self._wire_lock.release()
+
+        return await asyncio.to_thread(run)
 
     def emit(self, result: ServiceResult, fams: Families) -> None:
         d = result.details
@@ -283,6 +315,8 @@ class RedisCheck(Check):
                                           "version": d["redis_version"]})
 
     async def aclose(self) -> None:
+        if self._wire is not None:
+            self._wire.close()
         client, self._client = self._client, None
         if client is not None:
             await _close_quietly(client)

@@ -39,10 +39,12 @@ class MemoryCollector(Collector):
     kernel, so besides the declared common fields any name under :attr:`DYNAMIC_PREFIXES` that is a
     valid metric name may appear (all gauges, no labels).
 
-    Derived gauges: ``autobot_memory_used_percent`` = (MemTotal - MemAvailable) / MemTotal * 100
-    and ``autobot_swap_used_percent`` = (SwapTotal - SwapFree) / SwapTotal * 100, each absent when
-    its inputs are missing or the total is 0. Raises :class:`CollectorError` only if the file is
-    unreadable.
+    Derived gauges: ``autobot_memory_used_percent`` = (MemTotal - available) / MemTotal * 100
+    and ``autobot_swap_used_percent`` = (SwapTotal - SwapFree) / SwapTotal * 100. ``available`` is
+    MemAvailable; where the kernel has none (before 3.14) or it exceeds MemTotal, the estimate
+    free/procps use instead, MemFree + Buffers + Cached + SReclaimable (see :func:`available`).
+    Each is absent when an input is missing, the total is 0 or the figures contradict each other
+    (never a false 0 % or 100 %). Raises :class:`CollectorError` only if the file is unreadable.
     """
 
     name = "memory"
@@ -99,8 +101,8 @@ class MemoryCollector(Collector):
 
     def _derived(self, raw: dict[str, int]) -> list[MetricFamily]:
         out = []
-        total, avail = raw.get("MemTotal"), raw.get("MemAvailable")
-        if total and avail is not None and 0 <= avail <= total:
+        total, avail = raw.get("MemTotal"), available(raw)
+        if total and avail is not None:
             fam = self.spec("autobot_memory_used_percent").family()
             fam.add((total - avail) * 100.0 / total)
             out.append(fam)
@@ -110,6 +112,26 @@ class MemoryCollector(Collector):
             fam.add((stotal - sfree) * 100.0 / stotal)
             out.append(fam)
         return out
+
+
+def available(raw: dict[str, int]) -> int | None:
+    """Available memory in kB from parsed meminfo fields, or None.
+
+    MemAvailable when present and within [0, MemTotal]; otherwise procps-ng's estimate (what
+    ``free`` shows on kernels without MemAvailable): MemFree + Buffers + Cached + SReclaimable,
+    with missing Buffers/SReclaimable counted as 0 but MemFree and Cached required. None when
+    MemTotal is missing or 0, or the estimate itself exceeds MemTotal.
+    """
+    total = raw.get("MemTotal")
+    if not total:
+        return None
+    avail = raw.get("MemAvailable")
+    if avail is not None and avail <= total:
+        return avail
+    if raw.get("MemFree") is None or raw.get("Cached") is None:
+        return None
+    estimate = raw["MemFree"] + raw.get("Buffers", 0) + raw["Cached"] + raw.get("SReclaimable", 0)
+    return estimate if estimate <= total else None
 
 
 def _parse_line(line: str) -> tuple[str, int, bool] | None:

@@ -22,6 +22,13 @@ MIN_COVERAGE = 0.5
 """Share of the window the points must span."""
 SUSTAINED = 0.8
 """Share of points beyond a threshold for a level to count as sustained."""
+FORECAST_MIN_HISTORY = 1800.0
+"""Seconds of history (first to last point) a forecast (time to full, to memory exhausted) needs;
+below it the forecast is reported as :data:`NOT_ENOUGH_HISTORY`, never as a figure."""
+FORECAST_MAX_RATIO = 12.0
+"""A forecast reaches at most this many times the history it is fitted on (30 min of history: at
+most 6 h ahead); a farther one is :data:`NOT_ENOUGH_HISTORY` too."""
+NOT_ENOUGH_HISTORY = "not enough history"
 
 
 def clean(points: Sequence[tuple[float, float | None]]) -> list[tuple[float, float]]:
@@ -31,6 +38,28 @@ def clean(points: Sequence[tuple[float, float | None]]) -> list[tuple[float, flo
 def enough(pts: list[tuple[float, float]], window: float, coverage: float = MIN_COVERAGE) -> bool:
     """At least :data:`MIN_POINTS` points spanning ``coverage`` of ``window`` seconds."""
     return len(pts) >= MIN_POINTS and pts[-1][0] - pts[0][0] >= coverage * window
+
+
+def forecast_reach(pts: list[tuple[float, float]]) -> float | None:
+    """Seconds ahead a forecast fitted on ``pts`` may reach: history span x
+    :data:`FORECAST_MAX_RATIO`; None below :data:`FORECAST_MIN_HISTORY` of history."""
+    span = pts[-1][0] - pts[0][0] if pts else 0.0
+    return span * FORECAST_MAX_RATIO if span >= FORECAST_MIN_HISTORY else None
+
+
+def forecast(pts: list[tuple[float, float]], seconds_ahead: float | None) -> float | None:
+    """``seconds_ahead`` when the history behind ``pts`` supports it (:func:`forecast_reach`),
+    else None (then say :data:`NOT_ENOUGH_HISTORY`)."""
+    reach = forecast_reach(pts)
+    if seconds_ahead is None or reach is None or seconds_ahead > reach:
+        return None
+    return seconds_ahead
+
+
+def history_note(pts: list[tuple[float, float]]) -> dict:
+    """Evidence values saying why a forecast is absent: history span and what is needed."""
+    return {"forecast": NOT_ENOUGH_HISTORY, "history_seconds": pts[-1][0] - pts[0][0],
+            "min_history_seconds": FORECAST_MIN_HISTORY, "max_forecast_ratio": FORECAST_MAX_RATIO}
 
 
 def mean(pts: list[tuple[float, float]]) -> float:
@@ -151,19 +180,23 @@ def analyze_memory(inp: AnalysisInput) -> list[Recommendation]:
                 continue
             per_h, steady = fit
             name, pid = s.labels.get("name", "?"), s.labels.get("pid", "?")
-            hours_left = avail / per_h if avail else None
+            raw_left = avail / per_h * 3600.0 if avail else None
+            left = forecast(pts, raw_left)
+            hours_left = left / 3600.0 if left is not None else None
             sev = "medium" if hours_left is None or hours_left >= 24 else \
                 ("critical" if hours_left < 2 else "high")
             svc = next((x for x in inp.opt.services if x.process == name), None)
             action = ActionRef("restart_service", svc.service, h.name) if svc else None
             labels = {"host": h.name, "pid": pid, "name": name}
+            ev = evidence(inp, "autobot_process_resident_memory_bytes", labels, pts,
+                          slope_bytes_per_hour=per_h, rss_first_bytes=pts[0][1],
+                          rss_last_bytes=pts[-1][1], non_decreasing_share=steady,
+                          available_bytes=avail, hours_until_memory_exhausted=hours_left)
+            if raw_left is not None and hours_left is None:
+                ev["values"].update(history_note(pts))
             out.append(Recommendation(
                 "memory", "memory_leak_suspected", sev, h.name, f"{name}[{pid}]",
-                f"{name} (pid {pid}) grows {per_h / 2**20:.1f} MiB/h steadily on {h.name}",
-                evidence(inp, "autobot_process_resident_memory_bytes", labels, pts,
-                         slope_bytes_per_hour=per_h, rss_first_bytes=pts[0][1],
-                         rss_last_bytes=pts[-1][1], non_decreasing_share=steady,
-                         available_bytes=avail, hours_until_memory_exhausted=hours_left),
+                f"{name} (pid {pid}) grows {per_h / 2**20:.1f} MiB/h steadily on {h.name}", ev,
                 f"a restart of {svc.service} returns its memory (the leak itself needs a fix)"
                 if svc else "profile the process (heap growth); restarting only buys time",
                 action, action is not None,
@@ -211,7 +244,8 @@ def analyze_disk(inp: AnalysisInput) -> list[Recommendation]:
             pts = clean(s.points)
             if not enough(pts, inp.window, 0.25):
                 continue
-            ttf = time_to_threshold(pts, 0.0)
+            raw_ttf = time_to_threshold(pts, 0.0)
+            ttf = forecast(pts, raw_ttf)
             used = used_now.get(mp)
             fit = theil_sen(pts)
             if ttf is not None and ttf < t.disk_full_horizon:
@@ -233,6 +267,9 @@ def analyze_disk(inp: AnalysisInput) -> list[Recommendation]:
                 ev["reclaimable"] = {r: inp.cleanup[r] for r in roots}
             when = f"full in {ttf / 3600:.1f} h at the current rate" if ttf is not None \
                 else f"{used:.0f}% used"
+            if raw_ttf is not None and ttf is None:
+                ev["values"].update(history_note(pts))
+                when += f" (time to full: {NOT_ENOUGH_HISTORY})"
             out.append(Recommendation(
                 "disk", "filesystem_filling", sev, h.name, mp, f"{mp} on {h.name}: {when}", ev,
                 f"frees {inp.cleanup[roots[0]]['bytes']} bytes of old files under {roots[0]}"
