@@ -363,8 +363,9 @@ class Hub:
 
     # -- rendering ---------------------------------------------------------------------------
     def health_score(self) -> float | None:
-        """See :func:`.snapshot.health_score`."""
-        return health_score(self.hosts, self.services, self.config.alert_thresholds)
+        """See :mod:`.health` (the formula, with firing alerts' caps)."""
+        alerts = [alert_json(a) for a in self.alerts.engine.active()] if self.alerts else []
+        return health_score(self.hosts, self.services, self.config.alert_thresholds, alerts)
 
     def _render(self, now: float, stored: list[MetricFamily], alerts: list) -> Snapshot:
         return render_snapshot(self, now, stored, alerts)
