@@ -10,7 +10,7 @@ hub sees the same load. At the end it counts, per hub, state transitions (``GET
 webhook (firing, resolved, flapping), by rule.
 
     .venv/bin/python bench/alert_noise.py --minutes 30 \\
-        --hub before=/work/main/src --hub after=src [--interval 10]
+        --hub before=/work/main/src --hub after=src [--interval 10] [--memory-near]
 
 Writes ``bench/out/alert_noise.json`` and prints a table.
 """
@@ -64,11 +64,22 @@ class Receiver:
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
 
-def start_hub(procs: Procs, name: str, src: str, hook: str, interval: float, tmp: Path) -> int:
+def memory_used_percent() -> float:
+    """(MemTotal - MemAvailable) / MemTotal * 100 now, as the hub's memory collector computes it."""
+    info = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            k, v = line.split(":", 1)
+            info[k] = float(v.split()[0])
+    return 100 * (info["MemTotal"] - info["MemAvailable"]) / info["MemTotal"]
+
+
+def start_hub(procs: Procs, name: str, src: str, hook: str, interval: float, tmp: Path,
+              thresholds: str) -> int:
     port = free_port()
     cfg = tmp / f"{name}.yaml"
     cfg.write_text(f"monitoring_interval: {interval:g}\ndashboard_port: {port}\n"
-                   f"dashboard_enabled: false\nlocal_host: {{name: busybox}}\n"
+                   f"dashboard_enabled: false\nlocal_host: {{name: busybox}}\n{thresholds}"
                    f"alerting:\n  channels:\n    - {{name: hook, type: webhook, url: \"{hook}\"}}\n")
     env_src = str(Path(src).resolve())
     argv = [sys.executable, "-c", f"import sys; sys.path.insert(0, {env_src!r}); "
@@ -112,13 +123,20 @@ def main() -> int:
     ap.add_argument("--interval", type=float, default=10.0)
     ap.add_argument("--hub", action="append", required=True, metavar="NAME=SRC_DIR")
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--memory-near", action="store_true",
+                    help="set alert_thresholds.memory_percent 0.2 points above the memory in use "
+                         "at start, so the readings hover around it (a CPU pinned at 100 %% by "
+                         "other load never crosses the CPU threshold)")
     args = ap.parse_args()
     hubs = dict(h.split("=", 1) for h in args.hub)
     rx = Receiver()
+    mem = round(memory_used_percent() + 0.2, 1) if args.memory_near else None
+    thresholds = f"alert_thresholds: {{memory_percent: {mem}}}\n" if mem else ""
     result: dict = {"machine": machine_info(), "minutes": args.minutes,
-                    "interval_seconds": args.interval, "hubs": {}}
+                    "interval_seconds": args.interval, "memory_threshold_percent": mem,
+                    "hubs": {}}
     with Procs() as procs, tempfile.TemporaryDirectory() as tmp:
-        ports = {n: start_hub(procs, n, src, f"{rx.url}/{n}", args.interval, Path(tmp))
+        ports = {n: start_hub(procs, n, src, f"{rx.url}/{n}", args.interval, Path(tmp), thresholds)
                  for n, src in hubs.items()}
         t0 = time.time()
         result["phases"] = burn_cycle(args.minutes, args.seed)
@@ -136,7 +154,7 @@ def main() -> int:
                 "transitions_by_rule": dict(Counter(h["rule"] for h in trans)),
                 "notifications": len(notes), "notifications_by_kind": dict(Counter(s for s, _ in notes)),
                 "notifications_by_rule": dict(Counter(r for _, r in notes))}
-    path = write_json("alert_noise", result)
+    path = write_json("alert_noise_memory" if mem else "alert_noise", result)
     rows = [[n, h["transitions"], h["notifications"], json.dumps(h["transitions_by_kind"]),
              json.dumps(h["notifications_by_kind"])] for n, h in result["hubs"].items()]
     print(table(rows, ["hub", "transitions", "notifications", "transitions by kind",
