@@ -1,6 +1,6 @@
 """Default rules: the spec's thresholds plus the usual service and host conditions.
 
-``for`` durations scale with the monitoring interval (three cycles for resource rules, one for
+``for`` durations scale with the monitoring interval (three cycles for resource rules, two for
 up/down rules) so a single noisy reading never fires and a 1 s test setup reacts in seconds.
 
 CPU and memory rules judge a sustained average, not raw cycles: the mean of the stored readings
