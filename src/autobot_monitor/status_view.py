@@ -28,6 +28,28 @@ def _fmt(v: float | None, fmt: str = "{:.1f}", suffix: str = "") -> str:
     return "n/m" if v is None else fmt.format(v) + suffix
 
 
+_BAND_COLOUR = {"green": "green", "yellow": "yellow", "red": "red"}
+
+
+def alert_state(a: dict) -> str:
+    """``pending`` or ``firing``, plus ``acknowledged (by)``, ``silenced`` and ``flapping``
+    when they apply, for one alert as ``GET /api/alerts`` lists it."""
+    parts = [a["state"]]
+    if a.get("acknowledged_by"):
+        parts.append(f"acknowledged ({a['acknowledged_by']})")
+    if a.get("silenced_by"):
+        parts.append("silenced")
+    if a.get("flapping"):
+        parts.append("flapping")
+    return ", ".join(parts)
+
+
+def _by_state(counts: dict | None) -> str:
+    """`` (1 pending, 2 firing, 1 acknowledged)``: the non-zero counts, or nothing."""
+    parts = [f"{n} {k}" for k, n in (counts or {}).items() if n]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def show_status(args) -> int:
     """``autobot-monitor status``: fetch the hub's status, current figures and alerts and print
     them as tables (or JSON with ``--json``). Returns the exit code."""
@@ -49,6 +71,7 @@ def show_status(args) -> int:
         print(json.dumps({"status": status, "current": current, "alerts": alerts}, indent=2))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     con = Console()
@@ -58,9 +81,15 @@ def show_status(args) -> int:
         con.print(f"hub at {url} is up but has not finished its first cycle yet")
         return 0
     age = time.time() - status["timestamp"]
+    hl = status.get("health") or {"band": "unknown", "terms": []}
+    colour = _BAND_COLOUR.get(hl["band"], "dim")
     con.print(f"[bold]autobot-monitor[/] at {url}: health score "
-              f"[bold]{_fmt(status.get('health_score'))}[/], last cycle {age:.0f}s ago, "
-              f"{status['alerts']['active']} active alert(s)")
+              f"[bold {colour}]{_fmt(status.get('health_score'))}[/] ({hl['band']}), "
+              f"last cycle {age:.0f}s ago, {status['alerts']['active']} active alert(s)"
+              + _by_state(status["alerts"].get("by_state")))
+    for term in hl["terms"]:
+        con.print(f"  {term['name']}: -{term['penalty']} ({term['detail']})", markup=False,
+                  highlight=False)
     t = Table(title="Hosts")
     for col in ("host", "state", "CPU", "memory", "disk max", "load1", "net rx", "net tx",
                 "disk read/write", "GPU", "24h avail"):
@@ -104,10 +133,10 @@ def show_status(args) -> int:
         con.print(st)
     if alerts.get("alerts"):
         at = Table(title="Active alerts")
-        for col in ("severity", "alert", "summary", "since"):
+        for col in ("severity", "state", "alert", "summary", "since"):
             at.add_column(col)
         for a in alerts["alerts"]:
-            at.add_row(a["severity"], a["name"], a["summary"],
+            at.add_row(a["severity"], escape(alert_state(a)), a["name"], escape(a["summary"]),
                        time.strftime("%H:%M:%S", time.localtime(a["since"])))
         con.print(at)
     return 0

@@ -66,6 +66,8 @@ async def test_all_channels_deliver_firing_and_resolved(receiver, smtp):
     clock.advance(10)
     d.submit(eng.evaluate(RULE, [({"host": "h1"}, 0.1)]))
     await wait_for(lambda: len(receiver.posts) >= 6 and len(sink.messages) >= 2)
+    # a delivery counts once its answer is back, a moment after the receiver recorded it
+    await wait_for(lambda: d.counts.get(("hook", "sent")) == 2 and d.counts.get(("mail", "sent")) == 2)
     await d.aclose()
     by_path = {}
     for p, body in receiver.posts:

@@ -26,6 +26,9 @@ async def test_reload_during_a_cycle_waits_for_it(tmp_path):
         runner.run = slow_run
         cycle = asyncio.create_task(hub.run_cycle())
         await started.wait()
+        # changed collector settings: the reload rebuilds the runner the cycle is using
+        cfg_path.write_text("monitoring_interval: 1\ndashboard_enabled: false\n"
+                            "collectors: {enabled: [cpu, memory]}\n")
         assert await hub.reload() is None
         snap = await cycle  # raised "cannot schedule new futures after shutdown" before the fix
         assert snap.timestamp > 0

@@ -175,6 +175,9 @@ def test_alert_appears_when_a_service_goes_down_and_can_be_acknowledged(hub, pag
     item = p.wait_for_selector(".alert-item:has(.alert-name:text-is('ServiceDown'))", timeout=20000)
     assert "web" in item.text_content()
     p.wait_for_selector(".service-card[data-service='web'].state-down", state="attached")
+    # the health score's details line names what costs points, as text
+    wait_js(p, "document.querySelector('#health-terms').textContent.startsWith('red: ')", 30)
+    assert "services up −40 (0/1 services up)" in p.text_content("#health-terms")
     spec = httpx.get(hub["url"] + "/openapi.json", timeout=10).json()
     if not any("ack" in path and "post" in ops for path, ops in spec["paths"].items()):
         assert item.query_selector(".btn-acknowledge") is None  # no endpoint, no button

@@ -162,7 +162,7 @@ class AlertingConfig(_M):
     group_wait: float = 0.0
     repeat_interval: float = 4 * 3600.0
     flap_window: float = 3600.0
-    flap_threshold: int = Field(4, ge=2)
+    flap_threshold: int = Field(3, ge=2)
     history_size: int = Field(1000, ge=10, le=100_000)
     channels: list[ChannelConfig] = Field(default_factory=list)
 

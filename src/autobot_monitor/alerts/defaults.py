@@ -2,6 +2,10 @@
 
 ``for`` durations scale with the monitoring interval (three cycles for resource rules, two for
 up/down rules) so a single noisy reading never fires and a 1 s test setup reacts in seconds.
+
+CPU and memory rules judge a sustained average, not raw cycles: the mean of the stored readings
+over :data:`RESOURCE_WINDOW` (5 min, between Beszel's 1 min and Netdata's 10 min averages), so a
+busy machine's bursts neither fire nor keep a pending alert flipping back and forth.
 """
 
 from __future__ import annotations
@@ -40,19 +44,25 @@ def mesh_rules(interval: float) -> list[RuleConfig]:
     ]
 
 
+RESOURCE_WINDOW = 300.0  # seconds averaged by the CPU and memory rules
+
+
 def default_rules(t: AlertThresholds, interval: float) -> list[RuleConfig]:
     """The built-in rules for thresholds ``t`` at ``interval`` seconds per cycle."""
     res, down = 3 * interval, 1 * interval
     r = RuleConfig.model_validate
     return [
         r({"name": "HighCpuUsage", "metric": "autobot_cpu_busy_percent", "match": {"cpu": "all"},
-           "op": ">", "threshold": t.cpu_percent, "clear": max(0.0, t.cpu_percent - 5), "for": res,
-           "severity": "high", "category": "cpu",
-           "summary": "CPU busy {{ value }}% on {{ host }} (threshold {{ threshold }}%)"}),
-        r({"name": "HighMemoryUsage", "metric": "autobot_memory_used_percent", "op": ">",
-           "threshold": t.memory_percent, "clear": max(0.0, t.memory_percent - 5), "for": res,
-           "severity": "high", "category": "memory",
-           "summary": "memory {{ value }}% used on {{ host }} (threshold {{ threshold }}%)"}),
+           "fn": "avg", "window": RESOURCE_WINDOW, "op": ">", "threshold": t.cpu_percent,
+           "clear": max(0.0, t.cpu_percent - 5), "for": res, "severity": "high", "category": "cpu",
+           "summary": "CPU busy {{ value }}% on average over 5 m on {{ host }} "
+                      "(threshold {{ threshold }}%)"}),
+        r({"name": "HighMemoryUsage", "metric": "autobot_memory_used_percent", "fn": "avg",
+           "window": RESOURCE_WINDOW, "op": ">", "threshold": t.memory_percent,
+           "clear": max(0.0, t.memory_percent - 5), "for": res, "severity": "high",
+           "category": "memory",
+           "summary": "memory {{ value }}% used on average over 5 m on {{ host }} "
+                      "(threshold {{ threshold }}%)"}),
         r({"name": "HighDiskUsage", "metric": "autobot_filesystem_used_percent", "op": ">",
            "threshold": t.disk_percent, "clear": max(0.0, t.disk_percent - 2), "for": res,
            "severity": "high", "category": "disk",

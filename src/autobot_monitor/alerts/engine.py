@@ -151,7 +151,7 @@ class Notification:
 @dataclass
 class EngineSettings:
     flap_window: float = 3600.0
-    flap_threshold: int = 4
+    flap_threshold: int = 3
     repeat_interval: float = 4 * 3600.0
     history_size: int = 1000
 

@@ -84,6 +84,7 @@ class Channel:
         self.queue: asyncio.Queue[list[Notification]] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self.task: asyncio.Task | None = None
         self.backoff_base = 1.0
+        self.in_flight = 0
 
     def _count(self, result: str, n: int = 1) -> None:
         key = (self.cfg.name, result)
@@ -96,25 +97,38 @@ class Channel:
             return
         if self.queue.full():
             self._count("dropped", len(self.queue.get_nowait()))
+            self.queue.task_done()
             log.warning("channel %s is backed up: dropped the oldest notification", self.cfg.name)
         self.queue.put_nowait(group)
 
     async def run(self) -> None:
         while True:
             group = await self.queue.get()
-            for attempt in range(self.cfg.max_retries + 1):
-                try:
-                    async with asyncio.timeout(self.cfg.timeout):
-                        await self.send(group)
-                    self._count("sent", len(group))
-                    break
-                except Exception as e:  # noqa: BLE001 - any failure is retried and counted
-                    log.warning("channel %s: delivery failed (attempt %d): %s: %s", self.cfg.name,
-                                attempt + 1, type(e).__name__, str(e)[:200])
-                    if attempt == self.cfg.max_retries:
-                        self._count("failed", len(group))
-                    else:
-                        await asyncio.sleep(self.backoff_base * 2 ** attempt)
+            self.in_flight = len(group)
+            try:
+                await self._deliver(group)
+            finally:
+                self.in_flight = 0
+                self.queue.task_done()
+
+    def pending(self) -> int:
+        """Notifications queued or being delivered."""
+        return sum(len(g) for g in self.queue._queue) + self.in_flight  # type: ignore[attr-defined]
+
+    async def _deliver(self, group: list[Notification]) -> None:
+        for attempt in range(self.cfg.max_retries + 1):
+            try:
+                async with asyncio.timeout(self.cfg.timeout):
+                    await self.send(group)
+                self._count("sent", len(group))
+                break
+            except Exception as e:  # noqa: BLE001 - any failure is retried and counted
+                log.warning("channel %s: delivery failed (attempt %d): %s: %s", self.cfg.name,
+                            attempt + 1, type(e).__name__, str(e)[:200])
+                if attempt == self.cfg.max_retries:
+                    self._count("failed", len(group))
+                else:
+                    await asyncio.sleep(self.backoff_base * 2 ** attempt)
 
     async def send(self, group: list[Notification]) -> None:
         t = self.cfg.type
@@ -158,10 +172,11 @@ class Dispatcher:
     """Groups notifications and feeds channels; also writes every notification to the alerts log
     (``logs/alerts.log``, JSONL, rotated by the logging setup)."""
 
-    def __init__(self, channels: list[ChannelConfig], clock: Clock, group_wait: float = 0.0):
+    def __init__(self, channels: list[ChannelConfig], clock: Clock, group_wait: float = 0.0,
+                 counts: dict[tuple[str, str], int] | None = None):
         self.clock = clock
         self.group_wait = group_wait
-        self.counts: dict[tuple[str, str], int] = {}
+        self.counts: dict[tuple[str, str], int] = {} if counts is None else counts
         self._client = httpx.AsyncClient(follow_redirects=False)
         self.channels = [Channel(c, self._client, self.counts) for c in channels]
         self._groups: dict[tuple[str, str], tuple[float, list[Notification]]] = {}
@@ -197,6 +212,28 @@ class Dispatcher:
         for (ch, result), n in sorted(self.counts.items()):
             fam.add(n, {"channel": ch, "result": result})
         return [fam]
+
+    async def drain(self, deadline: float) -> int:
+        """Send every group still waiting, wait up to ``deadline`` seconds for each channel to
+        deliver what it has queued or in flight (retries included), then close. Returns how
+        many notifications were left undelivered at the deadline (counted ``dropped``)."""
+        self.flush(force=True)
+        try:
+            async with asyncio.timeout(deadline):
+                for ch in self.channels:
+                    await ch.queue.join()
+            left = 0
+        except TimeoutError:
+            left = 0
+            for ch in self.channels:
+                n = ch.pending()
+                if n:
+                    ch._count("dropped", n)
+                    log.warning("channel %s: %d notification(s) undelivered %.0f s after a "
+                                "reload replaced it", ch.cfg.name, n, deadline)
+                left += n
+        await self.aclose()
+        return left
 
     async def aclose(self) -> None:
         for ch in self.channels:

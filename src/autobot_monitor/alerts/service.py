@@ -20,6 +20,7 @@ from ..model import MetricFamily, MetricSpec, Sample
 from .config import AlertingConfig, RuleConfig
 from .engine import AlertEngine, EngineSettings, Notification, label_matches
 from .functions import AnomalyBaseline, counter_rate, time_to_threshold, window_avg, window_max, window_min
+from .health import RuleHealth
 from .notify import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ SPECS = (
                "Wall time of the last evaluation of all rules.", "seconds"),
 )
 
+DRAIN_DEADLINE = 30.0  # seconds a replaced dispatcher has to deliver what it holds
 _WINDOW_FNS = {"avg": window_avg, "max": window_max, "min": window_min, "rate": counter_rate}
 Index = dict[str, list[Sample]]
 
@@ -104,6 +106,8 @@ class AlertService:
         self._baselines: dict[tuple[str, str], AnomalyBaseline] = {}
         self._eval_s: float | None = None
         self._warned: set[str] = set()
+        self.health = RuleHealth()
+        self._draining: set[asyncio.Task] = set()
         if state_path and os.path.exists(state_path):
             try:
                 with open(state_path, encoding="utf-8") as f:
@@ -115,16 +119,26 @@ class AlertService:
         self.dispatcher.start()
 
     def reconfigure(self, rules: list[RuleConfig], cfg: AlertingConfig, interval: float) -> None:
-        """New rules and settings; alert state, silences and history are kept. Channels are
-        rebuilt (the old dispatcher is closed by the caller via :meth:`aclose` semantics)."""
-        old = self.dispatcher
+        """New rules and settings; alert state, silences, history and rule health are kept.
+        With the same channels and ``group_wait`` the dispatcher is kept as it is; else a new
+        one takes over and the old one delivers everything it holds (grouped, queued, in
+        flight) within :data:`DRAIN_DEADLINE` seconds, in the background."""
+        channels_same = (list(cfg.channels), cfg.group_wait) == (list(self.cfg.channels),
+                                                                self.cfg.group_wait)
         self.rules, self.cfg, self.interval = rules, cfg, interval
         self.engine.settings = EngineSettings(cfg.flap_window, cfg.flap_threshold,
                                               cfg.repeat_interval, cfg.history_size)
-        self.dispatcher = Dispatcher(list(cfg.channels), self.clock, cfg.group_wait)
-        self.dispatcher.start()
         self.rule_seen = {r.name: self.rule_seen.get(r.name, False) for r in rules}
-        asyncio.ensure_future(old.aclose())
+        self.health.keep({r.name for r in rules})
+        if channels_same:
+            return
+        old = self.dispatcher
+        # the counts carry over: autobot_notifications_total stays monotonic
+        self.dispatcher = Dispatcher(list(cfg.channels), self.clock, cfg.group_wait, old.counts)
+        self.dispatcher.start()
+        task = asyncio.ensure_future(old.drain(DRAIN_DEADLINE))
+        self._draining.add(task)
+        task.add_done_callback(self._draining.discard)
 
     async def evaluate(self, families: list[MetricFamily], priorities: dict[str, str]) -> list[Notification]:
         """Evaluate every rule on this cycle's ``families``; returns what was notified."""
@@ -132,9 +146,16 @@ class AlertService:
         idx = build_index(families, {r.metric for r in self.rules})
         sel = Selector(idx)
         windows = [r for r in self.rules if r.fn in _WINDOW_FNS or r.fn == "time_to_threshold"]
-        history = await asyncio.to_thread(self._window_values, windows) if windows and self.store else {}
+        history, errors, spent = (await asyncio.to_thread(self._window_values, windows)
+                                  if windows and self.store else ({}, {}, {}))
+        now = self.clock.time()
         notes: list[Notification] = []
         for rule in self.rules:
+            t_rule = time.perf_counter()
+            if rule.name in errors:
+                # no data is not "cleared": its alerts stay as they were until a query succeeds
+                self.health.record(rule.name, now, spent.get(rule.name, 0.0), errors[rule.name])
+                continue
             if rule.fn == "value":
                 values = sel.select(rule.metric, rule.match)
             elif rule.fn == "anomaly":
@@ -145,6 +166,8 @@ class AlertService:
             if values or rule.metric in idx:
                 self.rule_seen[rule.name] = True
             notes += self.engine.evaluate(rule, values, priorities)
+            self.health.record(rule.name, now,
+                               spent.get(rule.name, 0.0) + time.perf_counter() - t_rule)
         self.dispatcher.submit(notes)
         self.engine.prune()
         self._eval_s = time.perf_counter() - t0
@@ -153,17 +176,25 @@ class AlertService:
             await asyncio.to_thread(self._save, self.engine.to_state())
         return notes
 
-    def _window_values(self, rules: list[RuleConfig]) -> dict[str, list[tuple[dict[str, str], float | None]]]:
+    def _window_values(self, rules: list[RuleConfig]) -> tuple[dict, dict[str, str], dict[str, float]]:
+        """(rule name -> [(labels, value)], rule name -> error of a failed query, rule name ->
+        seconds its query took), from the store (blocking: runs in a worker thread)."""
         now = self.clock.time()
         out: dict[str, list] = {}
+        errors: dict[str, str] = {}
+        spent: dict[str, float] = {}
         for rule in rules:
             eq = {k: v for k, v in rule.match.items() if not v.startswith(("~", "!"))}
+            t0 = time.perf_counter()
             try:
                 series = self.store.query_range(rule.metric, eq, now - rule.window, now,
                                                 max(self.interval, rule.window / 1000))
             except Exception as e:  # noqa: BLE001 - a store problem must not stop alerting
                 log.error("rule %s: history query failed: %s", rule.name, e)
+                errors[rule.name] = f"history query failed: {type(e).__name__}: {str(e)[:300]}"
+                spent[rule.name] = time.perf_counter() - t0
                 continue
+            spent[rule.name] = time.perf_counter() - t0
             vals = []
             for s in series:
                 if not label_matches(s.labels, rule.match):
@@ -174,7 +205,7 @@ class AlertService:
                     v = _WINDOW_FNS[rule.fn](s.points)
                 vals.append((dict(s.labels), v))
             out[rule.name] = vals
-        return out
+        return out, errors, spent
 
     def _anomaly(self, rule: RuleConfig, idx: Index) -> list[tuple[dict[str, str], float | None]]:
         out = []
@@ -218,6 +249,8 @@ class AlertService:
         return [total, active, series, dur, *self.dispatcher.families()]
 
     async def aclose(self) -> None:
+        for task in list(self._draining):
+            task.cancel()
         self.dispatcher.flush(force=True)
         await asyncio.sleep(0)
         await self.dispatcher.aclose()

@@ -264,12 +264,14 @@ class ReportsConfig(_Model):
 
 
 class LocalHostConfig(_Model):
-    """The host the hub runs on, collected in-process. ``name`` defaults to the hostname."""
+    """The host the hub runs on, collected in-process. ``name`` defaults to the hostname;
+    ``priority`` defaults to ``high`` (``critical`` would raise every resource alert of the
+    monitoring machine itself one severity step)."""
 
     enabled: bool = True
     name: str | None = None
     role: str = "hub"
-    priority: Priority = "critical"
+    priority: Priority = "high"
 
 
 class MonitorConfig(_Model):

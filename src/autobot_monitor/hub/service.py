@@ -109,16 +109,16 @@ class Hub:
         return self.config.local_host.name or socket.gethostname()
 
     def _configure(self, cfg: MonitorConfig) -> None:
-        c = cfg.collectors
-        ctx = CollectorContext(procfs=c.procfs, sysfs=c.sysfs, rootfs=c.rootfs, clock=self.clock,
-                               options={"processes": c.processes.model_dump(),
-                                        "filesystem": dict(c.filesystem), "netdev": dict(c.netdev)})
         old_runner = getattr(self, "runner", None)
-        self.runner = CollectorRunner(
-            build_collectors(ctx, c.enabled, c.disabled) if cfg.local_host.enabled else [],
-            timeout=c.timeout)
-        if old_runner is not None:
-            old_runner.close()
+        if old_runner is None or (cfg.collectors, cfg.local_host.enabled) != (
+                self.config.collectors, self.config.local_host.enabled):
+            # a reload with unchanged collector settings keeps the collectors and their rate
+            # state (previous readings): CPU % and every rate stay measured across it
+            self.runner = self._build_runner(cfg)
+            if old_runner is not None:
+                log.info("collector settings changed: collectors rebuilt, so CPU %% and rates "
+                         "are not measured until their second reading")
+                old_runner.close()
         self.checker = ServiceChecker(list(cfg.services), clock=self.clock)
         self.targets: list[ScrapeTarget] = [
             ScrapeTarget("autobot-agent", f"{h.scheme}://{h.address}/metrics", h.name,
@@ -141,6 +141,15 @@ class Hub:
         self.config = cfg
         if self.alerts is not None:
             self.alerts.reconfigure(effective_rules(cfg), cfg.alerting, cfg.monitoring_interval)
+
+    def _build_runner(self, cfg: MonitorConfig) -> CollectorRunner:
+        c = cfg.collectors
+        ctx = CollectorContext(procfs=c.procfs, sysfs=c.sysfs, rootfs=c.rootfs, clock=self.clock,
+                               options={"processes": c.processes.model_dump(),
+                                        "filesystem": dict(c.filesystem), "netdev": dict(c.netdev)})
+        return CollectorRunner(
+            build_collectors(ctx, c.enabled, c.disabled) if cfg.local_host.enabled else [],
+            timeout=c.timeout)
 
     async def start(self) -> None:
         """Open the store and build collectors, checks, targets and the alert service."""
@@ -405,8 +414,9 @@ class Hub:
         return self._data_dir_watch.problem
 
     def health_score(self) -> float | None:
-        """See :func:`.snapshot.health_score`."""
-        return health_score(self.hosts, self.services, self.config.alert_thresholds,
+        """See :mod:`.health` (the formula, with firing alerts' caps)."""
+        alerts = [alert_json(a) for a in self.alerts.engine.active()] if self.alerts else []
+        return health_score(self.hosts, self.services, self.config.alert_thresholds, alerts,
                             data_dir_ok=self.data_dir_problem is None)
 
     def _render(self, now: float, stored: list[MetricFamily], alerts: list) -> Snapshot:

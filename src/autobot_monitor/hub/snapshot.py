@@ -1,5 +1,5 @@
 """Host state and the per-cycle snapshot the API serves: JSON and exposition bytes rendered
-once per cycle, the health score, and JSON helpers (NaN/±Inf become null)."""
+once per cycle (with the health score of :mod:`.health`), and JSON helpers (NaN/±Inf become null)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..exposition import render
 from ..model import MetricFamily, json_number
+from .health import health, health_score  # noqa: F401 - health_score re-exported for the hub
 
 AVAILABILITY_KEYS = ("availability_24h_percent", "coverage_24h_percent", "up_24h_seconds",
                      "down_24h_seconds", "unknown_24h_seconds")
@@ -75,7 +76,9 @@ class Snapshot:
 
 EMPTY_SNAPSHOT = Snapshot(0.0, b'{"timestamp":null,"hosts":{},"services":{}}',
                           b'{"timestamp":null,"hosts":{},"services":{}}',
-                          b'{"timestamp":null,"health_score":null,"hosts":{},"services":{}}',
+                          b'{"timestamp":null,"health_score":null,'
+                          b'"health":{"score":null,"band":"unknown","terms":[]},'
+                          b'"hosts":{},"services":{}}',
                           b"", "")
 
 
@@ -92,38 +95,6 @@ def alert_json(a) -> dict:
     return {**a.to_json(), "name": a.rule, "since": a.fired_at or a.active_since}
 
 
-def health_score(hosts: dict, services: dict, t, data_dir_ok: bool = True) -> float | None:
-    """0-100: 40 % weight on hosts up, 40 % on services up, 20 % on resource headroom
-    (share of host CPU/memory/disk figures under their thresholds). Hosts are weighted by
-    priority (critical 4, high 3, medium 2, low 1). Parts with nothing to measure drop out and
-    the weights are renormalised; None if nothing at all is measured. ``data_dir_ok`` False (the
-    data dir went from under the hub) adds a part of weight 0.4 worth 0."""
-    w = {"critical": 4, "high": 3, "medium": 2, "low": 1}
-    parts: list[tuple[float, float]] = []
-    if hosts:
-        tot = sum(w[h.priority] for h in hosts.values())
-        parts.append((0.4, sum(w[h.priority] for h in hosts.values() if h.up) / tot))
-    if services:
-        parts.append((0.4, sum(1 for s in services.values() if s["up"]) / len(services)))
-    checks = []
-    for h in hosts.values():
-        if not h.up:
-            continue
-        s = h.summary
-        for v, lim in ((s.get("cpu_percent"), t.cpu_percent),
-                       ((s.get("memory") or {}).get("used_percent"), t.memory_percent),
-                       (s.get("disk_used_percent_max"), t.disk_percent)):
-            if v is not None:
-                checks.append(v <= lim)
-    if checks:
-        parts.append((0.2, sum(checks) / len(checks)))
-    if not data_dir_ok:
-        parts.append((0.4, 0.0))
-    if not parts:
-        return None
-    return round(100 * sum(a * b for a, b in parts) / sum(a for a, _ in parts), 1)
-
-
 def render_snapshot(hub, now: float, stored: list[MetricFamily], alerts: list) -> Snapshot:
     """Every byte the API serves until the next cycle: current (summary and full), status,
     alerts, exposition and the WebSocket message, from ``hub``'s state (blocking: run it in a
@@ -135,10 +106,11 @@ def render_snapshot(hub, now: float, stored: list[MetricFamily], alerts: list) -
     current = {"timestamp": now, "interval_seconds": hub.config.monitoring_interval,
                "hosts": hosts, "services": services}
     full = {**current, "hosts": {h.name: h.to_json(full=True) for h in hub.hosts.values()}}
+    explained = health(hub.hosts, hub.services, hub.config.alert_thresholds, alerts,
+                       data_dir_ok=hub.data_dir_problem is None)
     status = {
         "timestamp": now, "started_at": hub.started_at, "cycles": hub._cycles,
-        "health_score": health_score(hub.hosts, hub.services, hub.config.alert_thresholds,
-                                     data_dir_ok=hub.data_dir_problem is None),
+        "health_score": explained["score"], "health": explained,
         "hosts": {h.name: {"up": h.up, "role": h.role, "priority": h.priority,
                            "last_seen": h.last_seen, "error": h.error,
                            "availability_24h_percent": h.availability_24h, **h.availability}
@@ -151,7 +123,12 @@ def render_snapshot(hub, now: float, stored: list[MetricFamily], alerts: list) -
         "alerts": {"active": len(alerts),
                    "firing": sum(1 for a in alerts if a["state"] == "firing"),
                    "by_severity": {s: sum(1 for a in alerts if a["severity"] == s)
-                                   for s in ("critical", "high", "medium", "low")}},
+                                   for s in ("critical", "high", "medium", "low")},
+                   "by_state": {"pending": sum(1 for a in alerts if a["state"] == "pending"),
+                                "firing": sum(1 for a in alerts if a["state"] == "firing"),
+                                "acknowledged": sum(1 for a in alerts if a["acknowledged_by"]),
+                                "silenced": sum(1 for a in alerts if a["silenced_by"]),
+                                "flapping": sum(1 for a in alerts if a["flapping"])}},
     }
     cur_bytes = _dumps(_finite(current))
     ws = json.dumps({"type": "metrics_update", "data": _finite(current), "timestamp": now},

@@ -77,11 +77,13 @@ def build_router(hub) -> APIRouter:
         items = list(hub.alerts.engine.history)[-limit:]
         return {"transitions": items[::-1]}
 
-    @r.get("/api/alerts/rules", summary="Rules with the number of label sets each matched")
+    @r.get("/api/alerts/rules", summary="Rules with the number of label sets each matched and "
+           "their health (ok/err/unknown, lastError, lastEvaluation, evaluationTime)")
     async def rules() -> dict:
         svc = hub.alerts
         return {"rules": [{**rule.model_dump(by_alias=True), "series": svc.rule_series.get(rule.name),
-                           "metric_seen": svc.rule_seen.get(rule.name, False)}
+                           "metric_seen": svc.rule_seen.get(rule.name, False),
+                           **svc.health.get(rule.name)}
                           for rule in svc.rules]}
 
     @r.get("/api/silences", summary="Silences (active and recently expired)")

@@ -72,11 +72,28 @@ function hostCard(h, sev) {
     h.up || h.last_seen ? el("dl", { className: "figures" }, ...rows) : null);
 }
 
-export function renderOverview(st) {
-  const score = st.status ? st.status.health_score : null;
+const BAND_LEVEL = { green: "ok", yellow: "warn", red: "crit" };
+
+/** Health score, coloured by the hub's band, and its terms on a details line: each term that
+ * costs points as "name −penalty (detail)". Text only (textContent), never markup from data. */
+function renderHealth(status) {
+  const h = status?.health || { score: status?.health_score ?? null, band: "unknown", terms: [] };
   const hs = document.getElementById("health-score");
-  hs.textContent = score == null ? NM : String(score);
-  hs.className = `health-value lvl-${score == null ? "nm" : score >= 90 ? "ok" : score >= 70 ? "warn" : "crit"}`;
+  hs.textContent = h.score == null ? NM : String(h.score);
+  hs.className = `health-value lvl-${BAND_LEVEL[h.band] || "nm"}`;
+  const terms = h.terms || [];
+  const costly = terms.filter((t) => t.penalty > 0);
+  const line = h.score == null ? "nothing measured yet"
+    : costly.length ? costly.map((t) => `${t.name.replace("_", " ")} −${t.penalty} (${t.detail})`).join(" · ")
+      : `no penalty: ${terms.map((t) => t.detail).join(" · ")}`;
+  const details = document.getElementById("health-terms");
+  details.textContent = `${h.band}: ${line}`;
+  hs.title = "100 − penalties: hosts up (weight 40), services up (40), headroom (20); "
+    + "a firing critical alert caps at 69.9, a down host/service or firing high alert at 89.9";
+}
+
+export function renderOverview(st) {
+  renderHealth(st.status);
   const counts = st.alertCounts || st.status?.alerts?.by_severity || {};
   setChildren(document.getElementById("alert-counts"), ...SEV_ORDER.map((s) =>
     el("a", { href: "#alerts", className: `chip sev-${s}`, textContent: `${counts[s] ?? 0} ${s}` })));
