@@ -155,3 +155,25 @@ def test_less_than_rule_with_clear(clock):
     r = rule(name="LowFree", op="<", threshold=10, clear=20)
     res = run(eng, clock, r, [5, 15, 21])
     assert [x[1] for x in res] == ["firing", "firing", None]
+
+
+def test_wall_clock_steps_neither_fire_pending_nor_resolve_held_alerts(clock):
+    """``for`` and ``keep_firing_for`` are durations: a wall clock a day ahead (then back) must
+    not fire a pending alert nor end a keep_firing_for early."""
+    eng = AlertEngine(clock)
+    r = rule(**{"for": "60s"})
+    fp = fingerprint(r.name, {**H, "alertname": r.name})
+    eng.evaluate(r, [(H, 90)])
+    clock.advance(10)
+    clock.set_wall(clock.time() + 86400)  # forward a day
+    assert eng.evaluate(r, [(H, 90)]) == [] and eng.alerts[fp].state == "pending"
+    clock.set_wall(clock.time() - 86400)  # and back
+    clock.advance(50)
+    assert [n.kind for n in eng.evaluate(r, [(H, 90)])] == ["firing"]
+    k = rule(name="Held", **{"keep_firing_for": "5m"})
+    fk = fingerprint(k.name, {**H, "alertname": k.name})
+    eng.evaluate(k, [(H, 90)])
+    clock.advance(10)
+    clock.set_wall(clock.time() + 86400)
+    notes = eng.evaluate(k, [(H, 10)])
+    assert "resolved" not in [n.kind for n in notes] and eng.alerts[fk].state == "firing"

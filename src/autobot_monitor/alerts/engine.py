@@ -163,6 +163,10 @@ class AlertEngine:
         self.clock = clock
         self.settings = settings or EngineSettings()
         self.alerts: dict[str, Alert] = {}
+        # fingerprint -> [monotonic time of active_since, of last_true]: ``for`` and
+        # ``keep_firing_for`` are durations, so a wall-clock step must not fire or resolve
+        # anything (alerts loaded from a state file have none and fall back to wall time)
+        self._mono: dict[str, list[float]] = {}
         self.silences: dict[str, Silence] = {}
         self.history: deque[dict] = deque(maxlen=self.settings.history_size)
         self._flaps: dict[str, deque[float]] = {}
@@ -217,6 +221,8 @@ class AlertEngine:
                       active_since=now, last_true=now, last_eval=now)
             a.flapping = fp in self._flapping
             self.alerts[fp] = a
+            mono = self.clock.monotonic()
+            self._mono[fp] = [mono, mono]
             self._transition(a, None, "pending", now)
             if rule.for_ <= 0:
                 return self._fire(a, now)
@@ -229,19 +235,32 @@ class AlertEngine:
         if a.state == "pending":
             if not cond:
                 del self.alerts[fp]
+                self._mono.pop(fp, None)
                 self._transition(a, "pending", "inactive", now)
                 return []
-            a.last_true = now
-            if now - a.active_since >= rule.for_:
+            self._mark_true(a, now)
+            if self._held(a, 0, a.active_since, now) >= rule.for_:
                 return self._fire(a, now)
             return []
         # firing
         if not cleared:
-            a.last_true = now
+            self._mark_true(a, now)
             return self._repeat(a, now)
-        if now - (a.last_true or now) < rule.keep_firing_for:
+        if self._held(a, 1, a.last_true or now, now) < rule.keep_firing_for:
             return self._repeat(a, now)
         return self._resolve(a, now)
+
+    def _mark_true(self, a: Alert, now: float) -> None:
+        a.last_true = now
+        m = self._mono.get(a.fingerprint)
+        if m is not None:
+            m[1] = self.clock.monotonic()
+
+    def _held(self, a: Alert, which: int, wall_then: float, now: float) -> float:
+        """Seconds since ``active_since`` (``which`` 0) or ``last_true`` (1), on the monotonic
+        clock; wall time only for an alert restored from a state file."""
+        m = self._mono.get(a.fingerprint)
+        return now - wall_then if m is None else self.clock.monotonic() - m[which]
 
     def _fire(self, a: Alert, now: float) -> list[Notification]:
         a.state, a.fired_at = "firing", now
@@ -256,6 +275,7 @@ class AlertEngine:
         self._transition(a, "firing", "resolved", now)
         out = self._notify_change(a, "resolved", now)
         del self.alerts[a.fingerprint]
+        self._mono.pop(a.fingerprint, None)
         return out
 
     def _notify_change(self, a: Alert, kind: str, now: float) -> list[Notification]:
