@@ -74,7 +74,7 @@ storage: {{backend: prometheus, prometheus_url: "{prom_url}"}}
         rows = list(csv.DictReader(io.StringIO(r.stdout)))
         assert rows and rows[0]["metric"] == "node_load1" and "host=agent-1" in rows[0]["labels"]
         bad = cli("export", "--url", url, "--metric", "node_load1", "--match", "host=~(")
-        assert bad.returncode == 2 and "regex" in bad.stderr
+        assert bad.returncode == 2 and "regular expression" in bad.stderr
     finally:
         if hub is not None:
             hub.stop()
