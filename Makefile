@@ -34,7 +34,7 @@ sysdeps:
 
 test: $(TEST_STAMP) sysdeps
 	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check src tests
