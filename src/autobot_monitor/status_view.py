@@ -92,7 +92,7 @@ def show_status(args) -> int:
                   highlight=False)
     t = Table(title="Hosts")
     for col in ("host", "state", "CPU", "memory", "disk max", "load1", "net rx", "net tx",
-                "disk read/write", "GPU", "24h avail"):
+                "disk read/write", "GPU", "24h avail (monitored)"):
         t.add_column(col)
     for name, h in current.get("hosts", {}).items():
         s = h.get("summary") or {}
@@ -109,13 +109,13 @@ def show_status(args) -> int:
                   _fmt_bytes(net.get("transmit_bytes_per_second"), True),
                   f"{_fmt_bytes(dio.get('read_bytes_per_second'), True)} / "
                   f"{_fmt_bytes(dio.get('written_bytes_per_second'), True)}", gpu,
-                  _fmt(h.get("availability_24h_percent"), "{:.2f}", "%"))
+                  _avail(h))
     con.print(t)
     _print_mesh(con, current.get("hosts", {}))
     services = current.get("services", {})
     if services:
         st = Table(title="Services")
-        for col in ("service", "type", "state", "response", "24h avail", "detail"):
+        for col in ("service", "type", "state", "response", "24h avail (monitored)", "detail"):
             st.add_column(col)
         for name, sv in services.items():
             rt = sv.get("response_time_seconds")
@@ -129,7 +129,7 @@ def show_status(args) -> int:
                 detail = detail or f"HTTP {sv['status_code']}"
             st.add_row(name, sv["type"], "[green]up[/]" if sv["up"] else "[red]down[/]",
                        _fmt(rt * 1000 if rt is not None else None, "{:.1f}", " ms"),
-                       _fmt(sv.get("availability_24h_percent"), "{:.2f}", "%"), detail)
+                       _avail(sv), detail)
         con.print(st)
     if alerts.get("alerts"):
         at = Table(title="Active alerts")
@@ -166,3 +166,10 @@ def _print_mesh(con, hosts: dict) -> None:
     con.print(mt)
 
 
+def _avail(d: dict) -> str:
+    """``99.50% (monitored 12.0%)``: availability over the monitored part of 24 h and how much of
+    the 24 h was monitored (``coverage_24h_percent``); ``n/m`` when nothing was monitored."""
+    a, cov = d.get("availability_24h_percent"), d.get("coverage_24h_percent")
+    if a is None:
+        return "n/m"
+    return f"{a:.2f}% (monitored {cov:.1f}%)" if cov is not None else f"{a:.2f}%"
