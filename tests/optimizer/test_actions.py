@@ -67,8 +67,8 @@ def test_cleanup_refuses_a_symlinked_root_and_unconfigured_paths(tmp_path):
     real = tmp_path / "real"
     real.mkdir()
     _file(real / "x.tmp", 10, 30)
-    os.symlink(real, tmp_path / "alias")
     c = cfg(f"optimizer: {{cleanup: [{{path: '{tmp_path / 'alias'}', globs: ['*.tmp']}}]}}")
+    os.symlink(real, tmp_path / "alias")  # after the config check, which refuses it (see guard tests)
     a = build_action(ActionRef("disk_cleanup", str(tmp_path / "alias"), "box"), c, "box", FakeClock())
     with pytest.raises(OptimizerError, match="not a directory"):
         a.plan()

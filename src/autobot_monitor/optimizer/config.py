@@ -121,23 +121,62 @@ def _probe_names() -> tuple[str, ...]:
 
 PROBE_NAMES = _probe_names()
 
+REAL_NAMES = (
+    "notes.txt", "db.sqlite", "app.log", ".bashrc", ".profile", "id_rsa", "id_rsa.pub",
+    "config.yaml", "settings.json", "main.py", "index.html", "style.css", "app.js", "Makefile",
+    "Dockerfile", "README.md", "LICENSE", "report.pdf", "photo.jpg", "logo.png", "data.csv",
+    "backup.tar.gz", "dump.rdb", "appendonly.aof", "server.key", "server.crt", "known_hosts",
+    "authorized_keys", "passwd", "shadow", "hosts", "fstab", "crontab", "nginx.conf",
+    "redis.conf", "prometheus.yml", "app.pid", "session.lock", "cache.bin", "model.gguf",
+    "weights.safetensors", "requirements.txt", "package.json", "go.mod", "Cargo.toml", "vmlinuz",
+    "initrd.img", "libc.so.6", "python3", "bash", "history", ".env", ".gitconfig", "id_ed25519",
+)
+"""Names of files people keep (config, keys, data, code, binaries): a cleanup glob meant for
+leftovers (``*.tmp``, ``*.log.[0-9]*``, ``core.*``) matches few of them."""
 
 PROBE_MAX_SHARE = 0.5
 """Cleanup globs matching more than this share of :data:`PROBE_NAMES` are refused."""
 
+REAL_MAX_SHARE = 0.25
+"""Cleanup globs matching more than this share of :data:`REAL_NAMES` are refused (``*.*``,
+``*e*,*a*,*o*,...``)."""
 
-def globs_probe_hits(globs: list[str]) -> int:
-    """How many of :data:`PROBE_NAMES` one of ``globs`` matches (as the cleanup matches them,
-    :func:`fnmatch.fnmatchcase`). ``*``, ``?*``, ``*?``, ``[!.]*`` match all of them, ``[!q]*``
-    nearly all: breadth is judged by testing, not by spelling."""
-    return sum(1 for n in PROBE_NAMES if any(fnmatch.fnmatchcase(n, g) for g in globs))
+
+def globs_probe_hits(globs: list[str], names: tuple[str, ...] = PROBE_NAMES) -> int:
+    """How many of ``names`` (default :data:`PROBE_NAMES`) one of ``globs`` matches (as the
+    cleanup matches them, :func:`fnmatch.fnmatchcase`). ``*``, ``?*``, ``*?``, ``[!.]*`` match
+    all of them, ``[!q]*`` nearly all: breadth is judged by testing, not by spelling."""
+    return sum(1 for n in names if any(fnmatch.fnmatchcase(n, g) for g in globs))
+
+
+def _too_broad(globs: list[str]) -> str | None:
+    """Why ``globs`` are too broad for a cleanup (a message), or None when they are narrow."""
+    for names, share, what in ((PROBE_NAMES, PROBE_MAX_SHARE, "probe file names"),
+                               (REAL_NAMES, REAL_MAX_SHARE, "common file names")):
+        hits = globs_probe_hits(globs, names)
+        if hits > share * len(names):
+            return (f"globs {globs} match {hits} of {len(names)} {what} (more than {share:.0%}): "
+                    "too broad, they match most files; name the files, e.g. '*.tmp'")
+    return None
+
+
+def _symlink_free(path: str) -> str:
+    """``path`` (absolute, normalised) when no component of it is a symlink now; ValueError
+    naming the real path otherwise. Components that do not exist yet are not checked here (the
+    cleanup re-checks each component with ``O_NOFOLLOW`` when it runs)."""
+    real = os.path.realpath(path)
+    if real != path:
+        raise ValueError(f"{path} goes through a symlink (real path {real}); symlinks are not "
+                         "followed by the cleanup, give the real path")
+    return path
 
 
 class CleanupPath(_M):
     """Files under ``path`` (absolute) whose name matches one of ``globs`` and that were last
-    modified more than ``older_than_days`` ago. Symlinks are never followed nor removed, and a
-    path through a symlink is refused when the cleanup runs. Globs that together match more
-    than half of :data:`PROBE_NAMES` (``*``, ``?*``, ``[!.]*``...) are refused."""
+    modified more than ``older_than_days`` ago. Symlinks are never followed nor removed; a path
+    through a symlink is refused here (config time) and again when the cleanup runs. Globs that
+    together match more than half of :data:`PROBE_NAMES` (``*``, ``?*``, ``[!.]*``...) or a
+    quarter of :data:`REAL_NAMES` (``*.*``, ``*e*,*a*,...``) are refused."""
 
     path: str
     globs: list[str] = Field(min_length=1)
@@ -152,7 +191,7 @@ class CleanupPath(_M):
         norm = os.path.normpath(v)
         if norm == "/" or ".." in v.split("/"):
             raise ValueError("must be a directory below / without '..'")
-        return norm
+        return _symlink_free(norm)
 
     @field_validator("globs")
     @classmethod
@@ -160,11 +199,9 @@ class CleanupPath(_M):
         for g in v:
             if not g or "/" in g or "\x00" in g:
                 raise ValueError(f"glob {g!r}: must match file names (no '/')")
-        hits = globs_probe_hits(v)
-        if hits > PROBE_MAX_SHARE * len(PROBE_NAMES):
-            raise ValueError(f"globs {v} match {hits} of {len(PROBE_NAMES)} probe file names "
-                             f"(more than {PROBE_MAX_SHARE:.0%}): too broad, they match (nearly) "
-                             "every file; name the files, e.g. '*.tmp'")
+        why = _too_broad(v)
+        if why:
+            raise ValueError(why)
         return v
 
 

@@ -9,6 +9,7 @@ import logging
 import os
 from typing import Any
 
+from ..errors import OptimizerError
 from .actions import redis_client, walk_cleanup
 from .model import AnalysisInput, HostInput
 
@@ -59,16 +60,26 @@ def _mountpoint(path: str, mounts: list[str]) -> str | None:
     return best
 
 
+_scan_errors: dict[str, str] = {}
+"""root -> the last error logged for it (bounded by the configured roots), so a root that
+stays unreadable is logged once, not on every optimizer run."""
+
+
 def scan_cleanup(roots, now: float, mounts: list[str]) -> dict[str, dict[str, Any]]:
     """root -> ``{"files", "bytes", "older_than_days", "mountpoint"}`` of what a cleanup would
-    remove now; roots that cannot be read are left out (logged)."""
+    remove now; roots that cannot be read are left out (logged once per distinct error)."""
     out = {}
     for r in roots:
         try:
             found = walk_cleanup(r, now)
         except Exception as e:  # noqa: BLE001
-            log.warning("optimizer: cleanup root %s: %s", r.path, e)
+            # OptimizerError messages from open_root already start "cleanup root <path>: "
+            msg = str(e) if isinstance(e, OptimizerError) else f"cleanup root {r.path}: {e}"
+            if _scan_errors.get(r.path) != msg:
+                _scan_errors[r.path] = msg
+                log.warning("optimizer: %s", msg)
             continue
+        _scan_errors.pop(r.path, None)
         out[r.path] = {"files": found["files"], "bytes": found["bytes"],
                        "older_than_days": r.older_than_days, "mountpoint": _mountpoint(r.path, mounts)}
     return out
