@@ -101,3 +101,40 @@ def test_duplicate_samples_dropped_first_wins_and_counted():
     dup = fams["autobot_scrape_samples_duplicate_total"].samples
     assert [s.value for s in dup] == [4]
     assert fams["autobot_scrape_samples_scraped"].samples[0].value == 3
+
+
+def test_hub_run_forever_starts_next_cycle_at_once_after_overrun(tmp_path, monkeypatch):
+    """Hub.run_forever itself, with cycles that each take 1.2 x the interval on the fake clock
+    and its waits moving the fake clock: each cycle starts when the previous one ends, never a
+    slot later (skipping ahead gave 6 + 5 = 11 s between cycles)."""
+    from autobot_monitor.config.models import MonitorConfig
+    from autobot_monitor.hub import service
+
+    clock = FakeClock()
+    hub = service.Hub(MonitorConfig(monitoring_interval=5), str(tmp_path / "d"), clock=clock)
+    starts: list[float] = []
+
+    class _Runner:
+        async def run(self):
+            return [], None
+
+    async def cycle():
+        starts.append(clock.monotonic())
+        clock.advance(6.0)
+        if len(starts) == 5:
+            hub._stop.set()
+
+    async def fake_wait_for(aw, timeout):  # the hub's wait between cycles, on the fake clock
+        aw.close()
+        clock.advance(timeout)
+        raise TimeoutError
+
+    hub.runner = _Runner()
+    hub.run_cycle = cycle
+    monkeypatch.setattr(service.asyncio, "wait_for", fake_wait_for)
+    asyncio.run(hub.run_forever())
+    assert starts[0] == 1001.0  # first cycle one second after start
+    assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == [6.0] * 4
+    assert hub.schedule.overruns == 5
+    fam = next(f for f in hub._hub_families() if f.name == "autobot_hub_cycles_overrun_total")
+    assert fam.samples[0].value == 5
