@@ -19,6 +19,7 @@ def all_specs() -> list[tuple[str, tuple[MetricSpec, ...]]]:
     from .clock import CLOCK_SPECS
     from .collectors.runner import SELF_SPECS
     from .hub.datadir import DATA_DIR_SPECS
+    from .hub.schedule import SCHEDULE_SPECS
     from .hub.scrape import SCRAPE_SPECS
     from .hub.service import HUB_SPECS
     from .store.redis_mirror import MIRROR_SPECS
@@ -27,7 +28,7 @@ def all_specs() -> list[tuple[str, tuple[MetricSpec, ...]]]:
     out = [(f"collector `{name}`", collector_class(name).SPECS) for name in REGISTRY]
     out += [("agent: latency mesh", MESH_SPECS), ("collector runner (self)", SELF_SPECS), ("service checks", tuple(ALL_SPECS)),
             ("hub: scrapes", SCRAPE_SPECS), ("alerts", (*ALERT_SPECS, NOTIFY_SPEC)),
-            ("hub: self", (*HUB_SPECS, *CLOCK_SPECS, *DATA_DIR_SPECS)), ("store (self)", (*STORE_SPECS, *MIRROR_SPECS))]
+            ("hub: self", (*HUB_SPECS, *SCHEDULE_SPECS, *CLOCK_SPECS, *DATA_DIR_SPECS)), ("store (self)", (*STORE_SPECS, *MIRROR_SPECS))]
     from .optimizer.service import SPECS as OPTIMIZER_SPECS
 
     out.append(("optimizer", OPTIMIZER_SPECS))  # issue 8

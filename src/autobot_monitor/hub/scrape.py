@@ -38,6 +38,10 @@ SCRAPE_SPECS = (
                "Failed scrapes of the target since the hub started, by reason (timeout, "
                "connection, http_status, body_size_limit, sample_limit, label_limit, ...).", "",
                ("job", "instance", "host", "reason")),
+    MetricSpec("autobot_scrape_samples_duplicate_total", "counter",
+               "Samples dropped since the hub started because an earlier sample of the same "
+               "scrape had the same name and labels (the first one is kept).", "",
+               ("job", "instance", "host")),
 )
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -98,6 +102,7 @@ class ScrapeResult:
     error: str | None
     scraped_at: float
     reason: str | None = None
+    duplicates: int = 0  # samples dropped: same name and labels as an earlier one (first wins)
 
 
 class ScrapeError(Exception):
@@ -126,7 +131,9 @@ async def scrape(client: httpx.AsyncClient, target: ScrapeTarget, timeout: float
         async with asyncio.timeout(timeout):
             body = await _fetch(client, target.url, headers, target.limits.body_size_limit)
             families = await asyncio.to_thread(parse_limited, body, target.limits)
-        return ScrapeResult(target, True, time.perf_counter() - t0, families, None, wall_time)
+        families, dups = drop_duplicates(families)
+        return ScrapeResult(target, True, time.perf_counter() - t0, families, None, wall_time,
+                            duplicates=dups)
     except (TimeoutError, httpx.TimeoutException):
         reason, err = "timeout", "timeout"
     except ScrapeError as e:
@@ -217,6 +224,25 @@ def parse_limited(body: bytes, limits: ScrapeLimits) -> list[MetricFamily]:
     return families
 
 
+def drop_duplicates(families: list[MetricFamily]) -> tuple[list[MetricFamily], int]:
+    """``families`` without the samples whose (name, labels) an earlier sample of the same scrape
+    already had (first wins, as the store keeps one value per series and timestamp), and how
+    many were dropped. The input is not modified."""
+    seen: set[tuple[str, tuple]] = set()
+    out, dropped = [], 0
+    for f in families:
+        fam = MetricFamily(f.name, f.type, f.help, f.unit)
+        for s in f.samples:
+            key = (s.name, tuple(sorted(s.labels)))
+            if key in seen:
+                dropped += 1
+                continue
+            seen.add(key)
+            fam.samples.append(s)
+        out.append(fam)
+    return (out, dropped) if dropped else (families, 0)
+
+
 def _count_samples(text: str, stop_after: int) -> int:
     """Sample lines in ``text`` (not blank, not ``#``), counting no further than ``stop_after``+1."""
     n = 0
@@ -289,11 +315,13 @@ def limits_for(defaults, t) -> ScrapeLimits:
 
 
 def scrape_families(results: list[ScrapeResult],
-                    failures: dict[tuple[str, str, str, str], int] | None = None
+                    failures: dict[tuple[str, str, str, str], int] | None = None,
+                    duplicates: dict[tuple[str, str, str], int] | None = None
                     ) -> list[MetricFamily]:
-    """``up``, duration, sample-count and failure-count families for a set of scrape results;
-    ``failures`` maps (job, instance, host, reason) to failed scrapes so far."""
-    up, dur, n, fail = (s.family() for s in SCRAPE_SPECS)
+    """``up``, duration, sample-count, failure-count and duplicate-count families for a set of
+    scrape results; ``failures`` maps (job, instance, host, reason) to failed scrapes so far,
+    ``duplicates`` (job, instance, host) to duplicate samples dropped so far."""
+    up, dur, n, fail, dup = (s.family() for s in SCRAPE_SPECS)
     for r in results:
         lab = {"job": r.target.job, "instance": r.target.instance, "host": r.target.host or ""}
         up.add(1.0 if r.ok else 0.0, lab)
@@ -302,4 +330,6 @@ def scrape_families(results: list[ScrapeResult],
             n.add(sum(len(f.samples) for f in r.families), lab)
     for (job, instance, host, reason), count in sorted((failures or {}).items()):
         fail.add(count, {"job": job, "instance": instance, "host": host, "reason": reason})
-    return [up, dur, n, fail]
+    for (job, instance, host), count in sorted((duplicates or {}).items()):
+        dup.add(count, {"job": job, "instance": instance, "host": host})
+    return [up, dur, n, fail, dup]

@@ -23,6 +23,7 @@ class _Health:
     failures: dict[str, int] = field(default_factory=dict)  # reason -> count
     last_reason: str | None = None  # None: last scrape ok (or none yet)
     last_error: str | None = None
+    duplicates: int = 0  # duplicate samples dropped since the hub started
 
 
 class ScrapeHealth:
@@ -44,6 +45,10 @@ class ScrapeHealth:
             h = seen[k] = self._by_key.get(k) or _Health()
             before = h.last_reason
             h.recent.append(r.ok)
+            if r.duplicates and not h.duplicates:
+                log.warning("scrape of %s: %d duplicate samples (same name and labels) dropped,"
+                            " the first of each kept", k, r.duplicates)
+            h.duplicates += r.duplicates
             if r.ok:
                 h.last_reason = h.last_error = None
             else:
@@ -69,6 +74,11 @@ class ScrapeHealth:
     def failures(self) -> dict[tuple[str, str, str, str], int]:
         """``{(job, instance, host, reason): failed scrapes since the hub started}``."""
         return {(*k, reason): n for k, h in self._by_key.items() for reason, n in h.failures.items()}
+
+    def duplicates(self) -> dict[Key, int]:
+        """``{(job, instance, host): duplicate samples dropped since the hub started}`` for the
+        targets that had any."""
+        return {k: h.duplicates for k, h in self._by_key.items() if h.duplicates}
 
     def status(self, r: ScrapeResult) -> tuple[str | None, int, int]:
         """(last error or None when the last scrape succeeded, failed scrapes among the last M,

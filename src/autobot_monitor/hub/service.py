@@ -34,6 +34,7 @@ from ..report.availability import availability_24h, no_availability
 from ..store import Store, WriteSample, open_store
 from ..store.future import drop_future
 from .datadir import DataDirWatch, watched_paths
+from .schedule import CycleSchedule
 from .scrape import (
     ScrapeResult,
     ScrapesCancelled,
@@ -102,6 +103,7 @@ class Hub:
         self.started_at = clock.time()
         self.clock_steps = StepDetector(clock, self._step_threshold())
         self._data_dir_watch = DataDirWatch([])
+        self.schedule = CycleSchedule(clock)
 
     # -- setup -------------------------------------------------------------------------------
     @property
@@ -212,11 +214,11 @@ class Hub:
         """Run cycles every ``monitoring_interval`` seconds (monotonic schedule) until stopped.
         The first cycle runs after one second so rate-based figures have two readings."""
         await self.runner.run()  # prime counters for rates
-        next_at = self.clock.monotonic() + 1.0
+        sched = self.schedule = CycleSchedule(self.clock)
         opt = getattr(self, "optimizer", None)  # issue 8: its own schedule, same stop event
         opt_task = asyncio.create_task(opt.run_forever(self._stop)) if opt is not None else None
         while not self._stop.is_set():
-            delay = next_at - self.clock.monotonic()
+            delay = sched.delay()
             if delay > 0:
                 try:
                     await asyncio.wait_for(self._stop.wait(), delay)
@@ -229,10 +231,7 @@ class Hub:
                 break
             except Exception:  # noqa: BLE001 - a bad cycle must not end monitoring
                 log.exception("cycle failed")
-            interval = self.config.monitoring_interval
-            next_at += interval
-            if next_at < self.clock.monotonic():  # fell behind: skip, don't burst
-                next_at = self.clock.monotonic() + interval
+            sched.done(self.config.monitoring_interval)  # behind: at once, one catch-up
         if opt_task is not None:
             await opt_task
 
@@ -315,7 +314,8 @@ class Hub:
                                            s.value, s.timestamp))
             stored.append(fam)
 
-        stored += scrape_families(scrapes, self._scrape_health.failures()) + self._hub_families()
+        stored += scrape_families(scrapes, self._scrape_health.failures(),
+                                  self._scrape_health.duplicates()) + self._hub_families()
         if getattr(self, "optimizer", None) is not None:
             stored += self.optimizer.families()  # issue 8
         await self.alerts.evaluate(stored, {h.name: h.priority for h in self.hosts.values()})
@@ -403,7 +403,7 @@ class Hub:
         err.add(self._store_errors)
         for h in self.hosts.values():
             hup.add(1.0 if h.up else 0.0, {"host": h.name, "role": h.role, "priority": h.priority})
-        return ([cyc, wr, tot, err, hup] + self.clock_steps.families()
+        return ([cyc, wr, tot, err, hup] + self.clock_steps.families() + self.schedule.families()
                 + DataDirWatch.families(self.data_dir_problem)
                 + (self.store.families() if self.store is not None else []))
 
