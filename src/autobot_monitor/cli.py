@@ -205,7 +205,12 @@ async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket, tls: dict | 
     # X-Forwarded-For/-Proto believed only from auth.trusted_proxies (default: nobody)
     proxies = {"proxy_headers": True, "forwarded_allow_ips": list(cfg.auth.trusted_proxies)} \
         if cfg.auth.trusted_proxies else {}
-    server = _make_server(app, lifespan="off", ws_max_size=1 << 20, **proxies, **(tls or {}))
+    # no Server header (nothing to fingerprint, a few bytes less per answer)
+    server = _make_server(app, lifespan="off", ws_max_size=1 << 20, server_header=False,
+                          **proxies, **(tls or {}))
+    import gc
+
+    gc.freeze()  # start-up objects (modules, app, config) out of every later collection
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(hub.reload()))
     host, port = sock.getsockname()[:2]

@@ -23,10 +23,40 @@ from .redaction import RedactFilter
 SUBDIRS = ("performance", "benchmarks", "metrics", "alerts")
 
 
+class DroppingQueueHandler(logging.handlers.QueueHandler):
+    """A ``QueueHandler`` onto a bounded queue that never blocks the caller: a record that finds
+    the queue full is dropped and counted in :attr:`dropped` (the stdlib one prints a traceback
+    per record). A record the :class:`RedactFilter` already rendered (``args`` None, no
+    exception) is queued as is, without the stdlib's format-and-copy."""
+
+    def __init__(self, q: queue.Queue):
+        super().__init__(q)
+        self.dropped = 0
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if record.args is None and not record.exc_info and isinstance(record.msg, str):
+            record.message = record.msg
+            return record
+        return super().prepare(record)
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+
 def _queue_handler(q: queue.Queue) -> logging.Handler:
-    h = logging.handlers.QueueHandler(q)
+    h = DroppingQueueHandler(q)
     h.addFilter(RedactFilter())
     return h
+
+
+def dropped_records() -> int:
+    """Log records dropped so far because a log queue was full (every logger set up here)."""
+    loggers = (logging.getLogger(), *(logging.getLogger(n) for n in (
+        "autobot_monitor.performance", "autobot_monitor.access", "autobot_monitor.alerts_log")))
+    return sum(getattr(h, "dropped", 0) for lg in loggers for h in lg.handlers)
 
 
 class _Plain(logging.Formatter):
