@@ -207,6 +207,7 @@ async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket, tls: dict | 
         if cfg.auth.trusted_proxies else {}
     # no Server header (nothing to fingerprint, a few bytes less per answer)
     server = _make_server(app, lifespan="off", ws_max_size=1 << 20, server_header=False,
+                          ws_per_message_deflate=False,
                           **proxies, **(tls or {}))
     import gc
 
