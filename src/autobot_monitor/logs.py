@@ -17,6 +17,7 @@ import logging.handlers
 import os
 import queue
 import sys
+import time
 
 from .config.models import LoggingConfig
 from .redaction import RedactFilter
@@ -82,9 +83,12 @@ class BatchFileHandler(logging.handlers.RotatingFileHandler):
 
 class BatchListener(logging.handlers.QueueListener):
     """A ``QueueListener`` that takes every record waiting (up to :attr:`MAX_BATCH`), hands each
-    to its handlers, then flushes them once."""
+    to its handlers, flushes them once, then sleeps :attr:`LINGER` seconds so records gather:
+    a busy hub wakes it (GIL hand-off, futex) about 20 times a second, not once per record.
+    A line reaches its file at most ~LINGER after it was logged."""
 
     MAX_BATCH = 1000
+    LINGER = 0.05
 
     def _monitor(self) -> None:
         q = self.queue
@@ -107,6 +111,7 @@ class BatchListener(logging.handlers.QueueListener):
                 q.task_done()
             if stop:
                 return
+            time.sleep(self.LINGER)
 
 
 def _queue_handler(q: queue.Queue) -> logging.Handler:

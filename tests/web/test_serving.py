@@ -97,3 +97,34 @@ def test_batch_file_handler_rotates_within_max_bytes_and_loses_nothing(tmp_path)
     assert all(p.stat().st_size <= 1000 for p in files)
     written = [x for p in files for x in p.read_text(encoding="utf-8").splitlines()]
     assert written == lines
+
+
+def _raw(url: str, payload: bytes, until: bytes, count: int) -> bytes:
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(payload)
+        got = b""
+        while got.count(until) < count:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
+def test_corked_writes_keep_pipelined_answers_whole_and_in_order(hub):
+    """Each answer leaves in one write (web/serving.py); pipelined requests still get complete
+    answers in order, and a HEAD answer (headers only, no body write) is not held back."""
+    url, _ = hub
+    auth = f"Authorization: Bearer {VIEWER}\r\nHost: 127.0.0.1\r\n".encode()
+    req = b"GET %s HTTP/1.1\r\n" + auth + b"\r\n"
+    got = _raw(url, (req % b"/healthz") + (req % b"/api/system/status") + (req % b"/healthz"),
+               b"HTTP/1.1 ", 3)
+    answers = got.split(b"HTTP/1.1 ")[1:]
+    assert len(answers) == 3 and all(a.startswith(b"200 ") for a in answers)
+    assert b'"status":"ok"' in answers[0] and b'"status":"ok"' in answers[2]
+    assert b'"cycles"' in answers[1]
+    head = _raw(url, b"HEAD /healthz HTTP/1.1\r\n" + auth + b"\r\n", b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 ") and head.endswith(b"\r\n\r\n")
