@@ -51,6 +51,7 @@ def test_snapshot_reads_answer_like_their_documented_routes(hub):
         assert "server" not in fast.headers
         if ctype == "application/json":
             assert fast.json().keys() == routed.json().keys()
+    assert httpx.get(url + "/healthz", timeout=10).json()["log_records_dropped"] == 0
     full = httpx.get(url + "/api/metrics/current?full=true", headers=auth, timeout=10)
     assert full.status_code == 200 and full.json()
     paths = httpx.get(url + "/openapi.json", headers=auth, timeout=10).json()["paths"]

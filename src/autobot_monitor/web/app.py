@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from .. import __version__
 from ..errors import QueryError, StoreError
 from ..exposition import CONTENT_TYPE
+from ..logs import dropped_records
 from ..model import METRIC_NAME_RE, json_number
 from ..store import MAX_POINTS, parse_matcher, parse_matchers
 
@@ -128,15 +129,17 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
     async def _bad(_: Request, exc: BadRequest) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
-    @app.get("/healthz", summary="Liveness: the hub is up and when its last cycle ran; 503 with "
-             "the reason when its data dir went from under it")
+    @app.get("/healthz", summary="Liveness: the hub is up, when its last cycle ran and how many "
+             "log records were dropped on full log queues; 503 with the reason when its data dir "
+             "went from under it")
     async def healthz() -> JSONResponse:
         ts = hub.snapshot.timestamp or None
         problem = getattr(hub, "data_dir_problem", None)
         if problem:
             return JSONResponse({"status": "unhealthy", "reason": problem, "version": __version__,
                                  "last_cycle": ts}, status_code=503)
-        return JSONResponse({"status": "ok", "version": __version__, "last_cycle": ts})
+        return JSONResponse({"status": "ok", "version": __version__, "last_cycle": ts,
+                             "log_records_dropped": dropped_records()})
 
     @app.post("/api/admin/reload", summary="Re-read the config file (as SIGHUP); a bad file is "
               "refused with its problems and the running config stays")
