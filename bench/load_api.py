@@ -50,6 +50,17 @@ def fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def fd_targets(pid: int) -> list[str]:
+    """What each open fd of ``pid`` points to (file path, ``socket:[inode]``...)."""
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            pass
+    return out
+
+
 class RssPeak(threading.Thread):
     """Samples /proc/PID/status VmRSS every second until stopped; ``peak`` in MiB."""
 
@@ -67,14 +78,17 @@ class RssPeak(threading.Thread):
         return self.peak
 
 
-def _wait_cycle(port: int, timeout: float = 60.0) -> None:
-    """Until /api/metrics/current carries a cycle's timestamp (no fixed sleep)."""
+def _wait_cycle(port: int, timeout: float = 90.0, cycles: int = 3) -> None:
+    """Until the hub has run ``cycles`` cycles (no fixed sleep): by then the store's worker
+    threads have opened their SQLite reader connections (2 fds each, one per pool thread), so
+    the fd baseline counts them."""
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json().get("last_cycle"):
+            r = httpx.get(f"http://127.0.0.1:{port}/api/system/status", timeout=2)
+            if r.json().get("cycles", 0) >= cycles:
                 return
         except (httpx.HTTPError, ValueError):
             pass
@@ -91,7 +105,7 @@ def _hub_run(args, procs: Procs, tmp: Path, wrk: str) -> dict:
                               "--data-dir", str(tmp / "data"), "--port", str(port)])
     wait_http(port, "/healthz", hub)
     _wait_cycle(port)
-    base_rss, base_fds = rss_mb(hub.pid), fds(hub.pid)
+    base_rss, base_fds, base_targets = rss_mb(hub.pid), fds(hub.pid), fd_targets(hub.pid)
     ws = subprocess.Popen([sys.executable, str(HERE / "ws_clients.py"), "--url",
                            f"ws://127.0.0.1:{port}/ws", "--reading", str(args.ws),
                            "--silent", str(args.silent)], stdout=subprocess.PIPE, text=True)
@@ -110,7 +124,8 @@ def _hub_run(args, procs: Procs, tmp: Path, wrk: str) -> dict:
     while fds(hub.pid) > base_fds and time.monotonic() < deadline:
         time.sleep(0.5)
     res.update(rss_base_mib=base_rss, rss_peak_mib=peak.stop(), rss_after_mib=rss_mb(hub.pid),
-               fds_base=base_fds, fds_during=during_fds, fds_after=fds(hub.pid))
+               fds_base=base_fds, fds_during=during_fds, fds_after=fds(hub.pid),
+               fds_added=sorted(set(fd_targets(hub.pid)) - set(base_targets)))
     procs.stop(hub)
     return res
 
@@ -160,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                        "hub/glances"]))
     print(f"hub RSS MiB: base {hub['rss_base_mib']:.1f}, peak {hub['rss_peak_mib']:.1f}, after "
           f"{hub['rss_after_mib']:.1f}; fds: base {hub['fds_base']}, during {hub['fds_during']}, "
-          f"after {hub['fds_after']}; websocket clients: {hub['ws']}")
+          f"after {hub['fds_after']} (new: {hub['fds_added']}); websocket clients: {hub['ws']}")
     growth = hub["rss_peak_mib"] - hub["rss_base_mib"]
     met = (hub["p99_ms"] <= 50 and not hub["socket_errors"] and not hub["non_2xx"]
            and growth <= 20 and hub["fds_after"] <= hub["fds_base"])

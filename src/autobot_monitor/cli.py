@@ -225,7 +225,17 @@ async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket, tls: dict | 
     # X-Forwarded-For/-Proto believed only from auth.trusted_proxies (default: nobody)
     proxies = {"proxy_headers": True, "forwarded_allow_ips": list(cfg.auth.trusted_proxies)} \
         if cfg.auth.trusted_proxies else {}
-    server = _make_server(app, lifespan="off", ws_max_size=1 << 20, **proxies, **(tls or {}))
+    try:  # one write per response (web/serving.py); httptools is optional
+        from .web.serving import CorkedHttpToolsProtocol as http
+    except ImportError:
+        http = "auto"
+    # no Server header (nothing to fingerprint); WebSocket frames uncompressed (zlib state cost
+    # ~40 KiB per client for a ~1 KiB message)
+    server = _make_server(app, lifespan="off", ws_max_size=1 << 20, server_header=False, http=http,
+                          ws_per_message_deflate=False, **proxies, **(tls or {}))
+    import gc
+
+    gc.freeze()  # start-up objects (modules, app, config) out of every later collection
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(hub.reload()))
     host, port = sock.getsockname()[:2]

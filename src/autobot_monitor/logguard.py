@@ -31,6 +31,10 @@ class GuardedRotatingFileHandler(logging.handlers.RotatingFileHandler):
     def emit(self, record: logging.LogRecord) -> None:
         self._failed_now = False
         super().emit(record)  # calls handleError() on failure
+        self._note_success()
+
+    def _note_success(self) -> None:
+        """After a record: if it was written while failing, say once that writing works again."""
         if not self._failed_now and self.failing:
             self.failing = False
             _say(f"log {self.baseFilename} writable again, {self.dropped} record(s) dropped")

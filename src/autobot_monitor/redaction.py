@@ -15,7 +15,7 @@ import logging
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from .checks.base import MASK, redact, register_secret, register_url_secrets
+from .checks.base import MASK, mask_secrets, redact, register_secret, register_url_secrets
 
 # A query parameter whose name says it carries a credential; names are bounded so matching stays
 # linear in the text length.
@@ -24,9 +24,17 @@ _SECRET_NAME_RE = re.compile(r"token|secret|passw|pwd|key|auth|sig|session|crede
 _CREDENTIAL_RE = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{4,}", re.I)
 
 
+# Each pattern below needs one of these in the text: userinfo an "@", a query parameter an "=",
+# a credential the word Bearer or Basic. A line without any (most access-log lines) only needs
+# the registered secrets masked.
+_TRIGGER_RE = re.compile(r"[@=]|bearer|basic", re.I)
+
+
 def redact_text(text: str) -> str:
     """``text`` with URL userinfo, credential-like query values, ``Bearer``/``Basic``
     credentials and registered secrets replaced by ``***`` (see :func:`~.checks.base.redact`)."""
+    if _TRIGGER_RE.search(text) is None:
+        return mask_secrets(text)
     out = redact(text) or ""
     out = _QUERY_PARAM_RE.sub(lambda m: m.group(0) if not _SECRET_NAME_RE.search(m.group(2))
                               else f"{m.group(1)}{m.group(2)}={MASK}", out)

@@ -107,6 +107,7 @@ def new_families(specs: tuple[MetricSpec, ...]) -> Families:
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
+_by_length: tuple[str, ...] = ()  # _secrets, longest first (rebuilt on each registration)
 _USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@")
 MASK = "***"
 
@@ -115,8 +116,18 @@ def register_secret(value: str | None) -> None:
     """Remember ``value`` (a password, a token) so :func:`redact` masks it wherever it appears.
     Empty values are ignored."""
     if value:
+        global _by_length
         with _secrets_lock:
             _secrets.add(value)
+            _by_length = tuple(sorted(_secrets, key=len, reverse=True))
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every registered secret (longest first) replaced by ``***``; no regex."""
+    for s in _by_length:
+        if s in text:
+            text = text.replace(s, MASK)
+    return text
 
 
 def register_url_secrets(url: str) -> None:
@@ -136,6 +147,8 @@ def redact(text: str | None, extra: tuple[str, ...] = ()) -> str | None:
     if text is None:
         return None
     out = _USERINFO_RE.sub(lambda m: m.group("scheme") + MASK + "@", str(text))
+    if not extra:
+        return mask_secrets(out)
     with _secrets_lock:
         secrets = sorted(_secrets.union(s for s in extra if s), key=len, reverse=True)
     for s in secrets:

@@ -270,12 +270,16 @@ class AuthMiddleware:
         try:
             await self._handle(scope, receive, send_wrapper, status)
         finally:
-            client = scope.get("client") or ("", 0)
-            access_log.info(json.dumps({
-                "time": round(time.time(), 3), "client": client[0], "who": status["who"],
-                "method": scope.get("method", "WS"), "path": scope.get("path", ""),
-                "status": status["code"], "duration_s": round(time.perf_counter() - t0, 6)},
-                separators=(",", ":")))
+            if access_log.isEnabledFor(logging.INFO):
+                client = scope.get("client") or ("", 0)
+                line = json.dumps({
+                    "time": round(time.time(), 3), "client": client[0], "who": status["who"],
+                    "method": scope.get("method", "WS"), "path": scope.get("path", ""),
+                    "status": status["code"], "duration_s": round(time.perf_counter() - t0, 6)},
+                    separators=(",", ":"))
+                # makeRecord + handle: Logger.info's caller lookup (a stack walk) is not needed
+                access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__,
+                                                        0, line, None, None))
 
     async def _handle(self, scope, receive, send, status):
         path = scope.get("path", "")

@@ -73,7 +73,10 @@ def interface_names(listen: str) -> set[str]:
 class HostAllowlist:
     """``allowed(host_header)``: whether a ``Host`` header names this hub (see module doc)."""
 
+    MAX_SEEN = 256  # answers remembered per Host header value (a config change makes a new list)
+
     def __init__(self, listen_names: set[str], extra: list[str] | tuple[str, ...] = ()):
+        self._seen: dict[str, bool] = {}
         self.any = "*" in extra
         self.exact = {n.lower().rstrip(".") for n in listen_names}
         self.suffixes: list[str] = []
@@ -87,7 +90,16 @@ class HostAllowlist:
     def allowed(self, host_header: str | None) -> bool:
         if self.any:
             return True
-        parsed = split_host(host_header or "")
+        key = host_header or ""
+        known = self._seen.get(key)
+        if known is None:
+            if len(self._seen) >= self.MAX_SEEN:  # bounded: a flood of odd Hosts resets it
+                self._seen.clear()
+            known = self._seen[key] = self._allowed(key)
+        return known
+
+    def _allowed(self, host_header: str) -> bool:
+        parsed = split_host(host_header)
         if parsed is None:
             return False
         name = parsed[0]
