@@ -38,7 +38,8 @@ def _is_loopback(host: str) -> bool:
 def _split_listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected HOST:PORT with PORT in 1-65535, got {text!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
 
 

@@ -91,3 +91,26 @@ def resolve_client_token(args: argparse.Namespace, argv: list[str]) -> int | Non
         return 2
     args.token = token
     return None
+
+
+def describe_http_error(e: Exception, url: str) -> str:
+    """One line for an ``httpx.HTTPError`` from a client command talking to the hub at ``url``:
+    401/403 "token missing or refused", 429 "rate limited (429), retry after N s" (N from the
+    ``Retry-After`` header when present), another status with the API's ``{"error": ...}``
+    message, and "cannot reach the hub" for transport errors."""
+    import httpx
+
+    if not isinstance(e, httpx.HTTPStatusError):
+        return f"cannot reach the hub at {url}: {e}"
+    r = e.response
+    if r.status_code in (401, 403):
+        return f"hub at {url} answered {r.status_code}: token missing or refused"
+    if r.status_code == 429:
+        after = r.headers.get("retry-after", "").strip()
+        return (f"hub at {url} rate limited (429), retry after {after} s" if after.isdigit()
+                else f"hub at {url} rate limited (429), retry later")
+    try:
+        detail = r.json().get("error")
+    except (ValueError, AttributeError):
+        detail = None
+    return f"hub at {url} answered {r.status_code}" + (f": {str(detail)[:300]}" if detail else "")

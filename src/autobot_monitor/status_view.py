@@ -25,7 +25,18 @@ def _fmt_bytes(v: float | None, per_s: bool = False) -> str:
 
 
 def _fmt(v: float | None, fmt: str = "{:.1f}", suffix: str = "") -> str:
-    return "n/m" if v is None else fmt.format(v) + suffix
+    """``v`` formatted, "n/m" when not measured; a value that rounds to zero never shows "-0"."""
+    if v is None:
+        return "n/m"
+    text = fmt.format(v)
+    if text.startswith("-") and text.lstrip("-0.") == "":
+        text = text[1:]
+    return text + suffix
+
+
+def _penalty(p: float) -> str:
+    """A health term's penalty (points taken off the score) as ``-12.5``, or ``0`` (never ``-0.0``)."""
+    return "0" if not p else f"-{p}"
 
 
 _BAND_COLOUR = {"green": "green", "yellow": "yellow", "red": "red"}
@@ -66,7 +77,9 @@ def show_status(args) -> int:
             current = c.get(f"{url}/api/metrics/current").raise_for_status().json()
             alerts = c.get(f"{url}/api/alerts").raise_for_status().json()
     except httpx.HTTPError as e:
-        return _fail(f"cannot reach the hub at {url}: {e}", 1)
+        from .security_cli import describe_http_error
+
+        return _fail(describe_http_error(e, url), 1)
     if args.json:
         print(json.dumps({"status": status, "current": current, "alerts": alerts}, indent=2))
         return 0
@@ -88,7 +101,7 @@ def show_status(args) -> int:
               f"last cycle {age:.0f}s ago, {status['alerts']['active']} active alert(s)"
               + _by_state(status["alerts"].get("by_state")))
     for term in hl["terms"]:
-        con.print(f"  {term['name']}: -{term['penalty']} ({term['detail']})", markup=False,
+        con.print(f"  {term['name']}: {_penalty(term['penalty'])} ({term['detail']})", markup=False,
                   highlight=False)
     t = Table(title="Hosts")
     for col in ("host", "state", "CPU", "memory", "disk max", "load1", "net rx", "net tx",

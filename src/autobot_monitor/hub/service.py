@@ -118,7 +118,7 @@ class Hub:
             # state (previous readings): CPU % and every rate stay measured across it
             self.runner = self._build_runner(cfg)
             if old_runner is not None:
-                log.info("collector settings changed: collectors rebuilt, so CPU %% and rates "
+                log.info("collector settings changed: collectors rebuilt, so CPU % and rates "
                          "are not measured until their second reading")
                 old_runner.close()
         self.checker = ServiceChecker(list(cfg.services), clock=self.clock)

@@ -105,7 +105,9 @@ def cmd_export(args) -> int:
             params = {"metric": args.metric, "start": repr(start), "end": repr(end),
                       **({"step": repr(step)} if step else {}), **({"host": args.host} if args.host else {}),
                       **({"fn": args.fn} if args.fn else {}), "match": args.match or []}
-            r = httpx.get(args.url.rstrip("/") + "/api/metrics/history", params=params, timeout=60)
+            headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
+            r = httpx.get(args.url.rstrip("/") + "/api/metrics/history", params=params, timeout=60,
+                          headers=headers)
             if r.status_code == 400:
                 print(f"autobot-monitor: {r.json().get('error')}", file=sys.stderr)
                 return 2
@@ -115,7 +117,12 @@ def cmd_export(args) -> int:
     except (QueryError, ConfigError) as e:
         print(f"autobot-monitor: {e}", file=sys.stderr)
         return 2
-    except (StoreError, httpx.HTTPError) as e:
+    except httpx.HTTPError as e:
+        from ..security_cli import describe_http_error
+
+        print(f"autobot-monitor: {describe_http_error(e, args.url)}", file=sys.stderr)
+        return 1
+    except StoreError as e:
         print(f"autobot-monitor: {e}", file=sys.stderr)
         return 1
     finally:
@@ -162,6 +169,9 @@ def add_parsers(sub, default_url: str, default_data_dir: str | None) -> None:
     s.add_argument("--url", default=default_url, help="running hub to read from")
     s.add_argument("--data-dir", help="read a stopped hub's store directly instead of --url")
     s.add_argument("--config", help="config of that hub (storage section)")
+    from ..security_cli import add_token_args
+
+    add_token_args(s)  # --token-file, --token, $AUTOBOT_MONITOR_TOKEN, as for status
     s.set_defaults(func=cmd_export)
     s = sub.add_parser("export-prometheus-config", help="write a Prometheus scrape config for the inventory")
     s.add_argument("--config", help="YAML config (default: ./monitoring_config.yaml if present)")

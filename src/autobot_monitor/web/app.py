@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import QueryError, StoreError
@@ -124,6 +125,15 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
             loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "body", "path"))
             parts.append(f"{loc or 'request'}: {e.get('msg', 'invalid')}")
         return JSONResponse({"error": "; ".join(parts)[:1000]}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        """Unknown routes (404), wrong methods (405) and other HTTP errors raised by the framework
+        answer like the API's own refusals: ``{"error": detail}`` (FastAPI's is ``{"detail"}``)."""
+        if exc.status_code in (204, 304):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(BadRequest)
     async def _bad(_: Request, exc: BadRequest) -> JSONResponse:
