@@ -89,8 +89,10 @@ def _make_server(app, **kw):
     from .httpserver import HeadAsGet, protocol_settings
 
     # request heads bounded (431 past 64 KiB), HEAD answered wherever GET is
+    http = kw.pop("http", None)  # a protocol class to put the head limit on (default httptools)
     server = _Server(uvicorn.Config(HeadAsGet(app), log_config=None, access_log=False,
-                                    **protocol_settings(), **kw))
+                                    **protocol_settings(http if isinstance(http, type) else None),
+                                    **kw))
     wake = asyncio.Event()
 
     def _exit() -> None:

@@ -27,24 +27,27 @@ MAX_HEAD_BYTES = 64 * 1024
 _REFUSAL = b"request head (request line and headers) larger than 65536 bytes\n"
 
 
-def protocol_settings() -> dict[str, Any]:
-    """uvicorn.Config keyword arguments that bound the request head: the limited httptools
-    protocol when httptools is installed, else h11 with its incomplete-event limit."""
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:
-        return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEAD_BYTES}
-    return {"http": _limited(HttpToolsProtocol)}
+def protocol_settings(base: type | None = None) -> dict[str, Any]:
+    """uvicorn.Config keyword arguments that bound the request head: ``base`` (a subclass of
+    uvicorn's HttpToolsProtocol, such as :class:`.web.serving.CorkedHttpToolsProtocol`) or the
+    plain httptools protocol with the limit when httptools is installed, else h11 with its
+    incomplete-event limit."""
+    if base is None:
+        try:
+            from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
+        except ImportError:
+            return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEAD_BYTES}
+    return {"http": _limited(base)}
 
 
-_CLASS: type | None = None
+_CLASSES: dict[type, type] = {}
 
 
 def _limited(base: type) -> type:
-    """``base`` (uvicorn's HttpToolsProtocol) with the head limit; built once."""
-    global _CLASS
-    if _CLASS is not None:
-        return _CLASS
+    """``base`` (uvicorn's HttpToolsProtocol or a subclass) with the head limit; built once per
+    base."""
+    if base in _CLASSES:
+        return _CLASSES[base]
 
     class HeadLimitedHttpTools(base):  # type: ignore[misc, valid-type]
         """HttpToolsProtocol refusing a request head over :data:`MAX_HEAD_BYTES` with 431."""
@@ -94,8 +97,8 @@ def _limited(base: type) -> type:
             self._in_head, self._head_bytes, self._tail = True, 0, None
             super().on_message_complete()
 
-    _CLASS = HeadLimitedHttpTools
-    return _CLASS
+    _CLASSES[base] = HeadLimitedHttpTools
+    return HeadLimitedHttpTools
 
 
 def _blank_line_end(buf: bytes) -> int:
