@@ -26,6 +26,7 @@ import math
 import re
 import secrets
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -177,13 +178,25 @@ class AlertEngine:
 
     # -- evaluation ----------------------------------------------------------------------------
     def evaluate(self, rule: RuleConfig, values: list[tuple[dict[str, str], float | None]],
-                 priorities: dict[str, str] | None = None) -> list[Notification]:
+                 priorities: dict[str, str] | None = None,
+                 unmeasured: Iterable[dict[str, str]] = ()) -> list[Notification]:
         """Apply one rule's values for this cycle. ``values``: ``(labels, value)`` per label set
-        (``None`` = no value). ``priorities`` maps host name -> inventory priority; a critical
-        host raises severity one step when the rule allows it. Returns notifications due now."""
+        (``None`` = no value: the condition is false and a firing alert counts as cleared).
+        ``unmeasured``: label sets present but without a value that stands for the window (too
+        little data): a pending alert of one goes inactive, a firing one stays as it is.
+        ``priorities`` maps host name -> inventory priority; a critical host raises severity one
+        step when the rule allows it. Returns notifications due now."""
         now = self.clock.time()
         out: list[Notification] = []
         seen: set[str] = set()
+        for labels in unmeasured:
+            fp = fingerprint(rule.name, {**labels, "alertname": rule.name})
+            seen.add(fp)
+            a = self.alerts.get(fp)
+            if a is not None and a.state == "firing":
+                a.last_eval = now
+            elif a is not None:
+                out += self._step(rule, fp, a.labels, a.severity, None, False, True, now)
         for labels, value in values:
             labels = {**labels, "alertname": rule.name}
             fp = fingerprint(rule.name, labels)
