@@ -177,3 +177,21 @@ def test_wall_clock_steps_neither_fire_pending_nor_resolve_held_alerts(clock):
     clock.set_wall(clock.time() + 86400)
     notes = eng.evaluate(k, [(H, 10)])
     assert "resolved" not in [n.kind for n in notes] and eng.alerts[fk].state == "firing"
+
+
+def test_silence_history_deleted_vs_expired(clock):
+    eng = AlertEngine(clock)
+    gone = eng.add_silence({"host": "h1"}, 3600, "", "ops")
+    runs_out = eng.add_silence({"host": "h2"}, 60, "", "ops")
+    clock.advance(10)
+    eng.expire_silence(gone.id, "alice")
+    eng.prune()
+    ends = [h for h in eng.history if h["to"] in ("silence_deleted", "silence_expired")]
+    assert ends == [{"time": clock.time(), "silence": gone.id, "to": "silence_deleted", "by": "alice"}]
+    clock.advance(100)
+    eng.prune()
+    eng.prune()  # recorded once
+    eng.expire_silence(runs_out.id, "bob")  # already over: no deletion recorded
+    ends = [(h["silence"], h["to"]) for h in eng.history if h["to"] != "silence_created"]
+    assert ends == [(gone.id, "silence_deleted"), (runs_out.id, "silence_expired")]
+    assert [h["time"] for h in eng.history if h["to"] == "silence_expired"] == [runs_out.ends_at]

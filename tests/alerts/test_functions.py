@@ -56,3 +56,11 @@ def test_counter_rate_is_never_negative(values):
     pts = [(float(i), v) for i, v in enumerate(values)]
     r = counter_rate(pts)
     assert r is not None and r >= 0
+
+
+def test_covers_needs_data_from_the_first_half_of_the_window():
+    from autobot_monitor.alerts.functions import covers
+    assert not covers([], 1000, 300)
+    assert not covers([(1160, 5.0), (1300, 5.0)], 1000, 300)  # 140 s of a 300 s window
+    assert covers([(1150, 5.0), (1300, 5.0)], 1000, 300)
+    assert not covers([(1010, None), (1290, 1.0)], 1000, 300)  # no value is no coverage

@@ -65,3 +65,39 @@ def test_firing_again_soon_after_resolving_is_one_flapping_notification():
     assert kinds == ["firing", "resolved", "flapping"]
     (a,) = eng.active()
     assert a.flapping and a.state == "firing"
+
+
+async def test_window_rule_needs_half_its_window_of_data(tmp_path):
+    """A fresh start with a busy CPU: the 5 m average is not claimed from seconds of data, so
+    HighCpuUsage stays quiet until readings reach back half the window; a firing alert whose
+    window is short again (data gap after a restart) is kept, not resolved."""
+    clock = FakeClock()
+    store = open_store(StorageConfig(), str(tmp_path))
+    rule = next(r for r in default_rules(AlertThresholds(), 10) if r.name == "HighCpuUsage")
+    rule = RuleConfig.model_validate({**rule.model_dump(by_alias=True), "for": 0})
+    svc = AlertService([rule], AlertingConfig(), clock, store, None, interval=10)
+    labels = (("cpu", "all"), ("host", "box"))
+    start = clock.time()
+
+    async def cycle(v: float) -> list[str]:
+        clock.advance(10)
+        await asyncio.to_thread(store.write, [WriteSample(
+            "autobot_cpu_busy_percent", labels, v, "gauge", clock.time())])
+        return [n.kind for n in await svc.evaluate([], {"box": "high"})]
+
+    try:
+        fired_at = None
+        for _ in range(40):
+            if await cycle(99.9) == ["firing"]:
+                fired_at = clock.time()
+                break
+        assert fired_at is not None and fired_at - start >= RESOURCE_WINDOW / 2
+        assert svc.rule_series["HighCpuUsage"] == 1
+        clock.advance(RESOURCE_WINDOW)  # the hub was down: the window now holds one reading
+        assert await cycle(10.0) == []
+        assert [a.state for a in svc.engine.active()] == ["firing"]
+        kinds = [k for _ in range(20) for k in await cycle(10.0)]
+        assert kinds == ["resolved"]  # once the window is covered again, measured and cleared
+    finally:
+        await svc.aclose()
+        store.close()

@@ -54,7 +54,7 @@ async def test_failed_history_query_keeps_alert_and_records_rule_health(tmp_path
     svc = AlertService([RULE], AlertingConfig(), clock, store, None, interval=10)
     assert svc.health.get("HotAvg")["health"] == "unknown"
     try:
-        kinds = [await cycle(svc, store, clock, 95.0) for _ in range(4)]
+        kinds = [await cycle(svc, store, clock, 95.0) for _ in range(6)]  # 30 s of data first
         assert ["firing"] in kinds and svc.engine.firing_counts()["high"] == 1
         ok = svc.health.get("HotAvg")
         assert ok["health"] == "ok" and ok["lastError"] == "" and ok["evaluationTime"] >= 0

@@ -44,8 +44,10 @@ def test_admin_needed_for_changes(auth_hub):
     assert r.status_code == 201
     sid = r.json()["id"]
     assert httpx.delete(f"{auth_hub.url}/api/silences/{sid}", headers=h).status_code == 403
-    assert httpx.delete(f"{auth_hub.url}/api/silences/{sid}",
+    assert httpx.delete(f"{auth_hub.url}/api/silences/{sid}?by=mallory",
                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 200
+    hist = auth_hub.get("/api/alerts/history", ADMIN_TOKEN).json()["transitions"]
+    assert [(h["to"], h["by"]) for h in hist if h.get("silence") == sid][0] == ("silence_deleted", "alice")
 
 
 def test_websocket_needs_a_token(auth_hub):

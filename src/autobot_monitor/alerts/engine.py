@@ -26,6 +26,7 @@ import math
 import re
 import secrets
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -168,6 +169,7 @@ class AlertEngine:
         # anything (alerts loaded from a state file have none and fall back to wall time)
         self._mono: dict[str, list[float]] = {}
         self.silences: dict[str, Silence] = {}
+        self._ended: set[str] = set()  # silences whose end is already in the history
         self.history: deque[dict] = deque(maxlen=self.settings.history_size)
         self._flaps: dict[str, deque[float]] = {}
         self._flapping: set[str] = set()
@@ -176,13 +178,25 @@ class AlertEngine:
 
     # -- evaluation ----------------------------------------------------------------------------
     def evaluate(self, rule: RuleConfig, values: list[tuple[dict[str, str], float | None]],
-                 priorities: dict[str, str] | None = None) -> list[Notification]:
+                 priorities: dict[str, str] | None = None,
+                 unmeasured: Iterable[dict[str, str]] = ()) -> list[Notification]:
         """Apply one rule's values for this cycle. ``values``: ``(labels, value)`` per label set
-        (``None`` = no value). ``priorities`` maps host name -> inventory priority; a critical
-        host raises severity one step when the rule allows it. Returns notifications due now."""
+        (``None`` = no value: the condition is false and a firing alert counts as cleared).
+        ``unmeasured``: label sets present but without a value that stands for the window (too
+        little data): a pending alert of one goes inactive, a firing one stays as it is.
+        ``priorities`` maps host name -> inventory priority; a critical host raises severity one
+        step when the rule allows it. Returns notifications due now."""
         now = self.clock.time()
         out: list[Notification] = []
         seen: set[str] = set()
+        for labels in unmeasured:
+            fp = fingerprint(rule.name, {**labels, "alertname": rule.name})
+            seen.add(fp)
+            a = self.alerts.get(fp)
+            if a is not None and a.state == "firing":
+                a.last_eval = now
+            elif a is not None:
+                out += self._step(rule, fp, a.labels, a.severity, None, False, True, now)
         for labels, value in values:
             labels = {**labels, "alertname": rule.name}
             fp = fingerprint(rule.name, labels)
@@ -340,7 +354,8 @@ class AlertEngine:
                              "severity": a.severity, "summary": a.summary})
 
     def prune(self) -> None:
-        """Forget flap records older than the flap window and silences expired for a day."""
+        """Record ``silence_expired`` once for each silence that has run out; forget flap records
+        older than the flap window and silences expired for a day."""
         now = self.clock.time()
         for fp, flaps in list(self._flaps.items()):
             while flaps and flaps[0] < now - self.settings.flap_window:
@@ -349,8 +364,13 @@ class AlertEngine:
                 del self._flaps[fp]
                 self._flapping.discard(fp)
         for sid, s in list(self.silences.items()):
+            if s.ends_at <= now and sid not in self._ended:
+                self._ended.add(sid)
+                self.history.append({"time": s.ends_at, "silence": sid, "to": "silence_expired"})
+                self.dirty = True
             if s.ends_at < now - 86400:
                 del self.silences[sid]
+                self._ended.discard(sid)
 
     # -- operator actions ----------------------------------------------------------------------
     def acknowledge(self, fp: str, by: str) -> Alert:
@@ -394,15 +414,23 @@ class AlertEngine:
         expired = sorted((s for s in self.silences.values() if s.ends_at <= now), key=lambda s: s.ends_at)
         for s in expired[:len(self.silences) - MAX_SILENCES + 1]:
             del self.silences[s.id]
+            self._ended.discard(s.id)
         if len(self.silences) >= MAX_SILENCES:
             raise ValueError(f"{len(self.silences)} active silences, the cap max_silences="
                              f"{MAX_SILENCES}: expire one first")
 
-    def expire_silence(self, sid: str) -> Silence:
-        """End a silence now (KeyError if unknown)."""
+    def expire_silence(self, sid: str, by: str = "operator") -> Silence:
+        """End a silence now on an operator's request (KeyError if unknown): the history records
+        ``silence_deleted`` with ``by``, unless it had already run out (``silence_expired``, written
+        by :meth:`prune` when a silence reaches its end)."""
         s = self.silences[sid]
-        s.ends_at = min(s.ends_at, self.clock.time())
-        self.history.append({"time": s.ends_at, "silence": sid, "to": "silence_expired"})
+        now = self.clock.time()
+        if s.ends_at > now:
+            s.ends_at = now
+            self.history.append({"time": now, "silence": sid, "to": "silence_deleted", "by": by})
+        elif sid not in self._ended:
+            self.history.append({"time": s.ends_at, "silence": sid, "to": "silence_expired"})
+        self._ended.add(sid)
         self.dirty = True
         return s
 
@@ -431,6 +459,8 @@ class AlertEngine:
                 continue  # malformed, or over a cap (a state file written before the caps)
             if len(self.silences) < MAX_SILENCES:
                 self.silences[s.id] = s
+                if s.ends_at <= self.clock.time():
+                    self._ended.add(s.id)  # its end was recorded (or missed) before the restart
         for fp, times in state.get("flaps", {}).items():
             self._flaps[fp] = deque(times, maxlen=self.settings.flap_threshold + 1)
         self._flapping.update(state.get("flapping", []))

@@ -2,6 +2,7 @@
 
 Every function takes ``points`` as ``[(unix_seconds, value)]`` in time order (``None`` values and
 non-finite ones are ignored) and returns a float or ``None`` when there is not enough data.
+:func:`covers` says whether a window's points reach back far enough to stand for the window.
 
 Prediction (``time_to_threshold``): a Theil–Sen fit (the median of the pairwise slopes, robust to
 outliers; at most 200 evenly spaced points are used, so cost stays bounded) over the window; the
@@ -23,6 +24,15 @@ from dataclasses import dataclass
 Points = Sequence[tuple[float, float | None]]
 
 MAX_FIT_POINTS = 200
+COVERAGE_SHARE = 0.5  # the data must reach back to the first half of the window
+
+
+def covers(points: Points, start: float, window: float, share: float = COVERAGE_SHARE) -> bool:
+    """True when the oldest usable point of a window ``[start, start + window]`` (Unix seconds)
+    lies at most ``share * window`` after ``start``: a 5 m average needs readings from at least
+    the last 2.5 m, so 11 s after a fresh start nothing is claimed for the 5 m window."""
+    pts = _clean(points)
+    return bool(pts) and pts[0][0] <= start + share * window
 
 
 def _clean(points: Points) -> list[tuple[float, float]]:

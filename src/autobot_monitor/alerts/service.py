@@ -19,7 +19,15 @@ from ..clock import Clock
 from ..model import MetricFamily, MetricSpec, Sample
 from .config import AlertingConfig, RuleConfig
 from .engine import AlertEngine, EngineSettings, Notification, label_matches
-from .functions import AnomalyBaseline, counter_rate, time_to_threshold, window_avg, window_max, window_min
+from .functions import (
+    AnomalyBaseline,
+    counter_rate,
+    covers,
+    time_to_threshold,
+    window_avg,
+    window_max,
+    window_min,
+)
 from .health import RuleHealth
 from .notify import Dispatcher
 
@@ -37,6 +45,7 @@ SPECS = (
 
 DRAIN_DEADLINE = 30.0  # seconds a replaced dispatcher has to deliver what it holds
 _WINDOW_FNS = {"avg": window_avg, "max": window_max, "min": window_min, "rate": counter_rate}
+_COVERED_FNS = ("avg", "max", "min")  # claim the whole window: need data over half of it
 Index = dict[str, list[Sample]]
 
 
@@ -156,16 +165,17 @@ class AlertService:
                 # no data is not "cleared": its alerts stay as they were until a query succeeds
                 self.health.record(rule.name, now, spent.get(rule.name, 0.0), errors[rule.name])
                 continue
+            short: list[dict[str, str]] = []  # series too short for the window: not measured
             if rule.fn == "value":
                 values = sel.select(rule.metric, rule.match)
             elif rule.fn == "anomaly":
                 values = self._anomaly(rule, idx)
             else:
-                values = history.get(rule.name, [])
-            self.rule_series[rule.name] = len(values)
-            if values or rule.metric in idx:
+                values, short = history.get(rule.name, ([], []))
+            self.rule_series[rule.name] = len(values) + len(short)
+            if values or short or rule.metric in idx:
                 self.rule_seen[rule.name] = True
-            notes += self.engine.evaluate(rule, values, priorities)
+            notes += self.engine.evaluate(rule, values, priorities, short)
             self.health.record(rule.name, now,
                                spent.get(rule.name, 0.0) + time.perf_counter() - t_rule)
         self.dispatcher.submit(notes)
@@ -177,8 +187,11 @@ class AlertService:
         return notes
 
     def _window_values(self, rules: list[RuleConfig]) -> tuple[dict, dict[str, str], dict[str, float]]:
-        """(rule name -> [(labels, value)], rule name -> error of a failed query, rule name ->
-        seconds its query took), from the store (blocking: runs in a worker thread)."""
+        """(rule name -> ([(labels, value)], [labels of series too short for the window]), rule
+        name -> error of a failed query, rule name -> seconds its query took), from the store
+        (blocking: runs in a worker thread). A series whose points do not reach back to the
+        first half of the window (:func:`.functions.covers`) gets no value for ``avg``/``max``/``min``:
+        not measured (``rate`` and ``time_to_threshold`` are per second over the span present)."""
         now = self.clock.time()
         out: dict[str, list] = {}
         errors: dict[str, str] = {}
@@ -195,16 +208,17 @@ class AlertService:
                 spent[rule.name] = time.perf_counter() - t0
                 continue
             spent[rule.name] = time.perf_counter() - t0
-            vals = []
+            vals, short = [], []
             for s in series:
                 if not label_matches(s.labels, rule.match):
                     continue
-                if rule.fn == "time_to_threshold":
-                    v = time_to_threshold(s.points, rule.target)
+                if rule.fn in _COVERED_FNS and not covers(s.points, now - rule.window, rule.window):
+                    short.append(dict(s.labels))
+                elif rule.fn == "time_to_threshold":
+                    vals.append((dict(s.labels), time_to_threshold(s.points, rule.target)))
                 else:
-                    v = _WINDOW_FNS[rule.fn](s.points)
-                vals.append((dict(s.labels), v))
-            out[rule.name] = vals
+                    vals.append((dict(s.labels), _WINDOW_FNS[rule.fn](s.points)))
+            out[rule.name] = (vals, short)
         return out, errors, spent
 
     def _anomaly(self, rule: RuleConfig, idx: Index) -> list[tuple[dict[str, str], float | None]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -101,10 +101,13 @@ def build_router(hub) -> APIRouter:
             return _err(400, str(e))
         return {**s.__dict__, "active": True}
 
-    @r.delete("/api/silences/{silence_id}", summary="Expire a silence now")
-    async def expire(silence_id: str):
+    @r.delete("/api/silences/{silence_id}", summary="Delete (end) a silence now; the history "
+              "records silence_deleted with who: the authenticated token's name, else ?by=")
+    async def expire(silence_id: str, request: Request,
+                     by: Annotated[str, Query(max_length=100)] = "operator"):
+        who = getattr(request.state, "who", None) or by
         try:
-            s = hub.alerts.engine.expire_silence(silence_id)
+            s = hub.alerts.engine.expire_silence(silence_id, who)
         except KeyError:
             return _err(404, f"no silence {silence_id!r}")
         return {**s.__dict__, "active": False}

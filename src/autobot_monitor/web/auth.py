@@ -304,6 +304,7 @@ class AuthMiddleware:
         principal, csrf = found
         if principal is not None:
             status["who"] = principal.name
+            scope.setdefault("state", {})["who"] = principal.name  # request.state.who
         if need is None:
             return await self.app(scope, receive, send)
         if scope["type"] == "websocket":
