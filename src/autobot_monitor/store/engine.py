@@ -55,6 +55,7 @@ from .wal import Wal
 from .wal import encode as wal_record
 
 log = logging.getLogger(__name__)
+_SLACK = 16384  # bytes kept free for the page granularity of a flush
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, name TEXT NOT NULL, labels TEXT NOT NULL,
@@ -300,8 +301,8 @@ class TieredStore(ReadMixin):
         cap = self.max_disk_bytes - (self.max_disk_bytes // 10 if self._refusing else 0)
         need = 16 + 20 * n
         # room is kept to flush the head: its chunks pass through SQLite's journal, then the
-        # database (taken as twice the log's bytes, a bound that held in the tests)
-        if self._disk_bytes() + need + 2 * (self._wal.size() + need) <= cap:
+        # database (taken as twice the log's bytes plus 4 pages for the indexes)
+        if self._disk_bytes() + need + 2 * (self._wal.size() + need) + _SLACK <= cap:
             return
         if self._head_n:
             try:
@@ -310,7 +311,7 @@ class TieredStore(ReadMixin):
                 pass
         self._checkpoint()
         used = self._disk_bytes()
-        if used + 3 * need > cap:
+        if used + 3 * need + _SLACK > cap:
             self._refuse(f"disk full: store files at max_disk_bytes={self.max_disk_bytes}", n,
                          f" ({used} bytes used, this batch needs {need})")
 
