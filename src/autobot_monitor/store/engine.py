@@ -55,7 +55,6 @@ from .wal import Wal
 from .wal import encode as wal_record
 
 log = logging.getLogger(__name__)
-_SLACK = 16384  # bytes kept free for the page granularity of a flush
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, name TEXT NOT NULL, labels TEXT NOT NULL,
@@ -291,37 +290,6 @@ class TieredStore(ReadMixin):
         self._refusing = why
         raise StoreError(f"store refuses writes: {why}{detail}")
 
-    def _check_cap(self, n: int) -> None:
-        """Refuse a batch of ``n`` samples whose log record (>= 20 bytes a sample) would take the
-        store's files past ``max_disk_bytes``; flushes the head and truncates SQLite's journal
-        first to make room. Raises StoreError."""
-        if not self.max_disk_bytes:
-            return
-        # once refusing, a tenth of the cap must be free again (no flapping at the edge)
-        cap = self.max_disk_bytes - (self.max_disk_bytes // 10 if self._refusing else 0)
-        need = 16 + 20 * n
-        # room is kept to flush the head: its chunks pass through SQLite's journal, then the
-        # database (taken as twice the log's bytes plus 4 pages for the indexes)
-        if self._disk_bytes() + need + 2 * (self._wal.size() + need) + _SLACK <= cap:
-            return
-        if self._head_n:
-            try:
-                self._flush(None, refuse=0)
-            except StoreError:
-                pass
-        self._checkpoint()
-        used = self._disk_bytes()
-        if used + 3 * need + _SLACK > cap:
-            self._refuse(f"disk full: store files at max_disk_bytes={self.max_disk_bytes}", n,
-                         f" ({used} bytes used, this batch needs {need})")
-
-    def _checkpoint(self) -> None:
-        """Copy SQLite's ``-wal`` journal into the database and truncate it (best effort)."""
-        try:
-            self._w.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error as e:
-            log.debug("checkpoint of %s failed: %s", self.path, e)
-
     def flush(self) -> None:
         """Move the whole head to chunks now (also done by :meth:`close`)."""
         with self._lock:
@@ -409,20 +377,14 @@ class TieredStore(ReadMixin):
                                        self._wal.size(), self._refusing is not None, self._disk_bytes())
 
     def _disk_bytes(self) -> int:
-        """Bytes of every file whose name starts with the store's path (database, SQLite
-        journals, head log, lock, temp files); the database itself counts its pages in use."""
-        d, base = os.path.split(os.path.abspath(self.path))
-        total = 0
-        with os.scandir(d) as it:
-            for e in it:
-                if e.name.startswith(base) and e.name != base and e.is_file(follow_symlinks=False):
-                    try:
-                        total += e.stat(follow_symlinks=False).st_size
-                    except OSError:
-                        pass
-        page, count, free = (self._w.execute(f"PRAGMA {p}").fetchone()[0]
-                             for p in ("page_size", "page_count", "freelist_count"))
-        return total + (count - free) * page
+        from .diskcap import disk_bytes
+
+        return disk_bytes(self)
+
+    def _check_cap(self, n: int) -> None:
+        from .diskcap import check_cap
+
+        check_cap(self, n)
 
     def close(self) -> None:
         with self._lock:
