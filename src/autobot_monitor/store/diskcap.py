@@ -17,16 +17,20 @@ SLACK = 16384  # bytes kept free for the page granularity of a flush
 def disk_bytes(store) -> int:
     """Bytes of every file whose name starts with the store's path (SQLite's ``-wal``/``-shm``,
     the head log, lock and temp files) plus the database's pages in use (pages freed by
-    retention are reused, so they do not count). Caller holds the store's lock."""
+    retention are reused, so they do not count). Caller holds the store's lock. A directory
+    that went away counts no files (the write then fails on the head log, a StoreError)."""
     d, base = os.path.split(os.path.abspath(store.path))
     total = 0
-    with os.scandir(d) as it:
-        for e in it:
-            if e.name.startswith(base) and e.name != base and e.is_file(follow_symlinks=False):
-                try:
-                    total += e.stat(follow_symlinks=False).st_size
-                except OSError:  # removed meanwhile (a temp file)
-                    pass
+    try:
+        with os.scandir(d) as it:
+            for e in it:
+                if e.name.startswith(base) and e.name != base and e.is_file(follow_symlinks=False):
+                    try:
+                        total += e.stat(follow_symlinks=False).st_size
+                    except OSError:  # removed meanwhile (a temp file)
+                        pass
+    except OSError:  # the directory went away: nothing of it left on disk to count
+        pass
     page, count, free = (store._w.execute(f"PRAGMA {p}").fetchone()[0]
                          for p in ("page_size", "page_count", "freelist_count"))
     return total + (count - free) * page
