@@ -93,7 +93,7 @@ def test_a_corrupt_chunk_is_skipped_reported_and_the_rest_readable(tmp_path, cap
 
 
 def test_a_full_disk_refuses_writes_clearly_and_recovers_nothing_lost(tmp_path, caplog):
-    s = TieredStore(str(tmp_path / "m.db"), max_disk_bytes=65536, window_s=60)
+    s = TieredStore(str(tmp_path / "m.db"), max_disk_bytes=131072, window_s=60)
     labels = [(("i", str(i)),) for i in range(300)]
     refused_at = None
     for k in range(400):
@@ -108,8 +108,8 @@ def test_a_full_disk_refuses_writes_clearly_and_recovers_nothing_lost(tmp_path, 
     assert fam(s, "autobot_store_writes_refused")[()] == 1.0
     assert fam(s, "autobot_store_samples_refused_total")[()] >= 300
     head = fam(s, "autobot_store_head_samples")[()]
-    with pytest.raises(StoreError):  # still refusing, head not growing
-        s.write([WriteSample("g", labels[0], 1.0, "gauge", T0 + 10 * refused_at + 1)])
+    with pytest.raises(StoreError):  # still refusing the same batch, head not growing
+        s.write([WriteSample("g", lab, 1.0, "gauge", T0 + 10 * refused_at + 1) for lab in labels])
     assert fam(s, "autobot_store_head_samples")[()] == head
     assert "refuses writes" in caplog.text
     # what was acknowledged is still readable

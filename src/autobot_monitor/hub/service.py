@@ -91,6 +91,7 @@ class Hub:
         self._stop = asyncio.Event()
         self._samples_stored = 0
         self._store_errors = 0
+        self._store_failing = False
         self._store_write_s: float | None = None
         self._cycle_s: float | None = None
         self._cycles = 0
@@ -364,9 +365,14 @@ class Hub:
         t0 = time.perf_counter()
         try:
             self._samples_stored += await asyncio.to_thread(self.store.write, rows)
+            if self._store_failing:
+                log.warning("store writes succeed again")
+            self._store_failing = False
         except StoreError as e:
             self._store_errors += 1
-            log.error("store write failed: %s", e)
+            if not self._store_failing:  # once per state change; the counter counts each
+                log.error("store write failed: %s", e)
+            self._store_failing = True
         self._store_write_s = time.perf_counter() - t0
 
     async def _refresh_availability(self, now: float) -> None:

@@ -20,8 +20,13 @@ older than the tier's retention, then the oldest while a tier is over its byte c
 merges small closed chunks (raw into 2 h, 1-minute into 1 day, 1-hour into 30 days) so the chunk
 count stays low and compression improves. A chunk whose CRC or encoding is bad is skipped at read
 time, logged once and counted (``autobot_store_chunks_corrupt_total``). A failed flush (disk
-full, ``max_disk_bytes`` reached) makes :meth:`write` refuse batches with :class:`StoreError`
-until a flush succeeds; memory stays bounded because nothing more is accepted.
+full) makes :meth:`write` refuse batches with :class:`StoreError` until a flush succeeds; memory
+stays bounded because nothing more is accepted. ``max_disk_bytes`` caps every file of the store
+(each file whose name starts with the store's path: the database, SQLite's ``-wal``/``-shm``, the
+head's ``.wal``, the lock file; the database counts its pages in use, so pages freed by retention
+are reused). The head is flushed early enough to keep room for its flush (taken as twice the
+log's bytes, as chunks pass through SQLite's journal); a batch that still does not fit is refused,
+until a tenth of the cap is free again. Refusals and recoveries are logged once per state change.
 """
 
 from __future__ import annotations
@@ -97,8 +102,9 @@ class _Series:
 
 class TieredStore(ReadMixin):
     """Store in SQLite file ``path`` with its WAL at ``path + ".wal"``. ``tiers`` from
-    :func:`default_tiers`; ``window_s`` the head window; ``max_disk_bytes`` caps the SQLite file
-    (writes are refused past it); ``max_head_samples`` forces a flush. Errors: StoreError when
+    :func:`default_tiers`; ``window_s`` the head window; ``max_disk_bytes`` caps the bytes of
+    every file of the store (see the module doc; writes are refused past it);
+    ``max_head_samples`` forces a flush. Errors: StoreError when
     the file cannot be opened."""
 
     def __init__(self, path: str, tiers: tuple[Tier, ...] | None = None, window_s: int = 600,
@@ -107,6 +113,7 @@ class TieredStore(ReadMixin):
         self.tiers = tiers or default_tiers()
         self.window_ms = int(window_s * 1000)
         self.max_head = max_head_samples
+        self.max_disk_bytes = max_disk_bytes
         self.stats = StoreStats([t.name for t in self.tiers])
         self._lock = threading.RLock()
         self._local = threading.local()
@@ -225,6 +232,7 @@ class TieredStore(ReadMixin):
             over = self._head_n + len(batch) > self.max_head
             if self._head_n and (over or self._refusing or max_ms >= (self._window_end or 0)):
                 self._flush(None if over else self._window_end, refuse=len(batch))
+            self._check_cap(len(batch))
             defs, ids, tss, vals, touched = [], array("I"), array("q"), array("d"), []
             by_key, dup, ooo = self._by_key, 0, 0
             for s in batch:
@@ -249,6 +257,9 @@ class TieredStore(ReadMixin):
             except StoreError as e:
                 self._rollback(touched, defs)
                 self._refuse(str(e), len(batch))
+            if self._refusing:
+                log.warning("store %s accepts writes again", self.path)
+                self._refusing = None
             self.stats.appended += len(ids)
             self.stats.rejected["duplicate"] += dup
             self.stats.rejected["out_of_order"] += ooo
@@ -270,12 +281,14 @@ class TieredStore(ReadMixin):
         if not self._dirty:
             self._window_end = None
 
-    def _refuse(self, why: str, n: int) -> None:
+    def _refuse(self, why: str, n: int, detail: str = "") -> None:
+        """Count ``n`` refused samples and raise StoreError(``why`` + ``detail``); logs only
+        when ``why`` differs from the current refusal (``detail`` may change every call)."""
         self.stats.refused += n
         if self._refusing != why:
-            log.error("store %s refuses writes: %s", self.path, why)
+            log.error("store %s refuses writes: %s%s", self.path, why, detail)
         self._refusing = why
-        raise StoreError(f"store refuses writes: {why}")
+        raise StoreError(f"store refuses writes: {why}{detail}")
 
     def flush(self) -> None:
         """Move the whole head to chunks now (also done by :meth:`close`)."""
@@ -364,8 +377,14 @@ class TieredStore(ReadMixin):
                                        self._wal.size(), self._refusing is not None, self._disk_bytes())
 
     def _disk_bytes(self) -> int:
-        return sum(os.path.getsize(p) for p in (self.path, self.path + "-wal", self._wal.path)
-                   if os.path.exists(p))
+        from .diskcap import disk_bytes
+
+        return disk_bytes(self)
+
+    def _check_cap(self, n: int) -> None:
+        from .diskcap import check_cap
+
+        check_cap(self, n)
 
     def close(self) -> None:
         with self._lock:
