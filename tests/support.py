@@ -138,9 +138,10 @@ class HttpServer:
 
 class Receiver:
     """A real HTTP receiver recording every POST body as ``(path, json)``; ``/fail`` answers 500
-    and ``/slow`` waits 3 s before answering."""
+    and ``/slow`` waits 3 s before answering. ``status`` answers every POST with that code (a
+    receiver that is down); ``delay`` seconds are spent on every POST (a slow receiver)."""
 
-    def __init__(self):
+    def __init__(self, status: int | None = None, delay: float = 0.0):
         import json as _json
 
         self.posts: list[tuple[str, object]] = []
@@ -151,8 +152,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path == "/slow":
                     time.sleep(3)
+                time.sleep(delay)
                 outer.posts.append((self.path, _json.loads(body or b"null")))
-                self.send_response(500 if self.path == "/fail" else 200)
+                self.send_response(status or (500 if self.path == "/fail" else 200))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -162,7 +164,8 @@ class Receiver:
         self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.srv.daemon_threads = True
         Thread(target=self.srv.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}"
+        self.port = self.srv.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def paths(self) -> list[str]:
         return [p for p, _ in self.posts]

@@ -5,10 +5,6 @@ a reload that replaces the channels delivers everything the old dispatcher held.
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -20,6 +16,7 @@ from autobot_monitor.clock import FakeClock
 from autobot_monitor.config.models import StorageConfig
 from autobot_monitor.errors import StoreError
 from autobot_monitor.store import WriteSample, open_store
+from support import Receiver
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -75,37 +72,21 @@ async def test_failed_history_query_keeps_alert_and_records_rule_health(tmp_path
         store.store.close()
 
 
-class SlowHook:
-    """A real webhook receiver that takes 0.3 s per POST and records the alerts' statuses."""
+def slow_hook() -> Receiver:
+    """A real webhook receiver that takes 0.3 s per POST; ``statuses(hook)`` reads the rules."""
+    return Receiver(delay=0.3)
 
-    def __init__(self):
-        self.statuses: list[str] = []
-        outer = self
 
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                time.sleep(0.3)
-                outer.statuses += [a["rule"] for a in body["alerts"]]
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.srv.daemon_threads = True
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}/hook"
+def statuses(hook: Receiver) -> list[str]:
+    return [a["rule"] for _, body in hook.posts for a in body["alerts"]]
 
 
 async def test_reload_drains_old_dispatcher_losing_nothing():
-    hook = SlowHook()
+    hook = slow_hook()
     clock = FakeClock()
     rules = [RuleConfig.model_validate({"name": f"R{i}", "metric": "m", "threshold": 1,
                                         "severity": "high"}) for i in range(5)]
-    cfg = AlertingConfig(channels=[ChannelConfig(name="hook", type="webhook", url=hook.url)])
+    cfg = AlertingConfig(channels=[ChannelConfig(name="hook", type="webhook", url=hook.url + "/hook")])
     svc = AlertService(rules, cfg, clock, None, None, interval=10)
     svc.start()
     try:
@@ -114,21 +95,21 @@ async def test_reload_drains_old_dispatcher_losing_nothing():
         svc.dispatcher.submit(notes)  # five groups: one in flight, four queued
         old = svc.dispatcher
         svc.reconfigure(rules, AlertingConfig(channels=[ChannelConfig(
-            name="hook", type="webhook", url=hook.url, timeout=9)]), 10)
+            name="hook", type="webhook", url=hook.url + "/hook", timeout=9)]), 10)
         assert svc.dispatcher is not old
         await asyncio.wait_for(asyncio.gather(*svc._draining), 30)
-        assert sorted(hook.statuses) == [f"R{i}" for i in range(5)]
+        assert sorted(statuses(hook)) == [f"R{i}" for i in range(5)]
         assert svc.dispatcher.counts[("hook", "sent")] == 5
         assert all(ch.task.done() for ch in old.channels)  # and the old one is closed
     finally:
         await svc.aclose()
-        hook.srv.shutdown()
+        hook.stop()
 
 
 async def test_drain_deadline_counts_what_it_could_not_deliver():
-    hook = SlowHook()
+    hook = slow_hook()
     clock = FakeClock()
-    d = Dispatcher([ChannelConfig(name="hook", type="webhook", url=hook.url)], clock)
+    d = Dispatcher([ChannelConfig(name="hook", type="webhook", url=hook.url + "/hook")], clock)
     d.start()
     eng = AlertEngine(clock)
     rules = [RuleConfig.model_validate({"name": f"R{i}", "metric": "m", "threshold": 1})
@@ -136,4 +117,4 @@ async def test_drain_deadline_counts_what_it_could_not_deliver():
     d.submit([n for r in rules for n in eng.evaluate(r, [({}, 5.0)])])
     assert await d.drain(0.05) == 3  # none finished within the deadline
     assert d.counts[("hook", "dropped")] == 3
-    hook.srv.shutdown()
+    hook.stop()

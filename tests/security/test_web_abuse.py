@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 
 import httpx
 import pytest
@@ -16,7 +14,7 @@ from secsupport import ADMIN_TOKEN, VIEWER_TOKEN, Hub, sha
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from support import wait_until
+from support import Receiver, wait_until
 
 FAST = "collectors: {enabled: [memory]}\n"
 RULE = ("rules:\n  - {name: AlwaysFires, metric: autobot_memory_used_percent, op: '>', "
@@ -24,30 +22,6 @@ RULE = ("rules:\n  - {name: AlwaysFires, metric: autobot_memory_used_percent, op
 HOOK_PASSWORD = "hookpass-9c1d7e"
 SLACK_PATH = "/services/T00000000/B00000000/slacksecret4f2a9b"
 WS_TOKEN = "wsquerytoken-77ab01"
-
-
-class _Failing:
-    """A real HTTP server answering 500 to every POST (a webhook receiver that is down)."""
-
-    def __init__(self):
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server API
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self.send_response(500)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.srv.daemon_threads = True
-        Thread(target=self.srv.serve_forever, daemon=True).start()
-        self.port = self.srv.server_address[1]
-
-    def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
 
 
 def _get(hub, path: str, token: str | None = None, **headers) -> httpx.Response:
@@ -62,7 +36,7 @@ def _ws(hub, path="/ws", **headers):
 
 
 def test_open_mode_host_origin_and_no_secret_in_logs(tmp_path):
-    fail = _Failing()
+    fail = Receiver(status=500)  # a webhook receiver that is down
     channels = (f"alerting:\n  channels:\n"
                 f"    - {{name: hook, type: webhook, max_retries: 0, "
                 f"url: 'http://hookuser:{HOOK_PASSWORD}@127.0.0.1:{fail.port}/hook'}}\n"
