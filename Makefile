@@ -34,10 +34,12 @@ sysdeps:
 
 test: $(TEST_STAMP) sysdeps
 	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy
 
 bench: $(TEST_STAMP)
 	$(PY) bench/scrape_cpu.py

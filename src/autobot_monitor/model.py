@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import MetricNameError
 
@@ -90,7 +90,7 @@ class MetricFamily:
             fam.samples.append(Sample(s.name, tuple(sorted(d.items())), s.value, s.timestamp))
         return fam
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """JSON-safe dict: NaN and ±Inf become ``None`` (JSON has no such numbers)."""
         return {
             "name": self.name,

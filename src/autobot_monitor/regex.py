@@ -17,6 +17,7 @@ silence has at most :data:`MAX_MATCHERS` matchers.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import re2
 
@@ -47,7 +48,7 @@ def _show(pattern: str) -> str:
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
-def compile_regex(pattern: str, dot_nl: bool = True):
+def compile_regex(pattern: str, dot_nl: bool = True) -> Any:
     """``pattern`` -> a compiled RE2 regex (``fullmatch``/``search``/``sub`` as in :mod:`re`).
     ``dot_nl``: ``.`` matches ``\\n`` (PromQL matchers). Results are cached (:data:`CACHE_SIZE`).
     Raises :class:`RegexError` over :data:`MAX_PATTERN_BYTES`, over :data:`MAX_MEM` or for
