@@ -103,10 +103,10 @@ def combine(agg: Agg, values: Iterable[float]) -> float | None:
     return float(len(vals))
 
 
-def count_values(label: str, labelsets: Iterable[Mapping[str, str]]) -> float | None:
+def count_values(label: str, labelsets: Iterable[Mapping[str, str]]) -> int | None:
     """How many distinct values of ``label`` the label sets carry; ``None`` for none."""
     n = len({ls[label] for ls in labelsets if label in ls})
-    return float(n) if n else None
+    return n or None
 
 
 _PCT = "percent"
