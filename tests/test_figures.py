@@ -83,3 +83,17 @@ def test_combine_ignores_non_finite_values_and_says_none_for_nothing():
     assert figures.combine("max", []) is None
     assert figures.count_values("cpu", [{"cpu": "0"}, {"cpu": "0"}, {"cpu": "1"}, {}]) == 2
     assert figures.count_values("cpu", [{}]) is None
+
+
+def test_reports_trend_the_declared_figures_under_their_report_keys():
+    from autobot_monitor.report.resources import TRENDS
+
+    assert [(k, m, match, how) for k, m, match, how, _ in TRENDS] == [
+        ("cpu_percent", "autobot_cpu_busy_percent", ["cpu=all"], "max"),
+        ("memory_percent", "autobot_memory_used_percent", [], "max"),
+        ("disk_used_percent", "autobot_filesystem_used_percent", [], "max"),
+        ("network_receive_bytes_per_second", "autobot_network_receive_bytes_per_second",
+         ["device!=lo"], "sum"),
+        ("network_transmit_bytes_per_second", "autobot_network_transmit_bytes_per_second",
+         ["device!=lo"], "sum"),
+        ("gpu_utilization_percent", "autobot_gpu_utilization_percent", [], "mean")]
