@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from typing import Any
+
+from .figures import figure
 
 
 def _fail(msg: str, code: int = 1) -> int:
@@ -37,6 +40,38 @@ def _fmt(v: float | None, fmt: str = "{:.1f}", suffix: str = "") -> str:
 def _penalty(p: float) -> str:
     """A health term's penalty (points taken off the score) as ``-12.5``, or ``0`` (never ``-0.0``)."""
     return "0" if not p else f"-{p}"
+
+
+HOST_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("host", ()), ("state", ()), ("CPU", ("cpu_percent",)), ("memory", ("memory.used_percent",)),
+    ("disk max", ("disk_used_percent_max",)), ("load1", ("load1",)),
+    ("net rx", ("network.receive_bytes_per_second",)),
+    ("net tx", ("network.transmit_bytes_per_second",)),
+    ("disk read/write", ("disk_io.read_bytes_per_second", "disk_io.written_bytes_per_second")))
+"""The Hosts table's columns before GPU and availability: heading and the figures shown (keys
+of :mod:`.figures`, joined by `` / ``); host and state carry none."""
+
+
+def figure_text(key: str, summary: dict[str, Any]) -> str:
+    """The figure ``key`` of a host ``summary`` as text: its declared precision, ``%`` for
+    percent, binary prefixes for bytes (``/s`` for rates), ``n/m`` when not measured."""
+    f = figure(key)
+    v: Any = summary
+    for part in key.split("."):
+        v = v.get(part) if isinstance(v, dict) else None
+    if f.unit in ("bytes", "bytes_per_second"):
+        return _fmt_bytes(v, f.unit == "bytes_per_second")
+    return _fmt(v, f"{{:.{f.precision}f}}", "%" if f.unit == "percent" else "")
+
+
+def host_cells(s: dict[str, Any]) -> list[str]:
+    """The Hosts table's figure cells and GPU cell for one host ``summary``."""
+    cells = [" / ".join(figure_text(k, s) for k in keys) for _, keys in HOST_COLUMNS if keys]
+    util = figure("gpus.utilization_percent")
+    gpus = s.get("gpus") or []
+    cells.append("none" if s.get("gpu_available") == 0 else ", ".join(
+        _fmt(g.get("utilization_percent"), f"{{:.{util.precision}f}}", "%") for g in gpus) or "n/m")
+    return cells
 
 
 _BAND_COLOUR = {"green": "green", "yellow": "yellow", "red": "red"}
@@ -104,25 +139,13 @@ def show_status(args) -> int:
         con.print(f"  {term['name']}: {_penalty(term['penalty'])} ({term['detail']})", markup=False,
                   highlight=False)
     t = Table(title="Hosts")
-    for col in ("host", "state", "CPU", "memory", "disk max", "load1", "net rx", "net tx",
-                "disk read/write", "GPU", "24h avail (monitored)"):
+    for col, _keys in HOST_COLUMNS:
         t.add_column(col)
+    t.add_column("GPU")
+    t.add_column("24h avail (monitored)")
     for name, h in current.get("hosts", {}).items():
-        s = h.get("summary") or {}
-        mem = s.get("memory") or {}
-        net = s.get("network") or {}
-        dio = s.get("disk_io") or {}
-        gpus = s.get("gpus") or []
-        gpu = ("none" if s.get("gpu_available") == 0 else
-               ", ".join(_fmt(g.get("utilization_percent"), suffix="%") for g in gpus) or "n/m")
         t.add_row(name, "[green]up[/]" if h["up"] else f"[red]down[/] {h.get('error') or ''}",
-                  _fmt(s.get("cpu_percent"), suffix="%"), _fmt(mem.get("used_percent"), suffix="%"),
-                  _fmt(s.get("disk_used_percent_max"), suffix="%"), _fmt(s.get("load1"), "{:.2f}"),
-                  _fmt_bytes(net.get("receive_bytes_per_second"), True),
-                  _fmt_bytes(net.get("transmit_bytes_per_second"), True),
-                  f"{_fmt_bytes(dio.get('read_bytes_per_second'), True)} / "
-                  f"{_fmt_bytes(dio.get('written_bytes_per_second'), True)}", gpu,
-                  _avail(h))
+                  *host_cells(h.get("summary") or {}), _avail(h))
     con.print(t)
     _print_mesh(con, current.get("hosts", {}))
     services = current.get("services", {})

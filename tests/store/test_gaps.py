@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from autobot_monitor import figures
 from autobot_monitor.cli import main
 from autobot_monitor.store import TieredStore, WriteSample
 
@@ -98,11 +99,14 @@ def test_chart_code_passes_null_through_as_a_gap(tmp_path):
     script = tmp_path / "t.mjs"
     script.write_text(f"""
 import {{ Chart }} from {json.dumps((STATIC / "charts.js").as_uri())};
-globalThis.fetch = async () => ({{ ok: true, json: async () => ({{ series: [
+const figures = {json.dumps(figures.to_json())};
+const history = {{ series: [
   {{ labels: {{ host: "a", device: "sda" }}, points: [[0, 1], [10, null], [20, 3]] }},
-  {{ labels: {{ host: "a", device: "sdb" }}, points: [[0, 1], [10, null], [20, null]] }}] }}) }});
+  {{ labels: {{ host: "a", device: "sdb" }}, points: [[0, 1], [10, null], [20, null]] }}] }};
+globalThis.fetch = async (url) => ({{ ok: true,
+  json: async () => (String(url).startsWith("/api/figures") ? figures : history) }});
 const c = Object.create(Chart.prototype);
-Object.assign(c, {{ def: {{ queries: [{{ metric: "m", key: (l) => l.host }}] }}, series: new Map(),
+Object.assign(c, {{ def: {{ queries: [{{ figure: "disk_io.read_bytes_per_second" }}] }}, series: new Map(),
   panel: {{ dataset: {{}} }}, status: {{}}, plotBox: {{ clientWidth: 0 }} }});
 await c.load({{ start: 0, end: 20, step: 10, live: false }}, "");
 c.series.set("b", new Map([[5, 2]]));

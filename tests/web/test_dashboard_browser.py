@@ -6,6 +6,7 @@ Order matters at the end of the module: the last tests stop the HTTP service and
 from __future__ import annotations
 
 import csv
+import json
 import math
 import time
 
@@ -119,6 +120,25 @@ def test_csv_export_rows_match_the_history_api(hub, page):
         assert math.isclose(csv_vals[t], v, rel_tol=1e-12), (t, csv_vals[t], v)
         matched += 1
     assert matched >= 2
+
+
+def test_charts_take_metrics_filters_and_units_from_the_declared_figures(hub, page):
+    page.open(hub["url"], "charts")
+    p = page.page
+    p.wait_for_selector("#chart-network[data-points]")
+    for chart in ("cpu", "memory", "disk", "network", "services"):
+        p.wait_for_selector(f"#chart-{chart}[data-start]")
+        assert "unavailable" not in p.text_content(f"#chart-{chart} .chart-status")
+    urls = p.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    net = [u for u in urls if "autobot_network_receive_bytes_per_second" in u]
+    assert net and all("match=device%21%3Dlo" in u for u in net)  # the figure's filter, not JS's
+    assert any("/api/figures" in u for u in urls)
+    with p.expect_download() as dl:
+        p.click("#chart-network button.export-json")
+    doc = json.loads(open(dl.value.path(), encoding="utf-8").read())
+    assert doc["unit"] == "bytes per second"
+    assert {s["label"] for s in doc["series"]} == {f"{EVIL_NAME} receive", f"{EVIL_NAME} transmit"}
+    assert page.errors == []
 
 
 def test_narrow_layout_has_no_horizontal_scroll(hub, narrow_page):

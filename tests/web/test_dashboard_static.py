@@ -59,3 +59,16 @@ def test_page_source_never_builds_html_and_loads_only_local_files():
         for bad in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
                     "new Function", "http://", "https://"):
             assert bad not in src, f"{js.name} uses {bad}"
+
+
+def test_charts_name_only_declared_figures_and_no_metric():
+    from autobot_monitor import figures
+
+    declared = {f["key"] for f in figures.to_json()["figures"]}
+    charts = (STATIC_DIR / "charts.js").read_text()
+    named = re.findall(r'figure: "([^"]+)"', charts)
+    assert named and set(named) <= declared, set(named) - declared
+    for js in STATIC_DIR.glob("*.js"):
+        # metric names come from GET /api/figures; the map view lists autobot_mesh_* families
+        found = set(re.findall(r"\b(?:autobot|node)_[a-z0-9_]+", js.read_text()))
+        assert found <= {"autobot_mesh_", "autobot_csrf"}, f"{js.name} names {found}"

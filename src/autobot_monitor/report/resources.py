@@ -7,7 +7,9 @@ samples; for longer periods they are the averages of ``step`` seconds.
 * **Trends**: p50/p95/max/mean of the step averages per host (percentiles: linear interpolation
   between closest ranks, numpy ``linear``); a host's disk figure is its fullest filesystem per
   step, network the sum over its interfaces (``lo`` excluded), GPU the mean over its GPUs. The
-  change is ``p95 - previous p95`` (the period of the same length just before).
+  change is ``p95 - previous p95`` (the period of the same length just before). Metrics,
+  label filters, how a host's series combine and units are the declared figures'
+  (:mod:`~..figures`, those with a ``report`` key), as the dashboard and ``status`` show them.
 * **Capacity**: a Theil–Sen line (median of pairwise slopes, :func:`~..alerts.functions.theil_sen`)
   through the period's step averages of each filesystem's ``autobot_filesystem_used_percent``
   and each host's ``autobot_memory_used_percent``; time to full = when the line reaches 100 %,
@@ -28,18 +30,17 @@ import math
 import numpy as np
 
 from ..alerts.functions import theil_sen, time_to_threshold
+from ..figures import figure, report_figures
 from .source import MetricSource, fetch
 
-TRENDS = (  # key, metric, matchers, how series of one host combine, unit
-    ("cpu_percent", "autobot_cpu_busy_percent", ["cpu=all"], "max", "percent"),
-    ("memory_percent", "autobot_memory_used_percent", [], "max", "percent"),
-    ("disk_used_percent", "autobot_filesystem_used_percent", [], "max", "percent"),
-    ("network_receive_bytes_per_second", "autobot_network_receive_bytes_per_second",
-     ["device!=lo"], "sum", "bytes_per_second"),
-    ("network_transmit_bytes_per_second", "autobot_network_transmit_bytes_per_second",
-     ["device!=lo"], "sum", "bytes_per_second"),
-    ("gpu_utilization_percent", "autobot_gpu_utilization_percent", [], "mean", "percent"),
-)
+TRENDS = tuple((f.report, f.metrics[0], f.matchers, f.agg, f.unit) for f in report_figures("host"))
+"""``(key, metric, matchers, how a host's series combine, unit)`` per trend, from the declared
+figures: CPU, memory, fullest filesystem, network receive/transmit, GPU utilisation."""
+HOW = {key: how for key, _m, _match, how, _unit in TRENDS}
+"""How a host's series of each trend combine (its figure's ``agg``)."""
+SERVICE_RESPONSE, PROCESS_CPU, PROCESS_MEMORY = (
+    figure("response_time_seconds"), figure("process_cpu_percent"),
+    figure("process_resident_memory_bytes"))
 TOP_PROCESSES = 10
 TOP_BOTTLENECKS = 15
 
@@ -72,15 +73,15 @@ def stats(pts: list[tuple[float, float]]) -> dict:
 def gather(source: MetricSource, start: float, end: float, step: float, prev: tuple[float, float]) -> dict:
     """Every series the resource sections need, as step averages: ``{key: {"cur": series,
     "prev": {host: stats}}}`` (the previous period only as per-host figures, to bound memory)
-    plus ``"response"``, ``"proc_cpu"``, ``"proc_mem"`` (current period only)."""
+    plus the service response time and process figures under their ``report`` keys (current
+    period only)."""
     d: dict = {}
     for key, metric, match, how, _unit in TRENDS:
         old = per_host(fetch(source, metric, match, prev[0], prev[1], step, "avg"), how)
         d[key] = {"cur": fetch(source, metric, match, start, end, step, "avg"),
                   "prev": {h: stats(pts) for h, pts in old.items()}}
-    d["response"] = fetch(source, "autobot_service_response_time_seconds", [], start, end, step, "avg")
-    d["proc_cpu"] = fetch(source, "autobot_process_cpu_percent", [], start, end, step, "avg")
-    d["proc_mem"] = fetch(source, "autobot_process_resident_memory_bytes", [], start, end, step, "avg")
+    for f in (SERVICE_RESPONSE, PROCESS_CPU, PROCESS_MEMORY):
+        d[f.report] = fetch(source, f.metrics[0], f.matchers, start, end, step, "avg")
     return d
 
 
@@ -144,7 +145,7 @@ def capacity(data: dict, thresholds) -> dict:
         fs.append({"host": lab["host"], "mountpoint": lab.get("mountpoint"), "device": lab.get("device"),
                    **forecast(pts, thresholds.disk_percent)})
     mem = [{"host": h, **forecast(pts, thresholds.memory_percent)}
-           for h, pts in sorted(per_host(data["memory_percent"]["cur"], "max").items())]
+           for h, pts in sorted(per_host(data["memory_percent"]["cur"], HOW["memory_percent"]).items())]
     return {"method": "Theil–Sen line (median of pairwise slopes over at most 200 evenly spaced "
                       "step averages of the period), extrapolated from the newest step",
             "filesystems": fs, "memory": mem}
@@ -182,14 +183,14 @@ def bottlenecks(data: dict, thresholds, step: float, length: float) -> list[dict
                          "monitored_seconds": mon, "coverage_percent": 100.0 * mon / length,
                          "peak": max(v for _, v in pts)})
 
-    for h, pts in per_host(data["cpu_percent"]["cur"], "max").items():
+    for h, pts in per_host(data["cpu_percent"]["cur"], HOW["cpu_percent"]).items():
         add("cpu_percent", h, None, pts, thresholds.cpu_percent)
-    for h, pts in per_host(data["memory_percent"]["cur"], "max").items():
+    for h, pts in per_host(data["memory_percent"]["cur"], HOW["memory_percent"]).items():
         add("memory_percent", h, None, pts, thresholds.memory_percent)
     for key, pts in data["disk_used_percent"]["cur"].items():
         lab = dict(key)
         add("disk_used_percent", lab.get("host"), lab.get("mountpoint"), pts, thresholds.disk_percent)
-    for key, pts in data["response"].items():
+    for key, pts in data[SERVICE_RESPONSE.report].items():
         lab = dict(key)
         add("response_time_seconds", lab.get("host"), lab.get("service"), pts, thresholds.api_response_time)
     rows.sort(key=lambda r: (-r["seconds_above"], r["resource"], r["host"] or "", r["target"] or ""))
@@ -209,13 +210,13 @@ def processes(data: dict, step: float) -> dict:
         return acc
 
     cpu = []
-    for (h, n), vw in group(data["proc_cpu"]).items():
+    for (h, n), vw in group(data[PROCESS_CPU.report]).items():
         if vw:
             cpu.append({"host": h, "name": n, "core_seconds": sum(v * w for v, w in vw) / 100.0,
                         "mean_percent": sum(v for v, _ in vw) / len(vw), "max_percent": max(v for v, _ in vw),
                         "seconds_listed": sum(w for _, w in vw)})
     mem = []
-    for (h, n), vw in group(data["proc_mem"]).items():
+    for (h, n), vw in group(data[PROCESS_MEMORY.report]).items():
         if vw:
             mem.append({"host": h, "name": n, "mean_bytes": sum(v for v, _ in vw) / len(vw),
                         "max_bytes": max(v for v, _ in vw), "seconds_listed": sum(w for _, w in vw)})

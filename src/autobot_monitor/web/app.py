@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..errors import QueryError, StoreError
 from ..exposition import CONTENT_TYPE
+from ..figures import to_json as figures_json
 from ..logs import dropped_records
 from ..model import METRIC_NAME_RE, json_number
 from ..store import MAX_POINTS, parse_matcher, parse_matchers
@@ -167,6 +168,10 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
     @app.get("/api/system/status", summary="Health per host and service, availability, health score")
     async def status() -> Response:
         return _json(hub.snapshot.status_json)
+
+    @app.get("/api/figures", summary="The declared figures: source metrics, filters, unit, precision")
+    async def figures_table() -> dict:
+        return figures_json()
 
     @app.get("/api/metrics/names", summary="Every stored metric name")
     async def names() -> dict:

@@ -1,6 +1,6 @@
 // Charts: history from /api/metrics/history, extended live from each WebSocket update, drawn
 // with the vendored uPlot (global ``uPlot``), exported as CSV/JSON from the data already loaded.
-import { el, fmtPercent, fmtRate, fmtSeconds, fmtTime, getJSON, download } from "./util.js";
+import { el, fmtBytes, fmtNumber, fmtPercent, fmtRate, fmtSeconds, fmtTime, getJSON, download } from "./util.js";
 
 const PALETTE = ["#4cc9f0", "#f9c74f", "#90be6d", "#f94144", "#c77dff", "#f8961e", "#43aa8b",
   "#ff70a6", "#9ef01a", "#577590"];
@@ -9,40 +9,60 @@ const TARGET_POINTS = 600;
 const STALE_FACTOR = 1.5; // as the store: a gap over 1.5 x the step between updates is a hole
 
 const hostKey = (l) => l.host || l.instance || "?";
-const notLo = (l) => l.device !== "lo"; // the hub's summaries leave loopback out too
 
-/** Chart definitions. ``queries``: history requests whose series are summed per key (e.g. all
- * disks of a host); ``live(data, host)``: [key, value] pairs from one metrics_update. */
+/** Chart definitions. Each query names one of the hub's declared figures (``GET /api/figures``):
+ * its metrics and label filters make the history requests (series summed per key, e.g. all
+ * disks of a host), its unit picks the formatting, and its key in the host summaries (or the
+ * service entries) gives the live values of each metrics_update. ``suffix`` ends the series key. */
 export const CHARTS = [
-  { id: "cpu", title: "CPU busy", unit: "percent", fmt: fmtPercent, percent: true,
-    queries: [{ metric: "autobot_cpu_busy_percent", match: ["cpu=all"], key: hostKey }],
-    live: (d, h) => hostsOf(d, h).map((x) => [x.name, x.summary.cpu_percent]) },
-  { id: "memory", title: "Memory used", unit: "percent", fmt: fmtPercent, percent: true,
-    queries: [{ metric: "autobot_memory_used_percent", key: hostKey }],
-    live: (d, h) => hostsOf(d, h).map((x) => [x.name, x.summary.memory?.used_percent]) },
-  { id: "disk", title: "Disk I/O", unit: "bytes per second", fmt: fmtRate,
-    queries: [
-      { metric: "autobot_disk_read_bytes_per_second", key: (l) => `${hostKey(l)} read` },
-      { metric: "autobot_disk_written_bytes_per_second", key: (l) => `${hostKey(l)} write` }],
-    live: (d, h) => hostsOf(d, h).flatMap((x) => [
-      [`${x.name} read`, x.summary.disk_io?.read_bytes_per_second],
-      [`${x.name} write`, x.summary.disk_io?.written_bytes_per_second]]) },
-  { id: "network", title: "Network", unit: "bytes per second", fmt: fmtRate,
-    queries: [
-      { metric: "autobot_network_receive_bytes_per_second", filter: notLo, key: (l) => `${hostKey(l)} receive` },
-      { metric: "autobot_network_transmit_bytes_per_second", filter: notLo, key: (l) => `${hostKey(l)} transmit` }],
-    live: (d, h) => hostsOf(d, h).flatMap((x) => [
-      [`${x.name} receive`, x.summary.network?.receive_bytes_per_second],
-      [`${x.name} transmit`, x.summary.network?.transmit_bytes_per_second]]) },
-  { id: "gpu", title: "GPU utilisation", unit: "percent", fmt: fmtPercent, percent: true,
-    queries: [{ metric: "autobot_gpu_utilization_percent", key: (l) => `${hostKey(l)} gpu ${l.gpu}` }],
-    live: (d, h) => hostsOf(d, h).flatMap((x) => (x.summary.gpus || []).map(
-      (g) => [`${x.name} gpu ${g.gpu}`, g.utilization_percent])) },
-  { id: "services", title: "Service response time", unit: "seconds", fmt: fmtSeconds,
-    queries: [{ metric: "autobot_service_response_time_seconds", key: (l) => l.service || "?" }],
-    live: (d, h) => Object.values(d.services || {}).filter((s) => !h || s.host === h)
-      .map((s) => [s.name, s.response_time_seconds]) },
+  { id: "cpu", title: "CPU busy", queries: [{ figure: "cpu_percent" }] },
+  { id: "memory", title: "Memory used", queries: [{ figure: "memory.used_percent" }] },
+  { id: "disk", title: "Disk I/O", queries: [
+    { figure: "disk_io.read_bytes_per_second", suffix: " read" },
+    { figure: "disk_io.written_bytes_per_second", suffix: " write" }] },
+  { id: "network", title: "Network", queries: [
+    { figure: "network.receive_bytes_per_second", suffix: " receive" },
+    { figure: "network.transmit_bytes_per_second", suffix: " transmit" }] },
+  { id: "gpu", title: "GPU utilisation", queries: [{ figure: "gpus.utilization_percent" }] },
+  { id: "services", title: "Service response time", queries: [{ figure: "response_time_seconds" }] },
 ];
+
+const FORMATS = { percent: fmtPercent, bytes_per_second: fmtRate, seconds: fmtSeconds, bytes: fmtBytes };
+let figuresP = null;
+
+/** The hub's declared figures by key (fetched once; a failure is retried on the next load). */
+export function figureTable() {
+  figuresP ||= getJSON("/api/figures").then((doc) => new Map(doc.figures.map((f) => [f.key, f])),
+    (e) => { figuresP = null; throw e; });
+  return figuresP;
+}
+
+const field = (obj, path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
+
+/** A chart query resolved against figure ``f``: history requests, series key, live pairs. */
+function resolveQuery(q, f) {
+  if (!f) throw new Error(`the hub declares no figure ${q.figure}`);
+  const suffix = q.suffix || "";
+  const item = f.by ? (name, v) => `${name} ${f.by} ${v}` : (name) => name;
+  const leaf = f.group ? f.key.slice(f.group.length + 1) : f.key;
+  return {
+    requests: f.metrics.map((metric) => ({ metric, match: f.match })),
+    key: f.scope === "service" ? (l) => l.service || "?" : (l) => `${item(hostKey(l), l[f.by])}${suffix}`,
+    live: f.scope === "service"
+      ? (d, h) => Object.values(d.services || {}).filter((s) => !h || s.host === h).map((s) => [s.name, field(s, leaf)])
+      : f.group
+        ? (d, h) => hostsOf(d, h).flatMap((x) => (x.summary[f.group] || []).map((g) => [`${item(x.name, g[f.by])}${suffix}`, g[leaf]]))
+        : (d, h) => hostsOf(d, h).map((x) => [`${x.name}${suffix}`, field(x.summary, leaf)]),
+  };
+}
+
+/** ``def`` with its queries resolved and its unit, formatting and scale from its first figure. */
+export function resolveChart(def, table) {
+  const first = table.get(def.queries[0].figure);
+  const queries = def.queries.map((q) => resolveQuery(q, table.get(q.figure)));
+  return { unit: first.unit.replaceAll("_", " "), fmt: FORMATS[first.unit] || ((v) => fmtNumber(v)),
+    percent: first.unit === "percent", queries, live: (d, h) => queries.flatMap((q) => q.live(d, h)) };
+}
 
 function hostsOf(data, host) {
   return Object.values(data.hosts || {}).filter((x) => x.up && (!host || x.name === host) && x.summary);
@@ -60,10 +80,36 @@ function csvCell(s) {
   return /[",\n\r]/.test(t) ? `"${t.replaceAll('"', '""')}"` : t;
 }
 
+/** History of resolved ``queries`` over ``range``: Map(series key -> Map(t -> v)), the series
+ * of one key summed per step (all disks, all interfaces of a host). */
+async function fetchSeries(queries, range, host) {
+  const fresh = new Map();
+  for (const q of queries) {
+    for (const r of q.requests) {
+      const p = new URLSearchParams({ metric: r.metric, start: range.start, end: range.end, step: range.step });
+      for (const m of r.match) p.append("match", m);
+      if (host) p.set("host", host);
+      const doc = await getJSON(`/api/metrics/history?${p}`);
+      for (const s of doc.series) {
+        const key = q.key(s.labels);
+        const m = fresh.get(key) || new Map();
+        for (const [t, v] of s.points) {
+          // null = a step inside a hole (not measured): kept, so the line breaks there
+          if (v === null) { if (!m.has(t)) m.set(t, null); continue; }
+          m.set(t, (m.get(t) ?? 0) + v);
+        }
+        fresh.set(key, m);
+      }
+    }
+  }
+  return fresh;
+}
+
 /** One chart panel: its data (key -> Map(t -> v)), its uPlot and its export buttons. */
 export class Chart {
   constructor(def, container) {
     this.def = def;
+    this.spec = null; // def resolved against the hub's figures (resolveChart) by the first load
     this.series = new Map();
     this.plot = null;
     this.zoomed = false;
@@ -92,25 +138,10 @@ export class Chart {
     this.range = range;
     Object.assign(this.panel.dataset, { start: range.start, end: range.end, step: range.step });
     this.status.textContent = "loading…";
-    const fresh = new Map();
+    let fresh;
     try {
-      for (const q of this.def.queries) {
-        const p = new URLSearchParams({ metric: q.metric, start: range.start, end: range.end, step: range.step });
-        for (const m of q.match || []) p.append("match", m);
-        if (host) p.set("host", host);
-        const doc = await getJSON(`/api/metrics/history?${p}`);
-        for (const s of doc.series) {
-          if (q.filter && !q.filter(s.labels)) continue;
-          const key = q.key(s.labels);
-          const m = fresh.get(key) || new Map();
-          for (const [t, v] of s.points) {
-            // null = a step inside a hole (not measured): kept, so the line breaks there
-            if (v === null) { if (!m.has(t)) m.set(t, null); continue; }
-            m.set(t, (m.get(t) ?? 0) + v); // summed per key (all disks, all interfaces)
-          }
-          fresh.set(key, m);
-        }
-      }
+      this.spec = resolveChart(this.def, await figureTable());
+      fresh = await fetchSeries(this.spec.queries, range, host);
     } catch (e) {
       this.status.textContent = `history unavailable: ${e.message}`;
       this.series = new Map();
@@ -128,8 +159,8 @@ export class Chart {
   /** Add one metrics_update; within a step of the last committed point it replaces the previous
    * live point, so the tail is always live and the density stays near the history's. */
   extend(data, t, host) {
-    if (!this.range || !this.range.live) return;
-    const pairs = this.def.live(data, host).filter(([, v]) => typeof v === "number");
+    if (!this.range || !this.range.live || !this.spec) return;
+    const pairs = this.spec.live(data, host).filter(([, v]) => typeof v === "number");
     if (this.tail !== null) for (const m of this.series.values()) m.delete(this.tail);
     const prev = this.tail ?? this.lastCommitted;
     const hole = Number.isFinite(prev) && t - prev > STALE_FACTOR * this.range.step;
@@ -182,7 +213,7 @@ export class Chart {
 
   build(keys, data) {
     if (this.plot) this.plot.destroy();
-    const fmt = this.def.fmt;
+    const fmt = this.spec.fmt;
     const axis = { stroke: "#9aa4b2", grid: { stroke: "#263042", width: 1 }, ticks: { stroke: "#263042", width: 1 } };
     const opts = {
       width: this.plotBox.clientWidth, height: 220,
@@ -190,7 +221,7 @@ export class Chart {
         ...keys.map((k, i) => ({ label: k, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false,
           value: (u, v) => (v == null ? "--" : fmt(v)), points: { show: false } }))],
       axes: [axis, { ...axis, size: 76, values: (u, vals) => vals.map((v) => fmt(v)) }],
-      scales: { x: { time: true }, y: this.def.percent
+      scales: { x: { time: true }, y: this.spec.percent
         ? { range: (u, min, max) => [0, Math.max(100, max || 0)] }
         : { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       cursor: { drag: { x: true, y: false } },
@@ -238,7 +269,7 @@ export class Chart {
       for (const [t, ...vs] of rows) lines.push([t, new Date(t * 1000).toISOString(), ...vs.map((v) => v ?? "")].map(csvCell).join(","));
       download(name, "text/csv", `${lines.join("\r\n")}\r\n`);
     } else {
-      const doc = { chart: this.def.id, title: this.def.title, unit: this.def.unit,
+      const doc = { chart: this.def.id, title: this.def.title, unit: this.spec?.unit ?? null,
         range: { start: lo, end: hi, step: this.range?.step ?? null },
         series: keys.map((k, j) => ({ label: k, points: rows.filter((r) => r[j + 1] !== undefined).map((r) => [r[0], r[j + 1]]) })) };
       download(name, "application/json", JSON.stringify(doc, null, 1));
