@@ -24,17 +24,6 @@ from urllib.parse import unquote, urlsplit
 from ..clock import SYSTEM_CLOCK, Clock
 from ..model import MetricFamily, MetricSpec
 
-SPECS = (
-    MetricSpec("autobot_service_up", "gauge",
-               "1 if the service check succeeded (HTTP: status equals expected_status; TCP: connection "
-               "opened; Redis: PING answered), 0 otherwise.", "", ("service", "type")),
-    MetricSpec("autobot_service_response_time_seconds", "gauge",
-               "Time the check took to get its answer (HTTP: full response; TCP: the kernel's "
-               "handshake round trip; Redis: connect if needed plus PING). Absent when nothing was "
-               "measured (refused, timeout).",
-               "seconds", ("service", "type")),
-)
-
 Families = dict[str, MetricFamily]
 """Families being filled in one cycle, keyed by name (see :func:`new_families`)."""
 

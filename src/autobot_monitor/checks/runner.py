@@ -25,16 +25,13 @@ from collections.abc import Sequence
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..config.models import HttpService, RedisService, ServiceConfig, TcpService
-from ..model import MetricFamily, MetricSpec
+from ..model import MetricFamily
 from . import base, http, redis, tcp
 from .base import Check, ServiceResult, describe, new_families
 from .loop import CheckLoop
+from .metrics import ALL_SPECS
 
 log = logging.getLogger(__name__)
-
-ALL_SPECS: tuple[MetricSpec, ...] = base.SPECS + http.SPECS + redis.SPECS
-"""Every family :class:`ServiceChecker` may emit."""
-
 
 def make_check(svc: ServiceConfig, clock: Clock = SYSTEM_CLOCK) -> Check:
     """The :class:`Check` for one service config."""

@@ -29,11 +29,12 @@ from ..collectors.runner import CollectorRunner
 from ..config.loader import load_config
 from ..config.models import MonitorConfig
 from ..errors import ConfigError, StoreError
-from ..model import MetricFamily, MetricSpec
+from ..model import MetricFamily
 from ..report.availability import availability_24h, no_availability
 from ..store import Store, WriteSample, open_store
 from ..store.future import drop_future
 from .datadir import DataDirWatch, watched_paths
+from .metrics import HUB_SPECS
 from .schedule import CycleSchedule
 from .scrape import (
     ScrapeResult,
@@ -58,21 +59,6 @@ from .summary import summarize
 
 log = logging.getLogger(__name__)
 perf_log = logging.getLogger("autobot_monitor.performance")
-
-HUB_SPECS = (
-    MetricSpec("autobot_hub_cycle_duration_seconds", "gauge",
-               "Wall time of the hub's last collection cycle.", "seconds"),
-    MetricSpec("autobot_hub_store_write_duration_seconds", "gauge",
-               "Wall time of the last write of a cycle to the store.", "seconds"),
-    MetricSpec("autobot_hub_samples_stored_total", "counter",
-               "Samples written to the store since the hub started."),
-    MetricSpec("autobot_hub_store_errors_total", "counter",
-               "Store writes that failed since the hub started."),
-    MetricSpec("autobot_host_up", "gauge",
-               "1 while the inventory host is up (fewer than down_after scrapes missed in a row), "
-               "else 0.", "",
-               ("host", "role", "priority")),
-)
 
 
 class Hub:
