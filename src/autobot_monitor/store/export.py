@@ -72,8 +72,8 @@ def cmd_export(args) -> int:
 
     import httpx
 
-    from ..errors import ConfigError, QueryError, StoreError
-    from ..web.app import BadRequest, parse_duration, parse_time
+    from ..errors import BadRequest, ConfigError, QueryError, StoreError
+    from ..timeparse import parse_duration, parse_time
 
     now = time.time()
     try:
