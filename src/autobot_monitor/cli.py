@@ -17,7 +17,15 @@ import sys
 import time
 
 from . import __version__, cliargs
-from .cmdline import PID_FILE, fail, find_and_load_config, pid_alive, read_pid
+from .cmdline import (
+    PID_FILE,
+    add_token_args,
+    fail,
+    find_and_load_config,
+    pid_alive,
+    read_pid,
+    resolve_client_token,
+)
 from .errors import ConfigError, MonitorError
 
 DEFAULT_URL = "http://127.0.0.1:9090"
@@ -442,7 +450,6 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--timeout", type=cliargs.seconds, default=5.0)
     from .security_cli import add_parsers as add_security_parsers
-    from .security_cli import add_token_args
 
     add_token_args(s)  # --token-file, --token, $AUTOBOT_MONITOR_TOKEN
     s.add_argument("--cacert", help="CA or self-signed certificate to trust for an https:// URL")
@@ -503,7 +510,6 @@ def main(argv: list[str] | None = None) -> int:
         return translated
     args = build_parser(agent_only=translated[:1] == ["agent"]).parse_args(translated)
     if hasattr(args, "token") and hasattr(args, "token_file"):
-        from .security_cli import resolve_client_token
 
         if (code := resolve_client_token(args, translated)) is not None:
             return code

@@ -4,13 +4,9 @@ the hub did not measure print as ``n/m``."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 
-
-def _fail(msg: str, code: int = 1) -> int:
-    print(f"autobot-monitor: {msg}", file=sys.stderr)
-    return code
+from .cmdline import fail
 
 
 def _fmt_bytes(v: float | None, per_s: bool = False) -> str:
@@ -77,9 +73,9 @@ def show_status(args) -> int:
             current = c.get(f"{url}/api/metrics/current").raise_for_status().json()
             alerts = c.get(f"{url}/api/alerts").raise_for_status().json()
     except httpx.HTTPError as e:
-        from .security_cli import describe_http_error
+        from .cmdline import describe_http_error
 
-        return _fail(describe_http_error(e, url), 1)
+        return fail(describe_http_error(e, url), 1)
     if args.json:
         print(json.dumps({"status": status, "current": current, "alerts": alerts}, indent=2))
         return 0

@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from ..cmdline import PID_FILE, fail, find_and_load_config, pid_alive, read_pid
+from ..cmdline import PID_FILE, add_token_args, fail, find_and_load_config, pid_alive, read_pid
 
 
 def add_parser(sub, default_url: str) -> None:
@@ -31,7 +31,6 @@ def add_parser(sub, default_url: str) -> None:
     s.add_argument("--url", help=f"ask the hub at this URL (e.g. {default_url}) instead of running here")
     s.add_argument("--config", help="YAML config (default ./monitoring_config.yaml if present)")
     s.add_argument("--data-dir", default=os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"))
-    from ..security_cli import add_token_args
 
     add_token_args(s)  # --token-file, --token (warned: visible in ps), $AUTOBOT_MONITOR_TOKEN
     s.add_argument("--cacert", help="CA certificate to trust for an https:// URL")
