@@ -20,7 +20,8 @@ import httpx
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..config.models import HttpService
-from .base import Check, Families, ServiceResult, redact, register_url_secrets
+from ..secret_registry import redact, register_url_secrets
+from .base import Check, Families, ServiceResult
 from .metrics import HTTP_SPECS
 
 

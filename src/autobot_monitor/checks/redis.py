@@ -34,13 +34,13 @@ from redis.retry import Retry
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..config.models import RedisService
+from ..secret_registry import register_secret
 from .base import (
     Check,
     CheckFailed,
     Families,
     ServiceResult,
     describe,
-    register_secret,
     split_hostport,
 )
 from .metrics import REDIS_SPECS

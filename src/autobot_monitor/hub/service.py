@@ -21,7 +21,7 @@ import httpx
 from ..agent.mesh import mesh_summary
 from ..alerts.defaults import effective_rules
 from ..alerts.service import AlertService
-from ..checks import ServiceChecker
+from ..checks.runner import ServiceChecker
 from ..clock import SYSTEM_CLOCK, Clock, StepDetector
 from ..collectors import build as build_collectors
 from ..collectors.base import CollectorContext
