@@ -27,7 +27,7 @@ def cmd_hash_token(args: argparse.Namespace) -> int:
 
 def cmd_verify_log(args: argparse.Namespace) -> int:
     """Exit 0 when the chain over FILE... (oldest first) holds, 1 at the first broken record."""
-    from .audit import GENESIS, verify_files
+    from .hashchain import GENESIS, verify_files
 
     try:
         res = verify_files(args.files)

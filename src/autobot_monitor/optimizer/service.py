@@ -24,12 +24,12 @@ from typing import Any
 from ..errors import OptimizerError
 from ..model import MetricFamily
 from .actions import ACTIONS, build_action
-from .analyzers_svc import analyze_all
 from .audit import AuditLog
 from .guardrails import PENDING_MAX, Guardrails, OptimizerState
 from .inputs import gather
 from .metrics import OPTIMIZER_SPECS
 from .model import SEVERITIES, Recommendation
+from .service_analyzers import analyze_all
 
 log = logging.getLogger(__name__)
 
