@@ -143,7 +143,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     cfg, path = loaded
     host = args.host or cfg.dashboard_host
     port = args.port if args.port is not None else cfg.dashboard_port
-    try:  # issue 9: tokens from the environment and the TLS files must be there before binding
+    try:  # tokens from the environment and the TLS files must be there before binding
         from .web.auth import resolve_tokens
 
         tokens = resolve_tokens(cfg.auth)
@@ -455,7 +455,7 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
     s.add_argument("--cacert", help="CA or self-signed certificate to trust for an https:// URL")
     s.set_defaults(func=cmd_status)
 
-    add_security_parsers(sub)  # hash-token, verify-log (issue 9)
+    add_security_parsers(sub)  # hash-token, verify-log
 
     s = sub.add_parser("export-rules",
                        help="write the alert rules (defaults + configured) as a Prometheus rules file")
@@ -469,7 +469,7 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
 
     from .store.export import add_parsers as add_export_parsers
 
-    add_export_parsers(sub, os.environ.get("AUTOBOT_MONITOR_URL", DEFAULT_URL), None)  # issue 3
+    add_export_parsers(sub, os.environ.get("AUTOBOT_MONITOR_URL", DEFAULT_URL), None)
 
     from .benchmark.command import add_parser as add_benchmark_parser
 
@@ -477,11 +477,11 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
 
     from .report.command import add_parser as add_report_parser
 
-    add_report_parser(sub, os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"))  # issue 11
+    add_report_parser(sub, os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"))
 
     from .optimizer.command import add_parser as add_optimize_parser
 
-    add_optimize_parser(sub, DEFAULT_URL)  # issue 8
+    add_optimize_parser(sub, DEFAULT_URL)
     return p
 
 
@@ -496,7 +496,7 @@ def _translate_legacy(argv: list[str]) -> list[str] | int:
         return ["benchmark", *argv[1:]]
     if head.startswith("--benchmark="):
         return ["benchmark", head.split("=", 1)[1], *argv[1:]]
-    if head == "--optimize-once":  # issue 8
+    if head == "--optimize-once":
         return ["optimize", "--once", *argv[1:]]
     if head in NOT_YET:
         return fail(f"{head}: {NOT_YET[head]} is not offered", 1)

@@ -66,7 +66,7 @@ def show_status(args) -> int:
 
     url = args.url.rstrip("/")
     try:
-        headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}  # issue 9
+        headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
         verify = ssl.create_default_context(cafile=args.cacert) if args.cacert else True
         with httpx.Client(timeout=args.timeout, headers=headers, verify=verify) as c:
             status = c.get(f"{url}/api/system/status").raise_for_status().json()
@@ -152,7 +152,7 @@ def show_status(args) -> int:
 
 
 def _print_mesh(con, hosts: dict) -> None:
-    """Latency mesh table (issue 6): one row per (host, peer) from each host's ``mesh``."""
+    """Latency mesh table: one row per (host, peer) from each host's ``mesh``."""
     from rich.table import Table
 
     rows = [(name, peer, methods) for name, h in hosts.items()

@@ -153,10 +153,10 @@ class Hub:
         self.alerts.start()
         from ..report.schedule import ReportScheduler
 
-        self.reports = ReportScheduler(self)  # issue 11: scheduled reports, built off the loop
+        self.reports = ReportScheduler(self)  # scheduled reports, built off the loop
         from ..optimizer.service import OptimizerService
 
-        self.optimizer = OptimizerService(self)  # issue 8: analyses every optimization_interval
+        self.optimizer = OptimizerService(self)  # analyses every optimization_interval
         self._http = scrape_client(self.config.scrape.timeout)
         self._ca_clients: dict[str, httpx.AsyncClient] = {}
 
@@ -202,7 +202,7 @@ class Hub:
         The first cycle runs after one second so rate-based figures have two readings."""
         await self.runner.run()  # prime counters for rates
         sched = self.schedule = CycleSchedule(self.clock)
-        opt = getattr(self, "optimizer", None)  # issue 8: its own schedule, same stop event
+        opt = getattr(self, "optimizer", None)  # its own schedule, same stop event
         opt_task = asyncio.create_task(opt.run_forever(self._stop)) if opt is not None else None
         while not self._stop.is_set():
             delay = sched.delay()
@@ -249,7 +249,7 @@ class Hub:
             raise
         svc_fams, svc_results = await check_task
         self._scrape_health.record(scrapes)
-        if self.config.privacy.redact_process_names:  # issue 9: before anything sees them
+        if self.config.privacy.redact_process_names:  # before anything sees them
             from ..privacy import compile_patterns, redact_process_names
 
             pats = compile_patterns(self.config.privacy.redact_process_names)
@@ -304,7 +304,7 @@ class Hub:
         stored += scrape_families(scrapes, self._scrape_health.failures(),
                                   self._scrape_health.duplicates()) + self._hub_families()
         if getattr(self, "optimizer", None) is not None:
-            stored += self.optimizer.families()  # issue 8
+            stored += self.optimizer.families()
         await self.alerts.evaluate(stored, {h.name: h.priority for h in self.hosts.values()})
         stored += self.alerts.families()
         alerts = [alert_json(a) for a in self.alerts.engine.active()]
@@ -312,7 +312,7 @@ class Hub:
         await self._write(stored, now)
         await self._refresh_availability(now)
         if getattr(self, "reports", None) is not None:
-            self.reports.tick(now)  # issue 11: starts a build task when a period's report is due
+            self.reports.tick(now)  # starts a build task when a period's report is due
         self._cycles += 1
         self._cycle_s = time.perf_counter() - t0
         snap = await asyncio.to_thread(self._render, now, stored, alerts)

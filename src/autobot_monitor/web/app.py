@@ -214,17 +214,17 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
     app.include_router(alerts_router(hub))
     from .applications import router as applications_router
 
-    app.include_router(applications_router(hub))  # GET /api/applications (issue 12)
+    app.include_router(applications_router(hub))  # GET /api/applications
     from .reports_routes import build_router as reports_router
 
-    app.include_router(reports_router(hub))  # GET /api/reports[/{name}] (issue 11)
+    app.include_router(reports_router(hub))  # GET /api/reports[/{name}]
     from .optimizer_routes import build_router as optimizer_router
 
-    app.include_router(optimizer_router(hub))  # /api/optimizer/* (issue 8; POSTs are admin-only)
+    app.include_router(optimizer_router(hub))  # /api/optimizer/* (POSTs are admin-only)
     if hub.config.dashboard_enabled:
         from .dashboard import mount_dashboard
 
-        mount_dashboard(app)  # GET / and /static/* (issue 5)
+        mount_dashboard(app)  # GET / and /static/*
     from .auth import AuthMiddleware
 
     app.add_middleware(SnapshotFastPath, hub=hub)  # inner: added first

@@ -1,4 +1,4 @@
-"""Access control and access log of the hub (issue 9): a pure-ASGI middleware.
+"""Access control and access log of the hub: a pure-ASGI middleware.
 
 Who is asking, in this order: ``Authorization: Bearer TOKEN`` (API clients, the CLI, a
 WebSocket client that can set headers) or the ``autobot_session`` cookie the login page issues
