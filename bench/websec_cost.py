@@ -25,9 +25,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-from autobot_monitor.checks.base import register_secret  # noqa: E402
 from autobot_monitor.config.security import AuthConfig  # noqa: E402
 from autobot_monitor.redaction import RedactFilter  # noqa: E402
+from autobot_monitor.secret_registry import register_secret  # noqa: E402
 from autobot_monitor.web.auth import AuthMiddleware  # noqa: E402
 
 LINES = {

@@ -5,33 +5,27 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+from .agent.metrics import MESH_SPECS
+from .alerts.metrics import ALERT_SPECS, NOTIFY_SPEC
+from .checks.metrics import ALL_SPECS
+from .clock import CLOCK_SPECS
 from .collectors import REGISTRY, collector_class
+from .collectors.metrics import SELF_SPECS
+from .hub.metrics import DATA_DIR_SPECS, HUB_SPECS, SCHEDULE_SPECS, SCRAPE_SPECS
 from .model import MetricSpec
+from .optimizer.metrics import OPTIMIZER_SPECS
+from .recorders import recorder_metric_names
+from .store.metrics import MIRROR_SPECS, STORE_SPECS
 
 
 def all_specs() -> list[tuple[str, tuple[MetricSpec, ...]]]:
     """``[(source name, specs)]``: each collector, the collector runner, the service checks, the
-    hub's scrape, threshold and self metrics."""
-    from .agent.mesh import MESH_SPECS
-    from .alerts.notify import NOTIFY_SPEC
-    from .alerts.service import SPECS as ALERT_SPECS
-    from .checks import ALL_SPECS
-    from .clock import CLOCK_SPECS
-    from .collectors.runner import SELF_SPECS
-    from .hub.datadir import DATA_DIR_SPECS
-    from .hub.schedule import SCHEDULE_SPECS
-    from .hub.scrape import SCRAPE_SPECS
-    from .hub.service import HUB_SPECS
-    from .store.redis_mirror import MIRROR_SPECS
-    from .store.stats import STORE_SPECS
-
+    hub's scrape, threshold and self metrics, the store, alerts and the optimizer."""
     out = [(f"collector `{name}`", collector_class(name).SPECS) for name in REGISTRY]
-    out += [("agent: latency mesh", MESH_SPECS), ("collector runner (self)", SELF_SPECS), ("service checks", tuple(ALL_SPECS)),
-            ("hub: scrapes", SCRAPE_SPECS), ("alerts", (*ALERT_SPECS, NOTIFY_SPEC)),
-            ("hub: self", (*HUB_SPECS, *SCHEDULE_SPECS, *CLOCK_SPECS, *DATA_DIR_SPECS)), ("store (self)", (*STORE_SPECS, *MIRROR_SPECS))]
-    from .optimizer.service import SPECS as OPTIMIZER_SPECS
-
-    out.append(("optimizer", OPTIMIZER_SPECS))  # issue 8
+    out += [("agent: latency mesh", MESH_SPECS), ("collector runner (self)", SELF_SPECS),
+            ("service checks", ALL_SPECS), ("hub: scrapes", SCRAPE_SPECS), ("alerts", (*ALERT_SPECS, NOTIFY_SPEC)),
+            ("hub: self", (*HUB_SPECS, *SCHEDULE_SPECS, *CLOCK_SPECS, *DATA_DIR_SPECS)),
+            ("store (self)", (*STORE_SPECS, *MIRROR_SPECS)), ("optimizer", OPTIMIZER_SPECS)]
     return out
 
 
@@ -44,13 +38,11 @@ def is_known_metric(name: str) -> bool:
         prefixes = getattr(collector_class(cname), "DYNAMIC_PREFIXES", ())
         if prefixes and name.startswith(tuple(prefixes)):
             return True
-    return name in _recorder_names()  # what instrumented applications emit (issue 12)
+    return name in _recorder_names()  # what instrumented applications emit
 
 
 @functools.cache
 def _recorder_names() -> frozenset[str]:
-    from .recorders import recorder_metric_names
-
     return frozenset(recorder_metric_names("autobot"))
 
 

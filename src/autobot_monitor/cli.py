@@ -17,10 +17,18 @@ import sys
 import time
 
 from . import __version__, cliargs
+from .cmdline import (
+    PID_FILE,
+    add_token_args,
+    fail,
+    find_and_load_config,
+    pid_alive,
+    read_pid,
+    resolve_client_token,
+)
 from .errors import ConfigError, MonitorError
 
 DEFAULT_URL = "http://127.0.0.1:9090"
-PID_FILE = "hub.pid"
 LEGACY = {"--start": "start", "--stop": "stop", "--status": "status"}
 NOT_YET = {"--dashboard-only": "a dashboard-only process (the dashboard is served by the hub: "
                               "`autobot-monitor start`, then open http://127.0.0.1:9090/)"}
@@ -54,7 +62,7 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        raise SystemExit(_fail(f"cannot listen on {host}:{port}: {e.strerror}", 1)) from None
+        raise SystemExit(fail(f"cannot listen on {host}:{port}: {e.strerror}", 1)) from None
     sock.listen(1024)
     sock.set_inheritable(True)
     return sock
@@ -116,24 +124,11 @@ def _run_loop(coro) -> None:
     uvloop.run(coro)
 
 
-def _fail(msg: str, code: int = 2) -> int:
-    print(f"autobot-monitor: {msg}", file=sys.stderr)
-    return code
-
-
-def _load(path: str | None):
-    """(config, path): the file given, else ./monitoring_config.yaml, else defaults. Imported
-    lazily so the agent does not pay for pydantic."""
-    from .config.loader import find_default_config, load_config
-
-    path = path or find_default_config()
-    return load_config(path), path
-
-
 def _load_or_report(path: str | None):
-    """:func:`_load`, or None after printing each ``FILE:LINE: key: problem`` to stderr."""
+    """:func:`~.cmdline.find_and_load_config`, or None after printing each ``FILE:LINE: key:
+    problem`` to stderr."""
     try:
-        return _load(path)
+        return find_and_load_config(path)
     except ConfigError as e:
         for p in e.problems:
             print(p, file=sys.stderr)
@@ -148,21 +143,21 @@ def cmd_start(args: argparse.Namespace) -> int:
     cfg, path = loaded
     host = args.host or cfg.dashboard_host
     port = args.port if args.port is not None else cfg.dashboard_port
-    try:  # issue 9: tokens from the environment and the TLS files must be there before binding
+    try:  # tokens from the environment and the TLS files must be there before binding
         from .web.auth import resolve_tokens
 
         tokens = resolve_tokens(cfg.auth)
         tls = _hub_tls(cfg, path)
     except ConfigError as e:
-        return _fail("\n".join(e.problems))
+        return fail("\n".join(e.problems))
     if not _is_loopback(host) and not tokens and not args.insecure:
-        return _fail(f"refusing to listen on {host} beyond loopback without access control; "
-                     "configure auth.tokens (autobot-monitor hash-token) or pass --insecure")
+        return fail(f"refusing to listen on {host} beyond loopback without access control; "
+                    "configure auth.tokens (autobot-monitor hash-token) or pass --insecure")
     data_dir = os.path.abspath(args.data_dir)
     pid_path = os.path.join(data_dir, PID_FILE)
-    other = _read_pid(pid_path)
-    if other and _alive(other):
-        return _fail(f"a hub is already running with pid {other} ({pid_path})", 1)
+    other = read_pid(pid_path)
+    if other and pid_alive(other):
+        return fail(f"a hub is already running with pid {other} ({pid_path})", 1)
     from .logs import setup_logging, stop_logging
 
     try:
@@ -170,16 +165,16 @@ def cmd_start(args: argparse.Namespace) -> int:
         sock = _bind(host, port)
         listener = setup_logging(cfg.logging, data_dir)
     except OSError as e:
-        return _fail(f"cannot use data directory {data_dir}: {_oserror(e)}", 1)
+        return fail(f"cannot use data directory {data_dir}: {_oserror(e)}", 1)
     try:
         with open(pid_path, "w") as f:
             f.write(f"{os.getpid()}\n")
         _run_loop(_serve_hub(cfg, path, data_dir, sock, tls, host))
     except (OSError, MonitorError) as e:  # start-up failures (store in use, disk...): one line
-        return _fail(f"hub stopped: {_oserror(e) if isinstance(e, OSError) else e}", 1)
+        return fail(f"hub stopped: {_oserror(e) if isinstance(e, OSError) else e}", 1)
     finally:
         stop_logging(listener)
-        if _read_pid(pid_path) == os.getpid():
+        if read_pid(pid_path) == os.getpid():
             os.unlink(pid_path)
     return 0
 
@@ -255,44 +250,24 @@ async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket, tls: dict | 
         log.info("hub stopped")
 
 
-def _read_pid(path: str) -> int | None:
-    try:
-        with open(path) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    """True if ``pid`` runs (a zombie, exited but not yet reaped by its parent, does not)."""
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True
-
-
 def cmd_stop(args: argparse.Namespace) -> int:
     pid_path = os.path.join(os.path.abspath(args.data_dir), PID_FILE)
-    pid = _read_pid(pid_path)
-    if pid is None or not _alive(pid):
+    pid = read_pid(pid_path)
+    if pid is None or not pid_alive(pid):
         from .hub.datadir import find_hub_process  # the pid file went with its data dir?
 
         pid = find_hub_process(args.data_dir)
         if pid is None:
-            return _fail(f"no running hub (no live pid in {pid_path}, no process started with "
-                         "this data dir)", 1)
+            return fail(f"no running hub (no live pid in {pid_path}, no process started with "
+                        "this data dir)", 1)
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not pid_alive(pid):
             print(f"stopped hub (pid {pid})")
             return 0
         time.sleep(0.1)
-    return _fail(f"hub pid {pid} did not stop within {args.timeout:.0f}s", 1)
+    return fail(f"hub pid {pid} did not stop within {args.timeout:.0f}s", 1)
 
 
 # -- agent -----------------------------------------------------------------------------------
@@ -314,19 +289,19 @@ def cmd_agent(args: argparse.Namespace) -> int:
             peers += load_peers_file(args.peers_file, args.name or socket.gethostname(),
                                      f"{host}:{port}")
     except (OSError, ValueError) as e:
-        return _fail(str(e))
+        return fail(str(e))
     if not _is_loopback(host) and not token and not args.insecure:
-        return _fail(f"refusing to listen on {host} beyond loopback without a token "
-                     "(--token-file or $AUTOBOT_AGENT_TOKEN); pass --insecure to do it anyway")
+        return fail(f"refusing to listen on {host} beyond loopback without a token "
+                    "(--token-file or $AUTOBOT_AGENT_TOKEN); pass --insecure to do it anyway")
     if bool(args.tls_cert) != bool(args.tls_key):
-        return _fail("--tls-cert and --tls-key go together")
+        return fail("--tls-cert and --tls-key go together")
     for flag, value in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key),
                         ("--peer-ca", args.peer_ca)):
         if value and not os.path.isfile(value):
-            return _fail(f"{flag}: no such file {value}")
+            return fail(f"{flag}: no such file {value}")
     for n in (args.disable or []) + (args.enable or []):
         if n not in REGISTRY:
-            return _fail(f"unknown collector {n!r} (known: {', '.join(REGISTRY)})")
+            return fail(f"unknown collector {n!r} (known: {', '.join(REGISTRY)})")
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     nvml = None
     if args.nvml_replay:  # recorded NVML answers through the same collector code path
@@ -335,7 +310,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         try:
             nvml = NvmlReplay.load(args.nvml_replay)
         except (OSError, ValueError) as e:
-            return _fail(f"--nvml-replay {args.nvml_replay}: {e}")
+            return fail(f"--nvml-replay {args.nvml_replay}: {e}")
     ctx = CollectorContext(procfs=args.procfs, sysfs=args.sysfs, rootfs=args.rootfs, nvml=nvml)
     runner = CollectorRunner(build(ctx, args.enable, args.disable), timeout=args.timeout)
     scheme = "https" if args.tls_cert else "http"
@@ -357,7 +332,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     try:
         _run_loop(serve())
     except (OSError, MonitorError) as e:  # start-up failures (unreadable TLS key...): one line
-        return _fail(f"agent stopped: {_oserror(e) if isinstance(e, OSError) else e}", 1)
+        return fail(f"agent stopped: {_oserror(e) if isinstance(e, OSError) else e}", 1)
     return 0
 
 
@@ -475,13 +450,12 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--timeout", type=cliargs.seconds, default=5.0)
     from .security_cli import add_parsers as add_security_parsers
-    from .security_cli import add_token_args
 
     add_token_args(s)  # --token-file, --token, $AUTOBOT_MONITOR_TOKEN
     s.add_argument("--cacert", help="CA or self-signed certificate to trust for an https:// URL")
     s.set_defaults(func=cmd_status)
 
-    add_security_parsers(sub)  # hash-token, verify-log (issue 9)
+    add_security_parsers(sub)  # hash-token, verify-log
 
     s = sub.add_parser("export-rules",
                        help="write the alert rules (defaults + configured) as a Prometheus rules file")
@@ -495,7 +469,7 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
 
     from .store.export import add_parsers as add_export_parsers
 
-    add_export_parsers(sub, os.environ.get("AUTOBOT_MONITOR_URL", DEFAULT_URL), None)  # issue 3
+    add_export_parsers(sub, os.environ.get("AUTOBOT_MONITOR_URL", DEFAULT_URL), None)
 
     from .benchmark.command import add_parser as add_benchmark_parser
 
@@ -503,11 +477,11 @@ def build_parser(agent_only: bool = False) -> argparse.ArgumentParser:
 
     from .report.command import add_parser as add_report_parser
 
-    add_report_parser(sub, os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"))  # issue 11
+    add_report_parser(sub, os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"))
 
     from .optimizer.command import add_parser as add_optimize_parser
 
-    add_optimize_parser(sub, DEFAULT_URL)  # issue 8
+    add_optimize_parser(sub, DEFAULT_URL)
     return p
 
 
@@ -522,10 +496,10 @@ def _translate_legacy(argv: list[str]) -> list[str] | int:
         return ["benchmark", *argv[1:]]
     if head.startswith("--benchmark="):
         return ["benchmark", head.split("=", 1)[1], *argv[1:]]
-    if head == "--optimize-once":  # issue 8
+    if head == "--optimize-once":
         return ["optimize", "--once", *argv[1:]]
     if head in NOT_YET:
-        return _fail(f"{head}: {NOT_YET[head]} is not offered", 1)
+        return fail(f"{head}: {NOT_YET[head]} is not offered", 1)
     return argv
 
 
@@ -536,7 +510,6 @@ def main(argv: list[str] | None = None) -> int:
         return translated
     args = build_parser(agent_only=translated[:1] == ["agent"]).parse_args(translated)
     if hasattr(args, "token") and hasattr(args, "token_file"):
-        from .security_cli import resolve_client_token
 
         if (code := resolve_client_token(args, translated)) is not None:
             return code

@@ -34,6 +34,11 @@ class QueryError(StoreError, ValueError):
     """A history query is malformed (bad range, step or matcher)."""
 
 
+class BadRequest(MonitorError):
+    """A request or command-line parameter is invalid (a time, a duration, a metric name); the
+    API answers 400 with ``{"error": message}``, commands exit 2 with the message."""
+
+
 class BenchmarkError(MonitorError):
     """A benchmark cannot run as asked (a db index not in config, no target, a missing native
     tool); the message says which and why."""

@@ -187,10 +187,10 @@ def setup_logging(cfg: LoggingConfig, data_dir: str, console: bool = True,
 
 
 def _security_logs(cfg: LoggingConfig, log_dir: str) -> logging.handlers.QueueListener:
-    """Issue 9: ``access.log`` (one JSON line per request, from ``autobot_monitor.access``) and
-    ``alerts.log`` (``autobot_monitor.alerts_log``, hash-chained by :class:`~.audit.ChainFormatter`),
+    """``access.log`` (one JSON line per request, from ``autobot_monitor.access``) and
+    ``alerts.log`` (``autobot_monitor.alerts_log``, hash-chained by :class:`~.hashchain.ChainFormatter`),
     rotated like the others, written by their own listener thread."""
-    from .audit import ChainFormatter
+    from .hashchain import ChainFormatter
 
     q: queue.Queue = queue.Queue(maxsize=10000)
     handlers = []

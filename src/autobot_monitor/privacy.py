@@ -1,4 +1,4 @@
-"""Redaction of personal data in metrics before the hub stores or shows them (issue 9).
+"""Redaction of personal data in metrics before the hub stores or shows them.
 
 ``privacy.redact_process_names`` (regular expressions, see
 :class:`~.config.security.PrivacyConfig`) apply to the ``name`` label of every

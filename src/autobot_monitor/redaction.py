@@ -4,7 +4,7 @@
 ``http://***@h``), the values of query parameters whose name says credential (``token``,
 ``secret``, ``password``, ``key``, ``auth``, ``sig``, ``session``...: ``/ws?token=***``),
 ``Bearer``/``Basic`` credentials, and every value registered with
-:func:`~.checks.base.register_secret` (tokens read from the environment, service passwords,
+:func:`~.secret_registry.register_secret` (tokens read from the environment, service passwords,
 whole Slack/webhook URLs registered by :func:`register_secret_url`). :class:`RedactFilter`
 applies it to every log record (installed by :func:`~.logs.setup_logging` on all its handlers).
 """
@@ -15,7 +15,7 @@ import logging
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from .checks.base import MASK, mask_secrets, redact, register_secret, register_url_secrets
+from .secret_registry import MASK, mask_secrets, redact, register_secret, register_url_secrets
 
 # A query parameter whose name says it carries a credential; names are bounded so matching stays
 # linear in the text length.
@@ -32,7 +32,7 @@ _TRIGGER_RE = re.compile(r"[@=]|bearer|basic", re.I)
 
 def redact_text(text: str) -> str:
     """``text`` with URL userinfo, credential-like query values, ``Bearer``/``Basic``
-    credentials and registered secrets replaced by ``***`` (see :func:`~.checks.base.redact`)."""
+    credentials and registered secrets replaced by ``***`` (see :func:`~.secret_registry.redact`)."""
     if _TRIGGER_RE.search(text) is None:
         return mask_secrets(text)
     out = redact(text) or ""

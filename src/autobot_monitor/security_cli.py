@@ -1,12 +1,9 @@
-"""``autobot-monitor hash-token`` and ``autobot-monitor verify-log`` (issue 9)."""
+"""``autobot-monitor hash-token`` and ``autobot-monitor verify-log``."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-
-TOKEN_ENV = "AUTOBOT_MONITOR_TOKEN"
 
 
 def cmd_hash_token(args: argparse.Namespace) -> int:
@@ -30,7 +27,7 @@ def cmd_hash_token(args: argparse.Namespace) -> int:
 
 def cmd_verify_log(args: argparse.Namespace) -> int:
     """Exit 0 when the chain over FILE... (oldest first) holds, 1 at the first broken record."""
-    from .audit import GENESIS, verify_files
+    from .hashchain import GENESIS, verify_files
 
     try:
         res = verify_files(args.files)
@@ -58,59 +55,3 @@ def add_parsers(sub) -> None:
         s.add_argument("files", nargs="+", metavar="FILE",
                        help="log files, oldest first (alerts.log.2 alerts.log.1 alerts.log)")
         s.set_defaults(func=cmd_verify_log)
-
-
-def add_token_args(s: argparse.ArgumentParser) -> None:
-    """``--token-file`` and ``--token`` (default ``$AUTOBOT_MONITOR_TOKEN``) on a client command;
-    :func:`resolve_client_token` settles them after parsing."""
-    s.add_argument("--token-file", help="file whose first line is the API token sent as a bearer")
-    s.add_argument("--token", default=os.environ.get(TOKEN_ENV),
-                   help=f"API token sent as a bearer (default ${TOKEN_ENV}); visible to every user "
-                        "in ps: prefer --token-file or the variable")
-
-
-def resolve_client_token(args: argparse.Namespace, argv: list[str]) -> int | None:
-    """Fill ``args.token`` from ``--token-file`` (first line), which wins over ``--token`` and the
-    environment; warn on stderr when the token was given on the command line. Returns an exit
-    code (2) after printing why when the file is unreadable or empty, else None."""
-    if any(a == "--token" or a.startswith("--token=") for a in argv):
-        print("autobot-monitor: warning: --token shows the token to every user in ps; use "
-              f"--token-file FILE or ${TOKEN_ENV}", file=sys.stderr)
-    path = getattr(args, "token_file", None)
-    if not path:
-        return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            token = f.readline().strip()
-    except (OSError, UnicodeDecodeError) as e:
-        print(f"autobot-monitor: --token-file {path}: {getattr(e, 'strerror', None) or e}",
-              file=sys.stderr)
-        return 2
-    if not token:
-        print(f"autobot-monitor: --token-file {path}: empty file", file=sys.stderr)
-        return 2
-    args.token = token
-    return None
-
-
-def describe_http_error(e: Exception, url: str) -> str:
-    """One line for an ``httpx.HTTPError`` from a client command talking to the hub at ``url``:
-    401/403 "token missing or refused", 429 "rate limited (429), retry after N s" (N from the
-    ``Retry-After`` header when present), another status with the API's ``{"error": ...}``
-    message, and "cannot reach the hub" for transport errors."""
-    import httpx
-
-    if not isinstance(e, httpx.HTTPStatusError):
-        return f"cannot reach the hub at {url}: {e}"
-    r = e.response
-    if r.status_code in (401, 403):
-        return f"hub at {url} answered {r.status_code}: token missing or refused"
-    if r.status_code == 429:
-        after = r.headers.get("retry-after", "").strip()
-        return (f"hub at {url} rate limited (429), retry after {after} s" if after.isdigit()
-                else f"hub at {url} rate limited (429), retry later")
-    try:
-        detail = r.json().get("error")
-    except (ValueError, AttributeError):
-        detail = None
-    return f"hub at {url} answered {r.status_code}" + (f": {str(detail)[:300]}" if detail else "")

@@ -4,16 +4,12 @@ the hub did not measure print as ``n/m``."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from typing import Any
 
 from .figures import figure
 
-
-def _fail(msg: str, code: int = 1) -> int:
-    print(f"autobot-monitor: {msg}", file=sys.stderr)
-    return code
+from .cmdline import fail
 
 
 def _fmt_bytes(v: float | None, per_s: bool = False) -> str:
@@ -105,16 +101,16 @@ def show_status(args) -> int:
 
     url = args.url.rstrip("/")
     try:
-        headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}  # issue 9
+        headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
         verify = ssl.create_default_context(cafile=args.cacert) if args.cacert else True
         with httpx.Client(timeout=args.timeout, headers=headers, verify=verify) as c:
             status = c.get(f"{url}/api/system/status").raise_for_status().json()
             current = c.get(f"{url}/api/metrics/current").raise_for_status().json()
             alerts = c.get(f"{url}/api/alerts").raise_for_status().json()
     except httpx.HTTPError as e:
-        from .security_cli import describe_http_error
+        from .cmdline import describe_http_error
 
-        return _fail(describe_http_error(e, url), 1)
+        return fail(describe_http_error(e, url), 1)
     if args.json:
         print(json.dumps({"status": status, "current": current, "alerts": alerts}, indent=2))
         return 0
@@ -179,7 +175,7 @@ def show_status(args) -> int:
 
 
 def _print_mesh(con, hosts: dict) -> None:
-    """Latency mesh table (issue 6): one row per (host, peer) from each host's ``mesh``."""
+    """Latency mesh table: one row per (host, peer) from each host's ``mesh``."""
     from rich.table import Table
 
     rows = [(name, peer, methods) for name, h in hosts.items()

@@ -7,12 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autobot_monitor.benchmark import scoring
-from autobot_monitor.benchmark.stats import Reservoir, histogram, percentile, summarize
+from autobot_monitor.benchmark.stats import Reservoir, histogram, percentile, percentile_summary
 
 
 def test_no_samples_is_no_data():
     assert percentile([], 50) is None
-    s = summarize([])
+    s = percentile_summary([])
     assert s["count"] == 0 and s["p50"] is None and s["max"] is None and s["mean"] is None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from autobot_monitor.checks import ServiceChecker
+from autobot_monitor.checks.runner import ServiceChecker
 from autobot_monitor.config.models import HttpService, TcpService
 from autobot_monitor.model import find_samples
 

@@ -7,7 +7,7 @@ import asyncio
 import threading
 import time
 
-from autobot_monitor.checks import ServiceChecker
+from autobot_monitor.checks.runner import ServiceChecker
 from autobot_monitor.config.models import HttpService, RedisService, TcpService
 
 STALL = 1.5  # seconds the test keeps its own (the "hub's") event loop busy, on purpose

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from autobot_monitor.checks import redact, register_secret
-from autobot_monitor.checks.base import describe, register_url_secrets, split_hostport
+from autobot_monitor.checks.base import describe, split_hostport
+from autobot_monitor.secret_registry import redact, register_secret, register_url_secrets
 
 
 def test_redact_masks_userinfo_in_urls():

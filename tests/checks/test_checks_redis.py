@@ -7,8 +7,8 @@ import secrets
 import pytest
 import redis.asyncio as aioredis
 
-from autobot_monitor.checks import ServiceChecker
 from autobot_monitor.checks.redis import info_figures, parse_info, parse_keyspace
+from autobot_monitor.checks.runner import ServiceChecker
 from autobot_monitor.config.models import RedisService
 from autobot_monitor.model import find_samples
 

@@ -8,7 +8,8 @@ import time
 
 import redis.asyncio as aioredis
 
-from autobot_monitor.checks import ALL_SPECS, ServiceChecker
+from autobot_monitor.checks.metrics import ALL_SPECS
+from autobot_monitor.checks.runner import ServiceChecker
 from autobot_monitor.config.models import HttpService, MonitorConfig, RedisService, TcpService
 from autobot_monitor.model import find_samples
 from support import wait_until

@@ -269,7 +269,7 @@ def test_history_survives_hub_restart_and_stop_command(world):
 
 
 def test_python_control_api(world):
-    from autobot_monitor.control import MonitorControl
+    from autobot_monitor.hubclient import MonitorControl
 
     async def go():
         async with MonitorControl(world["url"]) as mc:

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from optsupport import NOW, cfg, host, inp, linear, series
 
-from autobot_monitor.optimizer.analyzers import analyze_cpu, analyze_disk, analyze_memory, analyze_thermal
-from autobot_monitor.optimizer.analyzers_svc import (
+from autobot_monitor.optimizer.host_analyzers import (
+    analyze_cpu,
+    analyze_disk,
+    analyze_memory,
+    analyze_thermal,
+)
+from autobot_monitor.optimizer.service_analyzers import (
     analyze_all,
     analyze_network,
     analyze_redis,

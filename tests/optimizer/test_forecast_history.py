@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from optsupport import NOW, cfg, host, inp, linear, series
 
-from autobot_monitor.optimizer.analyzers import (
+from autobot_monitor.optimizer.host_analyzers import (
     FORECAST_MIN_HISTORY,
     NOT_ENOUGH_HISTORY,
     analyze_disk,

@@ -8,7 +8,7 @@ import logging.handlers
 import subprocess
 import sys
 
-from autobot_monitor.audit import GENESIS, ChainFormatter, verify_files
+from autobot_monitor.hashchain import GENESIS, ChainFormatter, verify_files
 
 CLI = [sys.executable, "-m", "autobot_monitor.cli"]
 

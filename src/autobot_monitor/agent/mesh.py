@@ -36,25 +36,11 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from ..model import MetricFamily, MetricSpec
+from ..model import MetricFamily
+from .metrics import MESH_SPECS
 
 log = logging.getLogger(__name__)
 
-MESH_SPECS = (
-    MetricSpec("autobot_mesh_rtt_seconds", "gauge",
-               "Round-trip time to a peer agent over the recent probe window (quantile 0.5, 0.99); "
-               "method tcp = TCP connect, icmp = ICMP echo.", "seconds",
-               ("peer", "method", "quantile")),
-    MetricSpec("autobot_mesh_jitter_seconds", "gauge",
-               "Mean absolute difference of consecutive RTTs to a peer in the recent window "
-               "(RFC 3550 style, unsmoothed).", "seconds", ("peer", "method")),
-    MetricSpec("autobot_mesh_loss_ratio", "gauge",
-               "Share of probes to a peer that failed or timed out in the recent window.", "ratio",
-               ("peer", "method")),
-    MetricSpec("autobot_mesh_probes_total", "counter",
-               "Probes sent to a peer since the agent started, by result "
-               "(ok, timeout, refused, unreachable, error).", "", ("peer", "method", "result")),
-)
 QUANTILES = (0.5, 0.99)
 RESULTS = ("ok", "timeout", "refused", "unreachable", "error")
 

@@ -19,35 +19,20 @@ A rule::
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..model import METRIC_NAME_RE
+from ..timeparse import parse_duration
 from .silences import check_matchers
 
 Severity = Literal["critical", "high", "medium", "low"]
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
 Fn = Literal["value", "avg", "max", "min", "rate", "time_to_threshold", "anomaly"]
 
-_DUR = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
-_MULT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-
-
-def parse_duration(v: object) -> float:
-    """``30``, ``"30s"``, ``"5m"``, ``"1h"``, ``"2d"`` -> seconds. Raises ValueError."""
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        if not (math.isfinite(v) and v >= 0):
-            raise ValueError("must be a finite number of seconds, not negative")
-        return float(v)
-    if isinstance(v, str):
-        m = _DUR.match(v.strip())
-        if m:
-            return float(m.group(1)) * _MULT[m.group(2)]
-    raise ValueError(f"expected a duration like 30s, 5m, 1h, got {v!r}")
 
 
 class _M(BaseModel):

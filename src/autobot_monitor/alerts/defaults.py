@@ -24,7 +24,7 @@ def effective_rules(cfg: MonitorConfig) -> list[RuleConfig]:
     own = {r.name for r in cfg.rules}
     base = default_rules(cfg.alert_thresholds, cfg.monitoring_interval) \
         if cfg.alerting.default_rules else []
-    if cfg.alerting.default_rules and cfg.hosts:  # the mesh exists only with agents (issue 6)
+    if cfg.alerting.default_rules and cfg.hosts:  # the mesh exists only with agents
         base += mesh_rules(cfg.monitoring_interval)
     return [r for r in base if r.name not in own] + list(cfg.rules)
 

@@ -23,17 +23,15 @@ from email.message import EmailMessage
 import httpx
 
 from ..clock import Clock
-from ..model import MetricFamily, MetricSpec
+from ..model import MetricFamily
 from ..redaction import register_secret_url
 from .config import ChannelConfig
 from .engine import SEVERITIES, Alert, Notification
+from .metrics import NOTIFY_SPEC
 
 log = logging.getLogger(__name__)
 alerts_log = logging.getLogger("autobot_monitor.alerts_log")
 
-NOTIFY_SPEC = MetricSpec("autobot_notifications_total", "counter",
-                         "Notification deliveries per channel and result (sent, failed, dropped).",
-                         "", ("channel", "result"))
 QUEUE_SIZE = 100
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 
 from ..clock import Clock
-from ..model import MetricFamily, MetricSpec, Sample
+from ..model import MetricFamily, Sample
 from .config import AlertingConfig, RuleConfig
 from .engine import AlertEngine, EngineSettings, Notification, label_matches
 from .functions import (
@@ -29,19 +29,11 @@ from .functions import (
     window_min,
 )
 from .health import RuleHealth
+from .metrics import ALERT_SPECS
 from .notify import Dispatcher
 
 log = logging.getLogger(__name__)
 
-SPECS = (
-    MetricSpec("autobot_performance_alerts_total", "counter",
-               "Alerts that started firing, by category and severity.", "", ("category", "severity")),
-    MetricSpec("autobot_active_alerts", "gauge", "Alerts firing now, by severity.", "", ("severity",)),
-    MetricSpec("autobot_alert_rule_series", "gauge",
-               "Label sets the rule matched this cycle (0: its metric is absent).", "", ("rule",)),
-    MetricSpec("autobot_alert_evaluation_duration_seconds", "gauge",
-               "Wall time of the last evaluation of all rules.", "seconds"),
-)
 
 DRAIN_DEADLINE = 30.0  # seconds a replaced dispatcher has to deliver what it holds
 _WINDOW_FNS = {"avg": window_avg, "max": window_max, "min": window_min, "rate": counter_rate}
@@ -251,7 +243,7 @@ class AlertService:
         return [name for name, seen in self.rule_seen.items() if not seen]
 
     def families(self) -> list[MetricFamily]:
-        total, active, series, dur = (s.family() for s in SPECS)
+        total, active, series, dur = (s.family() for s in ALERT_SPECS)
         for (cat, sev), n in sorted(self.engine.fired_counts.items()):
             total.add(n, {"category": cat, "severity": sev})
         for sev, n in self.engine.firing_counts().items():

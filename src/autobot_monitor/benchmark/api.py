@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import httpx
 
 from .base import SLICES, CpuMeter, ProgressFn, no_progress, slice_index
-from .stats import LATENCY_BUCKETS_S, Reservoir, histogram, spread, summarize
+from .stats import LATENCY_BUCKETS_S, Reservoir, histogram, percentile_summary, spread
 
 PER_SLICE_CAP = 200_000  # latency samples kept per time slice (reservoir beyond that)
 
@@ -64,15 +64,15 @@ class _Recorder:
 
     def result(self, wall: float) -> dict:
         allv = [v for r in self.slices for v in r.data]
-        lat = summarize(allv)
+        lat = percentile_summary(allv)
         return {
             "requests": self.total,
             "duration_seconds": wall,
             "throughput_per_second": self.total / wall if wall > 0 else None,
             "latency_seconds": lat,
             "latency_histogram": histogram(allv, LATENCY_BUCKETS_S),
-            "latency_p50_noise_seconds": spread([summarize(r.data)["p50"] for r in self.slices]),
-            "latency_p95_noise_seconds": spread([summarize(r.data)["p95"] for r in self.slices]),
+            "latency_p50_noise_seconds": spread([percentile_summary(r.data)["p50"] for r in self.slices]),
+            "latency_p95_noise_seconds": spread([percentile_summary(r.data)["p95"] for r in self.slices]),
             "latency_sampled": any(r.sampled for r in self.slices),
             "status_codes": dict(self.codes),
             "errors": dict(self.errors),

@@ -34,7 +34,7 @@ import redis
 from ..config.models import RedisService
 from ..errors import BenchmarkError
 from .base import SLICES, CpuMeter, ProgressFn, no_progress, slice_index
-from .stats import Reservoir, spread, summarize
+from .stats import Reservoir, percentile_summary, spread
 
 PREFIX = "autobot-bench:"
 KEYSPACE = 1000  # distinct SET/GET keys per db
@@ -143,8 +143,8 @@ def _measure(r: redis.Redis, prefix: str, op: str, budget: float, progress, labe
     wall = time.perf_counter() - t0
     allv = [v for s in slices for v in s.data]
     return {"commands": n, "ops_per_second": n / wall if wall > 0 else None,
-            "latency_seconds": summarize(allv),
-            "latency_p95_noise_seconds": spread([summarize(s.data)["p95"] for s in slices]),
+            "latency_seconds": percentile_summary(allv),
+            "latency_p95_noise_seconds": spread([percentile_summary(s.data)["p95"] for s in slices]),
             **meter.result()}
 
 

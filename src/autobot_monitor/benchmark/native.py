@@ -1,5 +1,5 @@
 """``--engine native``: drive wrk, redis-benchmark and fio where installed, same shapes as the
-built-in engine so both can be compared (docs/BENCHMARKS.md, "Benchmark suite (issue 7)").
+built-in engine so both can be compared (docs/BENCHMARKS.md, "Benchmark suite").
 
 * api: ``wrk -t T -c N -d S --latency URL`` (closed loop, like the built-in closed loop; wrk
   reports p50/p75/p90/p99, so p95 is None).

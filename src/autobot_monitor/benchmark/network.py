@@ -28,7 +28,7 @@ import httpx
 from ..agent.throughput import METHOD, download
 from ..config.models import HostConfig
 from .base import SLICES, ProgressFn, no_progress, slice_index
-from .stats import spread, summarize
+from .stats import percentile_summary, spread
 
 INTERVAL_S = 0.05
 THROUGHPUT_NOTE = f"throughput: {METHOD}; not scored (no baseline)"
@@ -93,8 +93,8 @@ def run_host(host: HostConfig, seconds: float, timeout: float = 2.0,
     jitter = (sum(abs(b - a) for a, b in zip(rtts, rtts[1:], strict=False)) / (len(rtts) - 1)
               if len(rtts) >= 2 else None)
     return {"name": host.name, "address": host.address, "probes": n,
-            "rtt_seconds": summarize(rtts), "jitter_seconds": jitter,
-            "rtt_p50_noise_seconds": spread([summarize(s)["p50"] for s in per_slice]),
+            "rtt_seconds": percentile_summary(rtts), "jitter_seconds": jitter,
+            "rtt_p50_noise_seconds": spread([percentile_summary(s)["p50"] for s in per_slice]),
             "loss_ratio": (n - len(rtts)) / n, "errors": errors,
             **_tput(host, tput_s)}
 

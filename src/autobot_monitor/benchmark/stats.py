@@ -39,7 +39,7 @@ def percentile(values: Iterable[float], q: float) -> float | None:
     return percentile_sorted(sorted(values), q)
 
 
-def summarize(values: Iterable[float]) -> dict[str, float | int | None]:
+def percentile_summary(values: Iterable[float]) -> dict[str, float | int | None]:
     """``{count, min, mean, stdev, p50, p90, p95, p99, max}`` of ``values`` in their own unit.
     With no values every figure but ``count`` (0) is None; ``stdev`` needs two values."""
     xs = sorted(values)

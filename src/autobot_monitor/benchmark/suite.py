@@ -137,7 +137,7 @@ def run_network(cfg: MonitorConfig, o: Options, seconds: float, progress: Progre
         scores.append(0.0 if r["loss_ratio"] == 1.0 else f["score"] * (1 - r["loss_ratio"]))
         _metric(m, f"network.{h.name}.rtt_p50_seconds", p50, r["rtt_p50_noise_seconds"],
                 "seconds", "lower")
-        if r.get("throughput_bytes_per_second") is not None:  # issue 6: agent stream, unscored
+        if r.get("throughput_bytes_per_second") is not None:  # agent stream, unscored
             _metric(m, f"network.{h.name}.throughput_bytes_per_second",
                     r["throughput_bytes_per_second"], None, "bytes/s", "higher")
     return {"score": scoring.category_score(scores, 1.0), "figures": figs, "results": results,

@@ -1,11 +1,8 @@
 """Service checks: HTTP, TCP and Redis services probed concurrently each cycle.
 
-Public surface: :class:`ServiceChecker` (runs the configured checks), :class:`ServiceResult`
-(one outcome), :data:`ALL_SPECS` (every family the checks may emit) and :func:`redact` (masks
-credentials in text).
+Modules: :mod:`.runner` (:class:`~.runner.ServiceChecker` runs the configured checks), :mod:`.base`
+(:class:`~.base.ServiceResult`, one outcome; the check contract), :mod:`.metrics` (the families the
+checks may emit, ``ALL_SPECS``), one module per check type (:mod:`.http`, :mod:`.tcp`,
+:mod:`.redis`). Secrets are masked by :mod:`autobot_monitor.secret_registry`. This package module
+imports nothing, so that reading :mod:`.metrics` loads no check code.
 """
-
-from .base import ServiceResult, redact, register_secret
-from .runner import ALL_SPECS, ServiceChecker, make_check
-
-__all__ = ["ALL_SPECS", "ServiceChecker", "ServiceResult", "make_check", "redact", "register_secret"]

@@ -6,34 +6,19 @@ A check probes one configured service (:mod:`autobot_monitor.config.models` ``Ht
 never block the event loop; :class:`~autobot_monitor.checks.runner.ServiceChecker` bounds each one
 by its ``timeout`` and turns exceptions into "down" results.
 
-Redaction: every error text, log line and detail value passes through :func:`redact`, which masks
-the userinfo part of URLs (``http://user:pass@h`` -> ``http://***@h``) and every secret value
-registered with :func:`register_secret` (passwords read from ``password_env``, passwords embedded
-in configured URLs).
+Redaction: every error text, log line and detail value passes through
+:func:`~autobot_monitor.secret_registry.redact` (URL userinfo and every registered secret masked).
 """
 
 from __future__ import annotations
 
 import abc
-import re
-import threading
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..model import MetricFamily, MetricSpec
-
-SPECS = (
-    MetricSpec("autobot_service_up", "gauge",
-               "1 if the service check succeeded (HTTP: status equals expected_status; TCP: connection "
-               "opened; Redis: PING answered), 0 otherwise.", "", ("service", "type")),
-    MetricSpec("autobot_service_response_time_seconds", "gauge",
-               "Time the check took to get its answer (HTTP: full response; TCP: the kernel's "
-               "handshake round trip; Redis: connect if needed plus PING). Absent when nothing was "
-               "measured (refused, timeout).",
-               "seconds", ("service", "type")),
-)
+from ..secret_registry import redact
 
 Families = dict[str, MetricFamily]
 """Families being filled in one cycle, keyed by name (see :func:`new_families`)."""
@@ -101,59 +86,6 @@ class Check(abc.ABC):
 
 def new_families(specs: tuple[MetricSpec, ...]) -> Families:
     return {s.name: s.family() for s in specs}
-
-
-# --------------------------------------------------------------------------------------- redaction
-
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-_by_length: tuple[str, ...] = ()  # _secrets, longest first (rebuilt on each registration)
-_USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@")
-MASK = "***"
-
-
-def register_secret(value: str | None) -> None:
-    """Remember ``value`` (a password, a token) so :func:`redact` masks it wherever it appears.
-    Empty values are ignored."""
-    if value:
-        global _by_length
-        with _secrets_lock:
-            _secrets.add(value)
-            _by_length = tuple(sorted(_secrets, key=len, reverse=True))
-
-
-def mask_secrets(text: str) -> str:
-    """``text`` with every registered secret (longest first) replaced by ``***``; no regex."""
-    for s in _by_length:
-        if s in text:
-            text = text.replace(s, MASK)
-    return text
-
-
-def register_url_secrets(url: str) -> None:
-    """Register the password embedded in ``url`` (both as written and percent-decoded)."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return
-    if password:
-        register_secret(password)
-        register_secret(unquote(password))
-
-
-def redact(text: str | None, extra: tuple[str, ...] = ()) -> str | None:
-    """``text`` with URL userinfo masked (``scheme://user:pass@`` -> ``scheme://***@``) and every
-    registered secret (plus ``extra``) replaced by ``***``. ``None`` stays ``None``."""
-    if text is None:
-        return None
-    out = _USERINFO_RE.sub(lambda m: m.group("scheme") + MASK + "@", str(text))
-    if not extra:
-        return mask_secrets(out)
-    with _secrets_lock:
-        secrets = sorted(_secrets.union(s for s in extra if s), key=len, reverse=True)
-    for s in secrets:
-        out = out.replace(s, MASK)
-    return out
 
 
 class CheckFailed(Exception):

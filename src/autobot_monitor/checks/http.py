@@ -20,14 +20,9 @@ import httpx
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..config.models import HttpService
-from ..model import MetricSpec
-from .base import Check, Families, ServiceResult, redact, register_url_secrets
-
-SPECS = (
-    MetricSpec("autobot_http_response_status_code", "gauge",
-               "HTTP status code of the last check's response (redirects not followed). Absent when "
-               "no response came.", "", ("service",)),
-)
+from ..secret_registry import redact, register_url_secrets
+from .base import Check, Families, ServiceResult
+from .metrics import HTTP_SPECS
 
 
 def split_userinfo(url: str) -> tuple[str, httpx.BasicAuth | None]:
@@ -42,7 +37,7 @@ def split_userinfo(url: str) -> tuple[str, httpx.BasicAuth | None]:
 class HttpCheck(Check):
     """Check for one :class:`HttpService`. Holds one ``httpx.AsyncClient`` for its lifetime."""
 
-    SPECS = SPECS
+    SPECS = HTTP_SPECS
 
     def __init__(self, svc: HttpService, clock: Clock = SYSTEM_CLOCK):
         super().__init__(svc, clock)

@@ -34,62 +34,17 @@ from redis.retry import Retry
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..config.models import RedisService
-from ..model import MetricSpec
+from ..secret_registry import register_secret
 from .base import (
     Check,
     CheckFailed,
     Families,
     ServiceResult,
     describe,
-    register_secret,
     split_hostport,
 )
+from .metrics import REDIS_SPECS
 from .wireping import WirePing
-
-_S = ("service",)
-SPECS = (
-    MetricSpec("autobot_redis_ping_seconds", "gauge",
-               "PING round trip on an established connection.", "seconds", _S),
-    MetricSpec("autobot_redis_memory_used_bytes", "gauge",
-               "Memory allocated by Redis (INFO memory used_memory).", "bytes", _S),
-    MetricSpec("autobot_redis_memory_max_bytes", "gauge",
-               "Configured memory limit (INFO memory maxmemory); absent when 0 (unlimited).",
-               "bytes", _S),
-    MetricSpec("autobot_redis_memory_fragmentation_ratio", "gauge",
-               "RSS over used memory (INFO memory mem_fragmentation_ratio).", "ratio", _S),
-    MetricSpec("autobot_redis_connected_clients", "gauge",
-               "Client connections, this check's own included (two without TLS: one for the "
-               "kernel-timed PING) (INFO clients connected_clients).", "", _S),
-    MetricSpec("autobot_redis_blocked_clients", "gauge",
-               "Clients blocked in BLPOP and similar (INFO clients blocked_clients).", "", _S),
-    MetricSpec("autobot_redis_instantaneous_ops_per_second", "gauge",
-               "Commands per second as measured by Redis itself over its last ~1.6 s of samples "
-               "(INFO stats instantaneous_ops_per_sec); for a rate over the scrape interval use "
-               "rate(autobot_redis_commands_processed_total).", "", _S),
-    MetricSpec("autobot_redis_commands_processed_total", "counter",
-               "Commands processed since start (INFO stats total_commands_processed).", "", _S),
-    MetricSpec("autobot_redis_keyspace_hits_total", "counter",
-               "Successful key lookups since start (INFO stats keyspace_hits).", "", _S),
-    MetricSpec("autobot_redis_keyspace_misses_total", "counter",
-               "Failed key lookups since start (INFO stats keyspace_misses).", "", _S),
-    MetricSpec("autobot_redis_keyspace_hit_ratio", "gauge",
-               "keyspace_hits / (keyspace_hits + keyspace_misses) since start; absent when both are 0.",
-               "ratio", _S),
-    MetricSpec("autobot_redis_evicted_keys_total", "counter",
-               "Keys evicted by the maxmemory policy since start (INFO stats evicted_keys).", "", _S),
-    MetricSpec("autobot_redis_expired_keys_total", "counter",
-               "Keys removed on expiry since start (INFO stats expired_keys).", "", _S),
-    MetricSpec("autobot_redis_db_keys", "gauge",
-               "Keys in the database (INFO keyspace dbN:keys); 0 for a listed db INFO omits.",
-               "", ("service", "db")),
-    MetricSpec("autobot_redis_db_expiring_keys", "gauge",
-               "Keys with a TTL in the database (INFO keyspace dbN:expires).", "", ("service", "db")),
-    MetricSpec("autobot_redis_uptime_seconds", "gauge",
-               "Seconds since the Redis server started (INFO server uptime_in_seconds).", "seconds", _S),
-    MetricSpec("autobot_redis_info", "info",
-               "Redis server role (INFO replication role) and version (INFO server redis_version).",
-               "", ("service", "role", "version")),
-)
 
 # details key -> (family, INFO field) for the plain numeric figures
 _NUMERIC = (
@@ -169,7 +124,7 @@ def info_figures(info: dict[str, str], databases: list[int] | None = None) -> di
 class RedisCheck(Check):
     """Check for one :class:`RedisService`."""
 
-    SPECS = SPECS
+    SPECS = REDIS_SPECS
 
     def __init__(self, svc: RedisService, clock: Clock = SYSTEM_CLOCK):
         super().__init__(svc, clock)

@@ -25,16 +25,14 @@ from collections.abc import Sequence
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..config.models import HttpService, RedisService, ServiceConfig, TcpService
-from ..model import MetricFamily, MetricSpec
-from . import base, http, redis, tcp
+from ..model import MetricFamily
+from ..secret_registry import redact
+from . import http, redis, tcp
 from .base import Check, ServiceResult, describe, new_families
 from .loop import CheckLoop
+from .metrics import ALL_SPECS
 
 log = logging.getLogger(__name__)
-
-ALL_SPECS: tuple[MetricSpec, ...] = base.SPECS + http.SPECS + redis.SPECS
-"""Every family :class:`ServiceChecker` may emit."""
-
 
 def make_check(svc: ServiceConfig, clock: Clock = SYSTEM_CLOCK) -> Check:
     """The :class:`Check` for one service config."""
@@ -94,7 +92,7 @@ class ServiceChecker:
             result = task.result()
         except Exception as e:  # noqa: BLE001 - isolation is the point
             return check.result(False, error=describe(e))
-        result.error = base.redact(result.error)
+        result.error = redact(result.error)
         return result
 
     def _log_transition(self, r: ServiceResult) -> None:
@@ -106,7 +104,7 @@ class ServiceChecker:
             if before is not None:
                 log.info("service %s (%s) is up again", r.name, r.type)
         else:
-            log.warning("service %s (%s) is down: %s", r.name, r.type, base.redact(r.error))
+            log.warning("service %s (%s) is down: %s", r.name, r.type, redact(r.error))
 
     async def _run_all(self) -> list[ServiceResult]:
         """On the check loop: every check at once, in config order."""

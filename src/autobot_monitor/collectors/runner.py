@@ -19,18 +19,11 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ..model import MetricFamily, MetricSpec
+from ..model import MetricFamily
 from .base import Collector
+from .metrics import SELF_SPECS
 
 log = logging.getLogger(__name__)
-
-SELF_SPECS = (
-    MetricSpec("autobot_scrape_collector_duration_seconds", "gauge",
-               "Wall time the collector's last run took.", "seconds", ("collector",)),
-    MetricSpec("autobot_scrape_collector_success", "gauge",
-               "1 if the collector's last run succeeded, 0 if it raised or timed out.",
-               "", ("collector",)),
-)
 
 
 @dataclass

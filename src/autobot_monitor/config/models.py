@@ -252,7 +252,7 @@ class LoggingConfig(_Model):
 
 
 class ReportsConfig(_Model):
-    """Scheduled performance reports (issue 11): ``schedule`` weekly (the previous ISO week),
+    """Scheduled performance reports: ``schedule`` weekly (the previous ISO week),
     daily (the previous UTC day) or off; written to ``dir`` (relative to the data dir unless
     absolute) in ``formats``, at most ``keep`` files kept."""
 
@@ -297,11 +297,11 @@ class MonitorConfig(_Model):
     logging: LoggingConfig = LoggingConfig()
     rules: list[RuleConfig] = Field(default_factory=list)
     alerting: AlertingConfig = AlertingConfig()
-    auth: AuthConfig = AuthConfig()  # issue 9: tokens, sessions
+    auth: AuthConfig = AuthConfig()  # tokens, sessions
     tls: TlsConfig | None = None
     privacy: PrivacyConfig = PrivacyConfig()
-    reports: ReportsConfig = ReportsConfig()  # issue 11
-    optimizer: OptimizerConfig = OptimizerConfig()  # issue 8
+    reports: ReportsConfig = ReportsConfig()
+    optimizer: OptimizerConfig = OptimizerConfig()
 
     @field_validator("scrape")
     @classmethod

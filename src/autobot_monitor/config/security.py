@@ -1,4 +1,4 @@
-"""Security sections of the config: ``auth:``, ``tls:`` and ``privacy:`` (issue 9).
+"""Security sections of the config: ``auth:``, ``tls:`` and ``privacy:``.
 
 Tokens are never written in the file: a token entry gives either its SHA-256 (hex, as printed by
 ``autobot-monitor hash-token``) or ``token_env``, the name of an environment variable holding the

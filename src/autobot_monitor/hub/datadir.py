@@ -16,15 +16,10 @@ from __future__ import annotations
 import logging
 import os
 
-from ..model import MetricFamily, MetricSpec
+from ..model import MetricFamily
+from .metrics import DATA_DIR_SPECS
 
 log = logging.getLogger(__name__)
-
-DATA_DIR_SPECS = (
-    MetricSpec("autobot_hub_data_dir_ok", "gauge",
-               "1 while the data dir, the store file and the log directory are the ones the hub "
-               "opened at start (same device and inode), else 0 (see /healthz for the reason)."),
-)
 
 
 def _ident(path: str) -> tuple[int, int] | None:

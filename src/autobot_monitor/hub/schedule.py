@@ -13,15 +13,10 @@ from __future__ import annotations
 import logging
 
 from ..clock import Clock
-from ..model import MetricFamily, MetricSpec
+from ..model import MetricFamily
+from .metrics import SCHEDULE_SPECS
 
 log = logging.getLogger(__name__)
-
-SCHEDULE_SPECS = (
-    MetricSpec("autobot_hub_cycles_overrun_total", "counter",
-               "Cycles that ended after the next one was due (the next one then started at "
-               "once instead of on its slot)."),
-)
 
 
 class CycleSchedule:

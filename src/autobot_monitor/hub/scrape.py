@@ -25,24 +25,8 @@ from dataclasses import dataclass, field
 import httpx
 
 from ..exposition import parse
-from ..model import MetricFamily, MetricSpec, Sample
-
-SCRAPE_SPECS = (
-    MetricSpec("up", "gauge", "1 if the target's last scrape succeeded, else 0.", "",
-               ("job", "instance", "host")),
-    MetricSpec("autobot_scrape_duration_seconds", "gauge",
-               "Wall time of the target's last scrape.", "seconds", ("job", "instance", "host")),
-    MetricSpec("autobot_scrape_samples_scraped", "gauge",
-               "Samples the target's last scrape returned.", "", ("job", "instance", "host")),
-    MetricSpec("autobot_scrape_failures_total", "counter",
-               "Failed scrapes of the target since the hub started, by reason (timeout, "
-               "connection, http_status, body_size_limit, sample_limit, label_limit, ...).", "",
-               ("job", "instance", "host", "reason")),
-    MetricSpec("autobot_scrape_samples_duplicate_total", "counter",
-               "Samples dropped since the hub started because an earlier sample of the same "
-               "scrape had the same name and labels (the first one is kept).", "",
-               ("job", "instance", "host")),
-)
+from ..model import MetricFamily, Sample
+from .metrics import SCRAPE_SPECS
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 # How long the hub keeps an idle pooled connection: well under the agent's keep-alive

@@ -21,7 +21,7 @@ import httpx
 from ..agent.mesh import mesh_summary
 from ..alerts.defaults import effective_rules
 from ..alerts.service import AlertService
-from ..checks import ServiceChecker
+from ..checks.runner import ServiceChecker
 from ..clock import SYSTEM_CLOCK, Clock, StepDetector
 from ..collectors import build as build_collectors
 from ..collectors.base import CollectorContext
@@ -29,11 +29,12 @@ from ..collectors.runner import CollectorRunner
 from ..config.loader import load_config
 from ..config.models import MonitorConfig
 from ..errors import ConfigError, StoreError
-from ..model import MetricFamily, MetricSpec
+from ..model import MetricFamily
 from ..report.availability import availability_24h, no_availability
 from ..store import Store, WriteSample, open_store
 from ..store.future import drop_future
 from .datadir import DataDirWatch, watched_paths
+from .metrics import HUB_SPECS
 from .schedule import CycleSchedule
 from .scrape import (
     ScrapeResult,
@@ -58,21 +59,6 @@ from .summary import summarize
 
 log = logging.getLogger(__name__)
 perf_log = logging.getLogger("autobot_monitor.performance")
-
-HUB_SPECS = (
-    MetricSpec("autobot_hub_cycle_duration_seconds", "gauge",
-               "Wall time of the hub's last collection cycle.", "seconds"),
-    MetricSpec("autobot_hub_store_write_duration_seconds", "gauge",
-               "Wall time of the last write of a cycle to the store.", "seconds"),
-    MetricSpec("autobot_hub_samples_stored_total", "counter",
-               "Samples written to the store since the hub started."),
-    MetricSpec("autobot_hub_store_errors_total", "counter",
-               "Store writes that failed since the hub started."),
-    MetricSpec("autobot_host_up", "gauge",
-               "1 while the inventory host is up (fewer than down_after scrapes missed in a row), "
-               "else 0.", "",
-               ("host", "role", "priority")),
-)
 
 
 class Hub:
@@ -167,10 +153,10 @@ class Hub:
         self.alerts.start()
         from ..report.schedule import ReportScheduler
 
-        self.reports = ReportScheduler(self)  # issue 11: scheduled reports, built off the loop
+        self.reports = ReportScheduler(self)  # scheduled reports, built off the loop
         from ..optimizer.service import OptimizerService
 
-        self.optimizer = OptimizerService(self)  # issue 8: analyses every optimization_interval
+        self.optimizer = OptimizerService(self)  # analyses every optimization_interval
         self._http = scrape_client(self.config.scrape.timeout)
         self._ca_clients: dict[str, httpx.AsyncClient] = {}
 
@@ -216,7 +202,7 @@ class Hub:
         The first cycle runs after one second so rate-based figures have two readings."""
         await self.runner.run()  # prime counters for rates
         sched = self.schedule = CycleSchedule(self.clock)
-        opt = getattr(self, "optimizer", None)  # issue 8: its own schedule, same stop event
+        opt = getattr(self, "optimizer", None)  # its own schedule, same stop event
         opt_task = asyncio.create_task(opt.run_forever(self._stop)) if opt is not None else None
         while not self._stop.is_set():
             delay = sched.delay()
@@ -263,7 +249,7 @@ class Hub:
             raise
         svc_fams, svc_results = await check_task
         self._scrape_health.record(scrapes)
-        if self.config.privacy.redact_process_names:  # issue 9: before anything sees them
+        if self.config.privacy.redact_process_names:  # before anything sees them
             from ..privacy import compile_patterns, redact_process_names
 
             pats = compile_patterns(self.config.privacy.redact_process_names)
@@ -318,7 +304,7 @@ class Hub:
         stored += scrape_families(scrapes, self._scrape_health.failures(),
                                   self._scrape_health.duplicates()) + self._hub_families()
         if getattr(self, "optimizer", None) is not None:
-            stored += self.optimizer.families()  # issue 8
+            stored += self.optimizer.families()
         await self.alerts.evaluate(stored, {h.name: h.priority for h in self.hosts.values()})
         stored += self.alerts.families()
         alerts = [alert_json(a) for a in self.alerts.engine.active()]
@@ -326,7 +312,7 @@ class Hub:
         await self._write(stored, now)
         await self._refresh_availability(now)
         if getattr(self, "reports", None) is not None:
-            self.reports.tick(now)  # issue 11: starts a build task when a period's report is due
+            self.reports.tick(now)  # starts a build task when a period's report is due
         self._cycles += 1
         self._cycle_s = time.perf_counter() - t0
         snap = await asyncio.to_thread(self._render, now, stored, alerts)

@@ -31,7 +31,7 @@ class HostState:
     summary: dict = field(default_factory=dict)
     availability_24h: float | None = None
     availability: dict = field(default_factory=dict)  # coverage, up/down/unknown seconds (24 h)
-    missed: int = 0  # consecutive failed scrapes (issue 6: down after scrape.down_after of them)
+    missed: int = 0  # consecutive failed scrapes (down after scrape.down_after of them)
     mesh: dict = field(default_factory=dict)  # agent.mesh.mesh_summary of its last scrape
     last_scrape_error: str | None = None  # why the last scrape failed (None: it succeeded)
     scrape_failures_recent: int | None = None  # failed among the last scrape_window scrapes

@@ -169,7 +169,7 @@ def redis_client(svc):
     """An asyncio Redis client for a configured :class:`RedisService` (password from its env)."""
     import redis.asyncio as aioredis
 
-    from ..checks.base import register_secret
+    from ..secret_registry import register_secret
 
     host, _, port = svc.address.rpartition(":")
     password = os.environ.get(svc.password_env) if svc.password_env else None
@@ -192,7 +192,8 @@ class RedisMemoryPurge(Action):
                 "INFO memory (before)", "MEMORY PURGE", "INFO memory (after)"]
 
     async def apply(self) -> ActionResult:
-        from ..checks.base import describe, redact
+        from ..checks.base import describe
+        from ..secret_registry import redact
 
         client = redis_client(self.svc)
         try:

@@ -18,6 +18,8 @@ import os
 import sys
 import time
 
+from ..cmdline import PID_FILE, add_token_args, fail, find_and_load_config, pid_alive, read_pid
+
 
 def add_parser(sub, default_url: str) -> None:
     s = sub.add_parser("optimize", help="analyse and print evidence-backed recommendations; "
@@ -29,7 +31,6 @@ def add_parser(sub, default_url: str) -> None:
     s.add_argument("--url", help=f"ask the hub at this URL (e.g. {default_url}) instead of running here")
     s.add_argument("--config", help="YAML config (default ./monitoring_config.yaml if present)")
     s.add_argument("--data-dir", default=os.environ.get("AUTOBOT_MONITOR_DATA_DIR", "data"))
-    from ..security_cli import add_token_args
 
     add_token_args(s)  # --token-file, --token (warned: visible in ps), $AUTOBOT_MONITOR_TOKEN
     s.add_argument("--cacert", help="CA certificate to trust for an https:// URL")
@@ -39,7 +40,6 @@ def add_parser(sub, default_url: str) -> None:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from ..cli import _alive, _fail, _load, _read_pid
     from ..errors import ConfigError
 
     if args.url:
@@ -48,15 +48,15 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             return rep
     else:
         try:
-            cfg, path = _load(args.config)
+            cfg, path = find_and_load_config(args.config)
         except ConfigError as e:
             for p in e.problems:
                 print(p, file=sys.stderr)
             return 2
         data_dir = os.path.abspath(args.data_dir)
-        pid = _read_pid(os.path.join(data_dir, "hub.pid"))
-        if pid and _alive(pid):
-            return _fail(f"a hub (pid {pid}) runs on {data_dir}: use --url to ask it", 1)
+        pid = read_pid(os.path.join(data_dir, PID_FILE))
+        if pid and pid_alive(pid):
+            return fail(f"a hub (pid {pid}) runs on {data_dir}: use --url to ask it", 1)
         os.makedirs(data_dir, exist_ok=True)
         rep = asyncio.run(_local(cfg, path, data_dir, "cli" if args.apply else "none"))
     if args.json:
@@ -72,8 +72,6 @@ def _remote(args) -> dict | int:
 
     import httpx
 
-    from ..cli import _fail
-
     url = args.url.rstrip("/")
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     verify = ssl.create_default_context(cafile=args.cacert) if args.cacert else True
@@ -81,13 +79,13 @@ def _remote(args) -> dict | int:
         with httpx.Client(timeout=args.timeout, headers=headers, verify=verify) as c:
             r = c.post(f"{url}/api/optimizer/run", json={"apply": bool(args.apply)})
     except httpx.HTTPError as e:
-        return _fail(f"cannot reach the hub at {url}: {e}", 1)
+        return fail(f"cannot reach the hub at {url}: {e}", 1)
     if r.status_code != 200:
         try:
             msg = r.json().get("error")
         except ValueError:
             msg = r.text[:200]
-        return _fail(f"hub answered {r.status_code}: {msg}", 1)
+        return fail(f"hub answered {r.status_code}: {msg}", 1)
     return r.json()
 
 

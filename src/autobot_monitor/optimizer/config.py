@@ -40,7 +40,7 @@ import string
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..alerts.config import parse_duration
+from ..timeparse import parse_duration
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _PROC = re.compile(r"^[^/\x00]{1,15}$")  # a comm name: at most 15 bytes, no '/'

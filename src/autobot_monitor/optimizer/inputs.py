@@ -89,7 +89,8 @@ async def redis_live(svc) -> dict[str, Any]:
     """``{"slowlog": [{"id", "time", "duration_us", "command"}], "maxmemory_policy", "error"}``
     of one Redis service. Only the command *name* of a slow-log entry is kept (arguments may hold
     data or secrets)."""
-    from ..checks.base import describe, redact
+    from ..checks.base import describe
+    from ..secret_registry import redact
 
     client = redis_client(svc)
     out: dict[str, Any] = {"slowlog": [], "maxmemory_policy": None, "error": None}

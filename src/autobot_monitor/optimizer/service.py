@@ -22,31 +22,17 @@ import uuid
 from typing import Any
 
 from ..errors import OptimizerError
-from ..model import MetricFamily, MetricSpec
+from ..model import MetricFamily
 from .actions import ACTIONS, build_action
-from .analyzers_svc import analyze_all
 from .audit import AuditLog
 from .guardrails import PENDING_MAX, Guardrails, OptimizerState
 from .inputs import gather
+from .metrics import OPTIMIZER_SPECS
 from .model import SEVERITIES, Recommendation
+from .service_analyzers import analyze_all
 
 log = logging.getLogger(__name__)
 
-SPECS = (
-    MetricSpec("autobot_optimizer_actions_total", "counter",
-               "Optimizer actions by type and result (success, failure, refused, undone).", "",
-               ("action", "result")),
-    MetricSpec("autobot_optimizer_recommendations", "gauge",
-               "Recommendations of the last analysis by category and severity.", "",
-               ("category", "severity")),
-    MetricSpec("autobot_optimizer_restart_given_up", "gauge",
-               "1 for a service the optimizer stopped restarting (restart limit reached).", "",
-               ("service",)),
-    MetricSpec("autobot_optimizer_actions_last_hour", "gauge",
-               "Actions counted against max_optimizations_per_hour (sliding 3600 s)."),
-    MetricSpec("autobot_optimizer_last_run_timestamp_seconds", "gauge",
-               "Unix time of the last optimizer analysis.", "seconds"),
-)
 UNCHANGED = 0.02
 
 
@@ -312,7 +298,7 @@ class OptimizerService:
         return list(self.state.history)[-limit:][::-1]
 
     def families(self) -> list[MetricFamily]:
-        total, recs, gave, last_h, last_run = (s.family() for s in SPECS)
+        total, recs, gave, last_h, last_run = (s.family() for s in OPTIMIZER_SPECS)
         for (a, r), n in sorted(self.counts.items()):
             total.add(n, {"action": a, "result": r})
         if self.analyzed_at is not None:

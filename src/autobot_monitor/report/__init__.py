@@ -1,4 +1,4 @@
-"""Performance reports over a period (issue 11): availability, trends, capacity, bottlenecks,
+"""Performance reports over a period: availability, trends, capacity, bottlenecks,
 alerts and actions, benchmarks; as HTML (jinja2, autoescaped, charts embedded), JSON or PDF.
 
 ``autobot-monitor report`` (:mod:`.command`) builds one from a stopped hub's store or a running

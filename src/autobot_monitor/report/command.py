@@ -14,10 +14,7 @@ import os
 import sys
 import time
 
-
-def _fail(msg: str, code: int) -> int:
-    print(f"autobot-monitor: {msg}", file=sys.stderr)
-    return code
+from ..cmdline import fail
 
 
 def make_report(args, now: float):
@@ -38,19 +35,19 @@ def make_report(args, now: float):
     try:
         period = parse_period(args.period, now)
     except QueryError as e:
-        return None, _fail(str(e), 2)
+        return None, fail(str(e), 2)
     data_dir = os.path.abspath(args.data_dir)
     files = DataFiles(data_dir if os.path.isdir(data_dir) else None, cfg.logging.dir)
     url = args.url
     store = None
     if url is None:
         if cfg.storage.backend == "embedded" and not os.path.exists(resolve_path(cfg.storage, data_dir)):
-            return None, _fail(f"no store in {data_dir} (pass --data-dir or --url)", 1)
+            return None, fail(f"no store in {data_dir} (pass --data-dir or --url)", 1)
         try:
             store = open_store(cfg.storage, data_dir)
         except StoreError as e:
             if "in use" not in str(e):
-                return None, _fail(str(e), 1)
+                return None, fail(str(e), 1)
             url = os.environ.get("AUTOBOT_MONITOR_URL") or \
                 f"http://{cfg.dashboard_host}:{cfg.dashboard_port}"
             print(f"autobot-monitor: the store is held by a running hub; reading through {url}",
@@ -67,9 +64,9 @@ def make_report(args, now: float):
         finally:
             src.close()
     except QueryError as e:
-        return None, _fail(str(e), 2)
+        return None, fail(str(e), 2)
     except StoreError as e:
-        return None, _fail(str(e), 1)
+        return None, fail(str(e), 1)
     finally:
         if store is not None:
             store.close()
@@ -97,9 +94,9 @@ def write_report(report, fmt: str, out: str | None) -> str | None:
 
 def cmd_report(args) -> int:
     if args.format == "pdf" and not args.out:
-        return _fail("--format pdf needs --out FILE", 2)
+        return fail("--format pdf needs --out FILE", 2)
     if args.format == "pdf" and not pdf_available():
-        return _fail("pdf not available: matplotlib is not installed", 2)
+        return fail("pdf not available: matplotlib is not installed", 2)
     t0 = time.perf_counter()
     report, code = make_report(args, time.time())
     if report is None:
@@ -107,7 +104,7 @@ def cmd_report(args) -> int:
     try:
         note = write_report(report, args.format, args.out)
     except OSError as e:
-        return _fail(f"cannot write {args.out}: {e.strerror}", 1)
+        return fail(f"cannot write {args.out}: {e.strerror}", 1)
     if note:
         print(f"{note} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
@@ -134,7 +131,7 @@ def add_parser(sub, default_data_dir: str) -> None:
                    help="the hub's data dir: its store when no hub holds it, and always its logs "
                         "(alerts, optimizations, benchmarks) (default ./data or $AUTOBOT_MONITOR_DATA_DIR)")
     s.add_argument("--config", help="config of that hub (thresholds, inventory, storage)")
-    from ..security_cli import add_token_args
+    from ..cmdline import add_token_args
 
     add_token_args(s)  # --token-file, --token (warned: visible in ps), $AUTOBOT_MONITOR_TOKEN
     s.set_defaults(func=cmd_report)

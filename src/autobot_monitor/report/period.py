@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..errors import QueryError
+from ..errors import BadRequest, QueryError
+from ..timeparse import parse_time
 
 LENGTHS = {"day": 86400.0, "week": 7 * 86400.0, "month": 30 * 86400.0}
 NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
@@ -50,8 +51,6 @@ def iso(t: float | None) -> str | None:
 def parse_period(text: str, now: float) -> Period:
     """``day``, ``week``, ``month`` or ``START..END``. Raises QueryError (a ValueError) for
     anything else, an empty or reversed range."""
-    from ..web.app import BadRequest, parse_time
-
     t = text.strip()
     end = float(math.floor(now))
     if t in LENGTHS:

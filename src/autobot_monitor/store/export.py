@@ -72,8 +72,8 @@ def cmd_export(args) -> int:
 
     import httpx
 
-    from ..errors import ConfigError, QueryError, StoreError
-    from ..web.app import BadRequest, parse_duration, parse_time
+    from ..errors import BadRequest, ConfigError, QueryError, StoreError
+    from ..timeparse import parse_duration, parse_time
 
     now = time.time()
     try:
@@ -118,7 +118,7 @@ def cmd_export(args) -> int:
         print(f"autobot-monitor: {e}", file=sys.stderr)
         return 2
     except httpx.HTTPError as e:
-        from ..security_cli import describe_http_error
+        from ..cmdline import describe_http_error
 
         print(f"autobot-monitor: {describe_http_error(e, args.url)}", file=sys.stderr)
         return 1
@@ -169,7 +169,7 @@ def add_parsers(sub, default_url: str, default_data_dir: str | None) -> None:
     s.add_argument("--url", default=default_url, help="running hub to read from")
     s.add_argument("--data-dir", help="read a stopped hub's store directly instead of --url")
     s.add_argument("--config", help="config of that hub (storage section)")
-    from ..security_cli import add_token_args
+    from ..cmdline import add_token_args
 
     add_token_args(s)  # --token-file, --token, $AUTOBOT_MONITOR_TOKEN, as for status
     s.set_defaults(func=cmd_export)

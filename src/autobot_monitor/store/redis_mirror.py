@@ -21,18 +21,9 @@ import threading
 
 import redis
 
-from ..model import MetricSpec
+from .metrics import MIRROR_SPECS
 
 log = logging.getLogger(__name__)
-
-MIRROR_SPECS = (
-    MetricSpec("autobot_store_redis_up", "gauge", "1 if the last write to the Redis mirror worked, else 0."),
-    MetricSpec("autobot_store_redis_backlog_entries", "gauge",
-               "Cycles waiting for the Redis mirror (bounded by storage.redis.backlog_max)."),
-    MetricSpec("autobot_store_redis_mirrored_total", "counter", "Cycles written to the Redis stream."),
-    MetricSpec("autobot_store_redis_dropped_total", "counter",
-               "Cycles dropped from the mirror backlog because it was full while Redis was down."),
-)
 
 
 class MirroredStore:

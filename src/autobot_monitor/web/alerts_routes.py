@@ -12,8 +12,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..alerts.config import parse_duration
 from ..alerts.engine import SEVERITIES
+from ..hub.snapshot import alert_json
+from ..timeparse import parse_duration
 
 
 class AckBody(BaseModel):
@@ -36,8 +37,6 @@ def _err(status: int, msg: str) -> JSONResponse:
 
 def build_router(hub) -> APIRouter:
     """Routes over ``hub.alerts`` (an :class:`~..alerts.service.AlertService`)."""
-    from ..hub.service import alert_json
-
     r = APIRouter(tags=["alerts"])
 
     @r.get("/api/alerts", summary="Pending and firing alerts, most severe first; counts per severity "

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
-import re
 import time
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
@@ -21,53 +18,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import QueryError, StoreError
+from ..errors import BadRequest, QueryError, StoreError
 from ..exposition import CONTENT_TYPE
 from ..figures import to_json as figures_json
 from ..logs import dropped_records
 from ..model import METRIC_NAME_RE, json_number
 from ..store import MAX_POINTS, parse_matcher, parse_matchers
-
-_DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
-
-
-class BadRequest(Exception):
-    """A request parameter is invalid; answered 400 with ``{"error": message}``."""
-
-
-MAX_TIME = 95_617_584_000.0  # 5000-01-01: far enough, small enough for millisecond integers
-MAX_SPAN = 100 * 365 * 86400.0
-
-
-def parse_duration(text: str, what: str) -> float:
-    """``"30"``, ``"30s"``, ``"5m"``, ``"1h"``, ``"7d"`` -> seconds. Raises :class:`BadRequest`."""
-    m = _DURATION_RE.match(text.strip())
-    if not m:
-        raise BadRequest(f"{what}: expected seconds or a duration like 30s, 5m, 1h, got {text!r}")
-    v = float(m.group(1)) * _UNITS[m.group(2)]
-    if not 0 < v <= MAX_SPAN:
-        raise BadRequest(f"{what}: must be more than 0 and at most {MAX_SPAN:.0f} seconds")
-    return v
-
-
-def parse_time(text: str, what: str, now: float) -> float:
-    """Unix seconds, RFC 3339 (``2026-11-29T16:00:00Z``), ``now`` or ``now-1h``."""
-    t = text.strip()
-    if t == "now":
-        return now
-    if t.startswith("now-"):
-        return now - parse_duration(t[4:], what)
-    try:
-        v = float(t)
-    except ValueError:
-        try:
-            v = datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            raise BadRequest(f"{what}: expected Unix seconds, RFC 3339 or now-DURATION, got {text!r}") from None
-    if not (math.isfinite(v) and 0 <= v <= MAX_TIME):
-        raise BadRequest(f"{what}: must be a time between 1970 and the year 5000")
-    return v
+from ..timeparse import parse_duration, parse_time
 
 
 def _json(body: bytes, status: int = 200) -> Response:
@@ -262,17 +219,17 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
     app.include_router(alerts_router(hub))
     from .applications import router as applications_router
 
-    app.include_router(applications_router(hub))  # GET /api/applications (issue 12)
+    app.include_router(applications_router(hub))  # GET /api/applications
     from .reports_routes import build_router as reports_router
 
-    app.include_router(reports_router(hub))  # GET /api/reports[/{name}] (issue 11)
+    app.include_router(reports_router(hub))  # GET /api/reports[/{name}]
     from .optimizer_routes import build_router as optimizer_router
 
-    app.include_router(optimizer_router(hub))  # /api/optimizer/* (issue 8; POSTs are admin-only)
+    app.include_router(optimizer_router(hub))  # /api/optimizer/* (POSTs are admin-only)
     if hub.config.dashboard_enabled:
         from .dashboard import mount_dashboard
 
-        mount_dashboard(app)  # GET / and /static/* (issue 5)
+        mount_dashboard(app)  # GET / and /static/*
     from .auth import AuthMiddleware
 
     app.add_middleware(SnapshotFastPath, hub=hub)  # inner: added first

@@ -33,10 +33,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from ..errors import QueryError, StoreError
+from ..errors import BadRequest, QueryError, StoreError
 from ..model import METRIC_NAME_RE
 from ..quantiles import histogram_quantile, increase, parse_le
-from .app import BadRequest, parse_duration
+from ..timeparse import parse_duration
 
 QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 RECORDER_SUFFIX = "_operation_duration_seconds"

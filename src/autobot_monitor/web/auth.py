@@ -1,4 +1,4 @@
-"""Access control and access log of the hub (issue 9): a pure-ASGI middleware.
+"""Access control and access log of the hub: a pure-ASGI middleware.
 
 Who is asking, in this order: ``Authorization: Bearer TOKEN`` (API clients, the CLI, a
 WebSocket client that can set headers) or the ``autobot_session`` cookie the login page issues
@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from ..checks.base import register_secret
 from ..errors import ConfigError
+from ..secret_registry import register_secret
 from .guard import (
     FailureLimiter,
     HostAllowlist,
@@ -90,7 +90,7 @@ class Principal:
 
 def resolve_tokens(auth_cfg, environ=os.environ) -> dict[str, Principal]:
     """``{sha256: Principal}`` from the config; ``token_env`` values are read from ``environ``
-    and registered with :func:`~..checks.base.register_secret` so no log line shows them.
+    and registered with :func:`~..secret_registry.register_secret` so no log line shows them.
     Raises :class:`ConfigError` when a named variable is unset or empty."""
     out: dict[str, Principal] = {}
     for i, t in enumerate(auth_cfg.tokens):

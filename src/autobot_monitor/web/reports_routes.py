@@ -1,4 +1,4 @@
-"""Report API: the reports the hub keeps in ``<data-dir>/<reports.dir>`` (issue 11).
+"""Report API: the reports the hub keeps in ``<data-dir>/<reports.dir>``.
 
 ``GET /api/reports`` lists them (newest first) with the schedule; ``GET /api/reports/{name}``
 serves one file. Names are checked against the report file pattern (no paths); a report's HTML

@@ -5,7 +5,7 @@ import { renderOverview, renderServices, renderMap, refreshAgo } from "./views.j
 import { renderAlerts, renderHistory, findAlertActions } from "./alerts.js";
 import { ChartBoard } from "./charts.js";
 
-// Access control (issue 9): state-changing requests carry the CSRF token (double submit of the
+// Access control: state-changing requests carry the CSRF token (double submit of the
 // autobot_csrf cookie); a 401 means the session is gone: back to the login page.
 const nativeFetch = window.fetch.bind(window);
 window.fetch = async (url, opts = {}) => {

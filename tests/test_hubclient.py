@@ -1,9 +1,9 @@
-"""The Python control API: errors are MonitorError, a benchmark runs off the event loop."""
+"""The hub's HTTP client (the Python control API): errors are MonitorError, a benchmark runs off the event loop."""
 
 import pytest
 
-from autobot_monitor.control import MonitorControl
 from autobot_monitor.errors import MonitorError
+from autobot_monitor.hubclient import MonitorControl
 from support import free_port
 
 

@@ -1,13 +1,13 @@
 """Service analyzers: services down or slow, Redis (fragmentation, evictions, slow log) and the
 inter-host mesh (loss, latency). Pure functions over :class:`~.model.AnalysisInput`, like
-:mod:`.analyzers`."""
+:mod:`.host_analyzers`."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from ..alerts.functions import counter_rate
-from .analyzers import SUSTAINED, clean, enough, evidence, mean
+from .host_analyzers import SUSTAINED, clean, enough, evidence, mean
 from .model import ActionRef, AnalysisInput, Recommendation
 
 SRC = ("source", "src", "from", "source_host")
@@ -170,7 +170,7 @@ def analyze_network(inp: AnalysisInput) -> list[Recommendation]:
 
 def analyze_all(inp: AnalysisInput) -> list[Recommendation]:
     """Every analyzer, most severe first (then category, target)."""
-    from .analyzers import analyze_cpu, analyze_disk, analyze_load, analyze_memory, analyze_thermal
+    from .host_analyzers import analyze_cpu, analyze_disk, analyze_load, analyze_memory, analyze_thermal
     from .model import severity_rank
 
     recs: list[Recommendation] = []

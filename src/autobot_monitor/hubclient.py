@@ -1,8 +1,9 @@
-"""Python control API mirroring the spec's ``monitor_control``: ``await get_current_status()``,
+"""HTTP client of a running hub, the Python API mirroring the spec's ``monitor_control``:
+``await get_current_status()``, ``await run_optimization_cycle()``,
 ``await run_single_benchmark('comprehensive')``.
 
-``await run_optimization_cycle()``. Status calls talk to a running hub over HTTP (httpx, async) and never run a probe themselves; a
-benchmark runs on this machine in a worker thread, never on the event loop.
+Status and optimizer calls talk to the hub over HTTP (httpx, async) and never run a probe
+themselves; a benchmark runs on this machine in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tamper evidence for JSONL logs (issue 9): a SHA-256 hash chain over the records.
+"""Tamper evidence for JSONL logs: a SHA-256 hash chain over the records.
 
 Each record is one JSON object on one line, ending in two fields this module adds::
 
