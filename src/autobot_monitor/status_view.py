@@ -7,9 +7,8 @@ import json
 import time
 from typing import Any
 
-from .figures import figure
-
 from .cmdline import fail
+from .figures import figure
 
 
 def _fmt_bytes(v: float | None, per_s: bool = False) -> str:
