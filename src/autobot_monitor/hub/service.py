@@ -15,6 +15,7 @@ import os
 import socket
 import ssl
 import time
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -50,11 +51,16 @@ from .snapshot import (
     EMPTY_SNAPSHOT,
     HostState,
     Snapshot,
+    SnapshotInput,
     alert_json,
     health_score,
     render_snapshot,
 )
 from .summary import summarize
+
+if TYPE_CHECKING:
+    from ..optimizer.service import OptimizerService
+    from ..report.schedule import ReportScheduler
 
 log = logging.getLogger(__name__)
 perf_log = logging.getLogger("autobot_monitor.performance")
@@ -98,6 +104,9 @@ class Hub:
         self.hosts: dict[str, HostState] = {}
         self.services: dict[str, dict] = {}
         self.alerts: AlertService | None = None
+        self.reports: ReportScheduler | None = None  # built by start()
+        self.optimizer: OptimizerService | None = None  # built by start()
+        self.runner: CollectorRunner | None = None  # built by _configure()
         self._availability: dict[tuple[str, str], dict] = {}  # 24 h, from the store
         self._cycle_lock = asyncio.Lock()
         self._scrape_health = ScrapeHealth()
@@ -112,7 +121,7 @@ class Hub:
         return self.config.local_host.name or socket.gethostname()
 
     def _configure(self, cfg: MonitorConfig) -> None:
-        old_runner = getattr(self, "runner", None)
+        old_runner = self.runner
         if old_runner is None or (cfg.collectors, cfg.local_host.enabled) != (
                 self.config.collectors, self.config.local_host.enabled):
             # a reload with unchanged collector settings keeps the collectors and their rate
@@ -165,21 +174,29 @@ class Hub:
                                    self.store, os.path.join(self.data_dir, "alerts_state.json"),
                                    self.config.monitoring_interval)
         self.alerts.start()
+        alerts = self.alerts
         from ..report.schedule import ReportScheduler
 
-        self.reports = ReportScheduler(self)  # issue 11: scheduled reports, built off the loop
-        from ..optimizer.service import OptimizerService
+        self.reports = ReportScheduler(lambda: self.config, self.store, self.data_dir,
+                                       lambda: list(alerts.engine.history))
+        from ..optimizer.service import AlertHook, OptimizerService
 
-        self.optimizer = OptimizerService(self)  # issue 8: analyses every optimization_interval
+        self.optimizer = OptimizerService(
+            self, self.store, self.clock, self.data_dir,
+            AlertHook(alerts.engine.evaluate, alerts.dispatcher.submit))
         self._http = scrape_client(self.config.scrape.timeout)
         self._ca_clients: dict[str, httpx.AsyncClient] = {}
+
+    def stop(self) -> None:
+        """Ask :meth:`run_forever` (and the optimizer's loop) to end after the current cycle."""
+        self._stop.set()
 
     async def close(self) -> None:
         self._stop.set()
         await self.checker.aclose()
         if self.alerts is not None:
             await self.alerts.aclose()
-        if getattr(self, "reports", None) is not None:
+        if self.reports is not None:
             await self.reports.aclose()
         await self._http.aclose()
         for c in self._ca_clients.values():
@@ -216,7 +233,7 @@ class Hub:
         The first cycle runs after one second so rate-based figures have two readings."""
         await self.runner.run()  # prime counters for rates
         sched = self.schedule = CycleSchedule(self.clock)
-        opt = getattr(self, "optimizer", None)  # issue 8: its own schedule, same stop event
+        opt = self.optimizer  # its own schedule, same stop event
         opt_task = asyncio.create_task(opt.run_forever(self._stop)) if opt is not None else None
         while not self._stop.is_set():
             delay = sched.delay()
@@ -317,16 +334,16 @@ class Hub:
 
         stored += scrape_families(scrapes, self._scrape_health.failures(),
                                   self._scrape_health.duplicates()) + self._hub_families()
-        if getattr(self, "optimizer", None) is not None:
-            stored += self.optimizer.families()  # issue 8
+        if self.optimizer is not None:
+            stored += self.optimizer.families()
         await self.alerts.evaluate(stored, {h.name: h.priority for h in self.hosts.values()})
         stored += self.alerts.families()
         alerts = [alert_json(a) for a in self.alerts.engine.active()]
 
         await self._write(stored, now)
         await self._refresh_availability(now)
-        if getattr(self, "reports", None) is not None:
-            self.reports.tick(now)  # issue 11: starts a build task when a period's report is due
+        if self.reports is not None:
+            self.reports.tick(now)  # starts a build task when a period's report is due
         self._cycles += 1
         self._cycle_s = time.perf_counter() - t0
         snap = await asyncio.to_thread(self._render, now, stored, alerts)
@@ -426,7 +443,10 @@ class Hub:
                             data_dir_ok=self.data_dir_problem is None)
 
     def _render(self, now: float, stored: list[MetricFamily], alerts: list) -> Snapshot:
-        return render_snapshot(self, now, stored, alerts)
+        return render_snapshot(SnapshotInput(
+            now, self.started_at, self._cycles, self.config.monitoring_interval, self.hosts,
+            self.services, self.config.alert_thresholds, self.data_dir_problem is None, stored,
+            alerts))
 
     # -- websocket fan-out -------------------------------------------------------------------
     def subscribe(self) -> asyncio.Queue[str]:
