@@ -27,9 +27,11 @@ def local_runner(cfg: MonitorConfig, clock: Clock) -> CollectorRunner:
 
 
 def scrape_targets(cfg: MonitorConfig) -> list[ScrapeTarget]:
-    """One target per inventory host (job ``autobot-agent``), then the plain ``targets``."""
+    """One target per inventory host (job ``autobot-agent``; told the hub's interval, so it
+    collects on the hub's cycle), then the plain ``targets``."""
     agents = [ScrapeTarget("autobot-agent", f"{h.scheme}://{h.address}/metrics", h.name,
-                           dict(h.labels), h.token_env, h.tls_ca, limits_for(cfg.scrape, h))
+                           dict(h.labels), h.token_env, h.tls_ca, limits_for(cfg.scrape, h),
+                           interval_s=cfg.monitoring_interval)
               for h in cfg.hosts]
     return agents + [ScrapeTarget(t.job, t.url, None, dict(t.labels),
                                   limits=limits_for(cfg.scrape, t)) for t in cfg.targets]

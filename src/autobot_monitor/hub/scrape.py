@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ..exposition import parse
+from ..exposition import INTERVAL_HEADER, parse
 from ..model import MetricFamily, MetricSpec, Sample
 
 SCRAPE_SPECS = (
@@ -76,6 +76,8 @@ class ScrapeTarget:
     token_env: str | None = None
     tls_ca: str | None = None  # CA file verifying an https target (None: system CAs)
     limits: ScrapeLimits = ScrapeLimits()
+    # sent to an agent (X-Autobot-Scrape-Interval-Seconds) so it collects on the hub's cycle
+    interval_s: float | None = None
 
     @property
     def instance(self) -> str:
@@ -123,6 +125,8 @@ async def scrape(client: httpx.AsyncClient, target: ScrapeTarget, timeout: float
     but on cancellation; failures come back with ``ok=False`` and a ``reason``."""
     t0 = time.perf_counter()
     headers = {"Accept": "text/plain;version=0.0.4", "Accept-Encoding": "gzip"}
+    if target.interval_s is not None:
+        headers[INTERVAL_HEADER] = f"{target.interval_s:g}"
     try:
         if target.token_env and os.environ.get(target.token_env):
             headers["Authorization"] = f"Bearer {os.environ[target.token_env]}"
