@@ -21,6 +21,7 @@ import ssl
 import time
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -149,7 +150,8 @@ async def scrape(client: httpx.AsyncClient, target: ScrapeTarget, timeout: float
     return ScrapeResult(target, False, time.perf_counter() - t0, [], err, wall_time, reason)
 
 
-async def _fetch(client: httpx.AsyncClient, url: str, headers: dict, limit: int) -> bytes:
+async def _fetch(client: httpx.AsyncClient, url: str, headers: dict[str, str],
+                 limit: int) -> bytes:
     """The body of ``GET url`` (decompressed), at most ``limit`` bytes. Raises ScrapeError or
     httpx.HTTPError. A connection lost before any response header is retried once."""
     for attempt in (1, 2):
@@ -232,7 +234,7 @@ def drop_duplicates(families: list[MetricFamily]) -> tuple[list[MetricFamily], i
     """``families`` without the samples whose (name, labels) an earlier sample of the same scrape
     already had (first wins, as the store keeps one value per series and timestamp), and how
     many were dropped. The input is not modified."""
-    seen: set[tuple[str, tuple]] = set()
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     out, dropped = [], 0
     for f in families:
         fam = MetricFamily(f.name, f.type, f.help, f.unit)
@@ -289,8 +291,9 @@ async def scrape_all(jobs: list[tuple[httpx.AsyncClient, ScrapeTarget]], timeout
     if not jobs:
         return []
     everything = asyncio.gather(*(scrape(c, t, timeout, wall_time) for c, t in jobs))
-    stopped = asyncio.create_task(stop.wait())
-    await asyncio.wait({everything, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped = asyncio.ensure_future(stop.wait())
+    either: list[asyncio.Future[Any]] = [everything, stopped]
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     if not everything.done():
         everything.cancel()
         await asyncio.gather(everything, return_exceptions=True)
@@ -310,7 +313,7 @@ def scrape_client(timeout: float, verify: ssl.SSLContext | bool = True) -> httpx
                              limits=httpx.Limits(keepalive_expiry=POOL_KEEPALIVE_SECONDS))
 
 
-def limits_for(defaults, t) -> ScrapeLimits:
+def limits_for(defaults: object, t: object) -> ScrapeLimits:
     """The limits of a host or target config ``t``: its own where set (not None), else those of
     ``defaults`` (the ``scrape:`` section)."""
     return ScrapeLimits(*(getattr(defaults, k) if getattr(t, k) is None else getattr(t, k)

@@ -106,12 +106,12 @@ class Hub:
         self._cycle_s: float | None = None
         self._cycles = 0
         self.hosts: dict[str, HostState] = {}
-        self.services: dict[str, dict] = {}
+        self.services: dict[str, dict[str, Any]] = {}
         self.alerts: AlertService | None = None
         self.reports: ReportScheduler | None = None  # built by start()
         self.optimizer: OptimizerService | None = None  # built by start()
         self.runner: CollectorRunner | None = None  # built by _configure()
-        self._availability: dict[tuple[str, str], dict] = {}  # 24 h, from the store
+        self._availability: dict[tuple[str, str], dict[str, Any]] = {}  # 24 h, from the store
         self._cycle_lock = asyncio.Lock()
         self._scrape_health = ScrapeHealth()
         self.started_at = clock.time()
@@ -184,7 +184,8 @@ class Hub:
         await self._http.aclose()
         for c in self._ca_clients.values():
             await c.aclose()
-        self.runner.close()
+        if self.runner is not None:
+            self.runner.close()
         if self.store is not None:
             await asyncio.to_thread(self.store.close)
 
@@ -214,7 +215,8 @@ class Hub:
     async def run_forever(self) -> None:
         """Run cycles every ``monitoring_interval`` seconds (monotonic schedule) until stopped.
         The first cycle runs after one second so rate-based figures have two readings."""
-        await self.runner.run()  # prime counters for rates
+        if self.runner is not None:
+            await self.runner.run()  # prime counters for rates
         sched = self.schedule = CycleSchedule(self.clock)
         opt = self.optimizer  # its own schedule, same stop event
         opt_task = asyncio.create_task(opt.run_forever(self._stop)) if opt is not None else None
@@ -347,7 +349,7 @@ class Hub:
         store, interval = self.store, self.config.monitoring_interval
         keys = [("host", h) for h in self.hosts] + [("service", s) for s in self.services]
 
-        def compute() -> dict[tuple[str, str], dict]:
+        def compute() -> dict[tuple[str, str], dict[str, Any]]:
             return {k: availability_24h(store, k, now, interval) for k in keys}
 
         try:
@@ -377,7 +379,8 @@ class Hub:
         """Why the data dir is not what the hub opened (see :mod:`.datadir`), else None."""
         return self._data_dir_watch.problem
 
-    def _render(self, now: float, stored: list[MetricFamily], alerts: list) -> Snapshot:
+    def _render(self, now: float, stored: list[MetricFamily],
+                alerts: list[dict[str, Any]]) -> Snapshot:
         return render_snapshot(SnapshotInput(
             now, self.started_at, self._cycles, self.config.monitoring_interval, self.hosts,
             self.services, self.config.alert_thresholds, self.data_dir_problem is None, stored,

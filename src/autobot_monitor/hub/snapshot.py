@@ -13,6 +13,7 @@ from ..model import MetricFamily, json_number
 from .health import health, health_score  # noqa: F401 - health_score re-exported for the hub
 
 if TYPE_CHECKING:
+    from ..alerts.engine import Alert
     from ..config.models import AlertThresholds
 
 AVAILABILITY_KEYS = ("availability_24h_percent", "coverage_24h_percent", "up_24h_seconds",
@@ -33,11 +34,11 @@ class HostState:
     error: str | None = None
     scrape_duration: float | None = None
     families: list[MetricFamily] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
     availability_24h: float | None = None
-    availability: dict = field(default_factory=dict)  # coverage, up/down/unknown seconds (24 h)
+    availability: dict[str, Any] = field(default_factory=dict)  # coverage, up/down/unknown seconds (24 h)
     missed: int = 0  # consecutive failed scrapes (issue 6: down after scrape.down_after of them)
-    mesh: dict = field(default_factory=dict)  # agent.mesh.mesh_summary of its last scrape
+    mesh: dict[str, Any] = field(default_factory=dict)  # agent.mesh.mesh_summary of its last scrape
     last_scrape_error: str | None = None  # why the last scrape failed (None: it succeeded)
     scrape_failures_recent: int | None = None  # failed among the last scrape_window scrapes
     scrape_window: int | None = None  # None: not scraped (the hub's own host) or not yet
@@ -52,7 +53,7 @@ class HostState:
         self.error = (None if error is None
                       else f"last scrape failed: {error} ({failed} of the last {window})")
 
-    def to_json(self, full: bool = False) -> dict:
+    def to_json(self, full: bool = False) -> dict[str, Any]:
         d = {"name": self.name, "role": self.role, "priority": self.priority,
              "address": self.address, "local": self.local, "up": self.up,
              "last_seen": self.last_seen, "error": self.error,
@@ -95,7 +96,7 @@ def _no_default(o: object) -> object:
     raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
 
 
-def alert_json(a) -> dict:
+def alert_json(a: Alert) -> dict[str, Any]:
     """An alert for the API: the engine's fields plus ``name`` and ``since`` for display."""
     return {**a.to_json(), "name": a.rule, "since": a.fired_at or a.active_since}
 

@@ -79,7 +79,7 @@ class AlertHook(NamedTuple):
     """How the optimizer raises its own alerts: ``evaluate(rule, [(labels, value)])`` updates the
     alert state of ``rule`` and returns its notifications; ``submit(notifications)`` sends them."""
 
-    evaluate: Callable[[RuleConfig, list[tuple[dict[str, str], float]]], list[Any]]
+    evaluate: Callable[[RuleConfig, list[tuple[dict[str, str], float | None]]], list[Any]]
     submit: Callable[[list[Any]], None]
 
 
@@ -341,7 +341,8 @@ class OptimizerService:
     def _alert_given_up(self) -> None:
         if self.alerts is None:
             return
-        values = [({"service": s}, 1.0) for s in sorted(self.state.given_up)]
+        values: list[tuple[dict[str, str], float | None]] = [
+            ({"service": s}, 1.0) for s in sorted(self.state.given_up)]
         with contextlib.suppress(Exception):
             self.alerts.submit(self.alerts.evaluate(give_up_rule(), values))
 
