@@ -100,10 +100,3 @@ def health(hosts: Mapping[str, Any], services: Mapping[str, dict[str, Any]], t: 
             score = cap
     return {"score": score, "band": band(score), "terms": terms}
 
-
-def health_score(hosts: Mapping[str, Any], services: Mapping[str, dict[str, Any]],
-                 t: AlertThresholds, alerts: Iterable[dict[str, Any]] = (),
-                 data_dir_ok: bool = True) -> float | None:
-    """Just the number of :func:`health`."""
-    score: float | None = health(hosts, services, t, alerts, data_dir_ok)["score"]
-    return score

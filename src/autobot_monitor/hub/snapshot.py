@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exposition import render
 from ..model import MetricFamily, json_number
-from .health import health, health_score  # noqa: F401 - health_score re-exported for the hub
+from .health import health
 
 if TYPE_CHECKING:
     from ..alerts.engine import Alert
