@@ -244,7 +244,7 @@ async def _serve_hub(cfg, path, data_dir: str, sock: socket.socket, tls: dict | 
     try:
         await server.serve(sockets=[sock])
     finally:
-        hub._stop.set()
+        hub.stop()
         await cycles
         await hub.close()
         log.info("hub stopped")

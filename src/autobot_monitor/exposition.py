@@ -16,6 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from .model import MetricFamily, Sample, make_labels
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+# Header of a hub's scrape naming its cycle (seconds): the agent collects on that interval.
+INTERVAL_HEADER = "X-Autobot-Scrape-Interval-Seconds"
 
 
 class _FamiliesCollector:

@@ -122,7 +122,7 @@ def test_hub_run_forever_starts_next_cycle_at_once_after_overrun(tmp_path, monke
         starts.append(clock.monotonic())
         clock.advance(6.0)
         if len(starts) == 5:
-            hub._stop.set()
+            hub.stop()
 
     async def fake_wait_for(aw, timeout):  # the hub's wait between cycles, on the fake clock
         aw.close()

@@ -7,6 +7,7 @@ import types
 
 from autobot_monitor.config.loader import parse_config
 from autobot_monitor.optimizer.model import AnalysisInput, HostInput
+from autobot_monitor.optimizer.service import AlertHook, OptimizerService
 from autobot_monitor.store.base import SeriesPoints
 
 NOW = 1_700_000_000.0
@@ -35,9 +36,9 @@ def host(name="box", local=True, summary=None, current=None) -> HostInput:
     return HostInput(name, True, summary or {}, current or {}, local)
 
 
-def fake_hub(config, data_dir, clock, store=None, services=None, alerts=None):
-    """What OptimizerService reads from a hub, without collectors."""
-    return types.SimpleNamespace(config=config, store=store, hosts={}, services=services or {},
-                                 clock=clock, data_dir=str(data_dir), local_name="box", alerts=alerts)
-
-
+def optimizer_over(config, data_dir, clock, store=None, services=None, alerts=None):
+    """An OptimizerService over a hub-shaped state without collectors; ``alerts`` (an
+    AlertService) receives the give-up alert."""
+    live = types.SimpleNamespace(config=config, hosts={}, services=services or {}, local_name="box")
+    hook = AlertHook(alerts.engine.evaluate, alerts.dispatcher.submit) if alerts else None
+    return OptimizerService(live, store, clock, str(data_dir), hook)

@@ -13,11 +13,10 @@ import sys
 import textwrap
 
 import pytest
-from optsupport import cfg, fake_hub
+from optsupport import cfg, optimizer_over
 
 from autobot_monitor.model import make_labels
 from autobot_monitor.optimizer.model import ActionRef, Recommendation
-from autobot_monitor.optimizer.service import OptimizerService
 from autobot_monitor.store import WriteSample, open_store
 from support import wait_until
 
@@ -52,7 +51,7 @@ async def test_worse_after_renice_is_measured_and_undone(tmp_path, clock, child)
             f"processes: [{{name: {name}, nice: 9}}]}}")
     store = open_store(c.storage, str(tmp_path))
     try:
-        opt = OptimizerService(fake_hub(c, tmp_path, clock, store=store))
+        opt = optimizer_over(c, tmp_path, clock, store=store)
         t0 = clock.time()
         write_cpu(store, t0 - 300, 30, 90.0)
         rec = cpu_rec(name)
@@ -83,7 +82,7 @@ async def test_better_is_kept_and_missing_data_is_not_measurable(tmp_path, clock
             f"measure_window: 300s, processes: [{{name: {name}, nice: 5}}]}}")
     store = open_store(c.storage, str(tmp_path))
     try:
-        opt = OptimizerService(fake_hub(c, tmp_path, clock, store=store))
+        opt = optimizer_over(c, tmp_path, clock, store=store)
         t0 = clock.time()
         write_cpu(store, t0 - 300, 30, 90.0)
         rec = cpu_rec(name)
@@ -111,10 +110,9 @@ CRASHER = textwrap.dedent("""
     cfg = load_config(sys.argv[1])
     services = {"web": {"name": "web", "type": "tcp", "host": None, "up": False, "error": "x",
                         "checked_at": 0}}
-    hub = types.SimpleNamespace(config=cfg, store=None, hosts={}, services=services,
-                                clock=SYSTEM_CLOCK, data_dir=sys.argv[2], local_name="box", alerts=None)
+    live = types.SimpleNamespace(config=cfg, hosts={}, services=services, local_name="box")
     async def main():
-        opt = OptimizerService(hub)
+        opt = OptimizerService(live, None, SYSTEM_CLOCK, sys.argv[2])
         await opt.analyze()
         (rid,) = opt.recommendations
         await opt.apply(rid)
@@ -148,7 +146,7 @@ optimizer: {{services: [{{service: web, command: [{slow}], grace: 0s}}]}}
         pass
     from autobot_monitor.config.loader import load_config
 
-    opt = OptimizerService(fake_hub(load_config(str(tmp_path / "c.yaml")), tmp_path, clock))
+    opt = optimizer_over(load_config(str(tmp_path / "c.yaml")), tmp_path, clock)
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert [x["event"] for x in lines] == ["started", "interrupted"]
     assert lines[0]["action_id"] == lines[1]["action_id"]

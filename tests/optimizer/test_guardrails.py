@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-from optsupport import cfg, fake_hub
+from optsupport import cfg, optimizer_over
 
 from autobot_monitor.alerts.service import AlertService
 from autobot_monitor.optimizer.guardrails import Guardrails, OptimizerState
 from autobot_monitor.optimizer.model import ActionRef, Recommendation
-from autobot_monitor.optimizer.service import OptimizerService
 
 
 def rec(target="t1", severity="high", auto=True, type_="disk_cleanup"):
@@ -99,7 +98,7 @@ optimizer:
     alerts.start()
     services = {"web": {"name": "web", "type": "tcp", "host": None, "up": False,
                         "error": "connection refused", "checked_at": clock.time()}}
-    opt = OptimizerService(fake_hub(c, tmp_path, clock, services=services, alerts=alerts))
+    opt = optimizer_over(c, tmp_path, clock, services=services, alerts=alerts)
     decisions = []
     for _ in range(5):
         rep = await opt.run_cycle("auto")
@@ -114,7 +113,7 @@ optimizer:
     firing = alerts.engine.active("firing")
     assert [a.rule for a in firing] == ["OptimizerGaveUp"] and firing[0].labels["service"] == "web"
     # the hold survives a restart of the optimizer, and lifts once the service is seen up
-    opt2 = OptimizerService(fake_hub(c, tmp_path, clock, services=services, alerts=alerts))
+    opt2 = optimizer_over(c, tmp_path, clock, services=services, alerts=alerts)
     assert "web" in opt2.state.given_up
     services["web"]["up"] = True
     await opt2.run_cycle("auto")

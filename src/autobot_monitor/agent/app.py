@@ -3,6 +3,11 @@
 The loop runs every collector each ``interval`` seconds (monotonic schedule) and renders the
 exposition bytes and the JSON snapshot once; requests return those bytes, so a scrape costs almost
 nothing and never triggers collection. Starlette (not FastAPI) keeps the agent's memory small.
+
+One interval: the hub names its cycle in the ``X-Autobot-Scrape-Interval-Seconds`` header of each
+scrape, and the agent collects on that interval from then on, so CPU % and every rate cover the
+hub's cycle. Without the header (a standalone agent scraped by Prometheus or curl) the agent keeps
+its own ``--interval``; a scrape never triggers a collection either way.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import contextlib
 import hmac
 import json
 import logging
+import math
 import socket
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -22,8 +28,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..clock import SYSTEM_CLOCK, Clock
 from ..collectors.runner import CollectorRunner
-from ..exposition import CONTENT_TYPE, render
+from ..exposition import CONTENT_TYPE, INTERVAL_HEADER, render
 from ..model import MetricFamily
 
 log = logging.getLogger(__name__)
@@ -33,72 +40,134 @@ log = logging.getLogger(__name__)
 # the hub is about to reuse. uvicorn's default (5 s) equalled a 5 s scrape interval and lost
 # 13-20 % of scrapes to that race.
 KEEP_ALIVE_SECONDS = 75
+MIN_INTERVAL_S, MAX_INTERVAL_S = 0.5, 3600.0  # a header value outside is ignored
 
 
 @dataclass
 class AgentSnapshot:
     """One collection: exposition bytes rendered at once; the JSON snapshot rendered on first
-    request (most agents are only ever scraped) and cached."""
+    request (most agents are only ever scraped) and cached. ``window_s``: monotonic seconds
+    since the previous collection, the window of its rates (None for the first)."""
 
     timestamp: float
     metrics: bytes
     families: list[MetricFamily]
     collectors: dict
     hostname: str
+    interval_s: float = 0.0
+    window_s: float | None = None
     _json: bytes | None = None
 
     def snapshot_json(self) -> bytes:
         if self._json is None:
             doc = {"host": self.hostname, "timestamp": self.timestamp, "version": __version__,
+                   "interval_seconds": self.interval_s, "window_seconds": self.window_s,
                    "collectors": self.collectors, "families": [f.to_json() for f in self.families]}
             self._json = json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
         return self._json
 
 
+def scrape_interval(headers: Mapping[str, str]) -> float | None:
+    """The scraper's interval in seconds from :data:`INTERVAL_HEADER`, or None when absent or
+    not a number in [MIN_INTERVAL_S, MAX_INTERVAL_S]."""
+    raw = headers.get(INTERVAL_HEADER)
+    try:
+        v = float(raw) if raw is not None else math.nan
+    except ValueError:
+        return None
+    return v if MIN_INTERVAL_S <= v <= MAX_INTERVAL_S else None
+
+
 class Agent:
     """Collection loop around a :class:`CollectorRunner`. ``hostname`` goes into the snapshot
-    only (exposition carries no host label: the scraper adds it)."""
+    only (exposition carries no host label: the scraper adds it). ``interval`` (seconds) until a
+    scraper names its own (:meth:`follow`); ``clock`` times collections and stamps snapshots."""
 
     def __init__(self, runner: CollectorRunner, interval: float = 5.0, hostname: str | None = None,
-                 mesh=None):
+                 mesh=None, clock: Clock = SYSTEM_CLOCK):
         self.runner = runner
         self.mesh = mesh  # optional agent.mesh.Mesh: its families join each collection
         self.interval = interval
         self.hostname = hostname or socket.gethostname()
+        self.clock = clock
         self.snapshot: AgentSnapshot | None = None
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._last_at: float | None = None  # monotonic time of the last collection
+        self._next_at: float = clock.monotonic() + min(1.0, interval)
+
+    def follow(self, interval_s: float) -> None:
+        """Collect every ``interval_s`` seconds from now on (the hub's cycle): the next
+        collection is due ``interval_s`` after the last one. Logged when it changes."""
+        if interval_s == self.interval:
+            return
+        log.info("collecting every %gs, the interval of the hub scraping this agent (was %gs)",
+                 interval_s, self.interval)
+        self.interval = interval_s
+        if self._last_at is not None:
+            self._next_at = self._last_at + interval_s
+        self._wake.set()
 
     async def collect_once(self) -> AgentSnapshot:
-        now = time.time()
+        now, mono = self.clock.time(), self.clock.monotonic()
         families, results = await self.runner.run()
         if self.mesh is not None:
             families = [*families, *self.mesh.families()]
-        snap = await asyncio.to_thread(self._render, now, families, results)
+        window = mono - self._last_at if self._last_at is not None else None
+        self._last_at = mono
+        snap = await asyncio.to_thread(self._render, now, families, results, window)
         self.snapshot = snap
         return snap
 
-    def _render(self, now: float, families: list[MetricFamily], results) -> AgentSnapshot:
+    def _render(self, now: float, families: list[MetricFamily], results,
+                window: float | None) -> AgentSnapshot:
         collectors = {r.name: {"ok": r.ok, "duration_seconds": r.duration, "error": r.error}
                       for r in results}
-        return AgentSnapshot(now, render(families), families, collectors, self.hostname)
+        return AgentSnapshot(now, render(families), families, collectors, self.hostname,
+                             self.interval, window)
+
+    async def tick(self) -> float:
+        """Collect if due (a failed collection is logged, the schedule goes on); returns the
+        seconds until the next collection is due. Behind schedule: one collection now, then
+        ``interval`` from it (no burst)."""
+        now = self.clock.monotonic()
+        if now < self._next_at:
+            return self._next_at - now
+        due, interval = self._next_at, self.interval
+        try:
+            await self.collect_once()
+        except Exception:  # noqa: BLE001 - keep collecting
+            log.exception("agent collection failed")
+        if self.interval != interval and self._last_at is not None:  # followed meanwhile
+            self._next_at = self._last_at + self.interval
+        else:
+            self._next_at = due + self.interval
+        now = self.clock.monotonic()
+        if self._next_at < now:
+            self._next_at = now + self.interval
+        return self._next_at - now
 
     async def run_forever(self) -> None:
-        await self.runner.run()  # prime counters so the first snapshot has rates
-        await asyncio.sleep(min(1.0, self.interval))
-        loop = asyncio.get_running_loop()
-        next_at = loop.time()
+        """Collect on schedule until :meth:`stop`. The first collection comes one second (at
+        most one interval) after priming the collectors, so it already has rates."""
+        await self.runner.run()
+        self._last_at = self.clock.monotonic()
+        self._next_at = self._last_at + min(1.0, self.interval)
         while not self._stop.is_set():
-            try:
-                await self.collect_once()
-            except Exception:  # noqa: BLE001 - keep collecting
-                log.exception("agent collection failed")
-            next_at += self.interval
-            if next_at < loop.time():
-                next_at = loop.time() + self.interval
-            try:
-                await asyncio.wait_for(self._stop.wait(), max(0.0, next_at - loop.time()))
-            except TimeoutError:
-                pass
+            self._wake.clear()
+            delay = await self.tick()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wait(), max(0.0, delay))
+
+    async def _wait(self) -> None:
+        """Until stopped or :meth:`follow` changed the interval."""
+        stop = asyncio.ensure_future(self._stop.wait())
+        wake = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({stop, wake}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            wake.cancel()
 
     def stop(self) -> None:
         self._stop.set()
@@ -124,7 +193,10 @@ def create_agent_app(agent: Agent, token: str | None = None, throughput=None) ->
             return await handler(req)
         return check
 
-    async def metrics(_: Request) -> Response:
+    async def metrics(req: Request) -> Response:
+        interval = scrape_interval(req.headers)
+        if interval is not None:
+            agent.follow(interval)
         snap = agent.snapshot
         if snap is None:
             return Response("no collection yet\n", status_code=503, media_type="text/plain")

@@ -15,9 +15,15 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from ..model import MetricFamily
 from .metrics import DATA_DIR_SPECS
+
+if TYPE_CHECKING:
+    import psutil
+
+    from ..config.models import MonitorConfig
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +74,7 @@ class DataDirWatch:
         return [fam]
 
 
-def watched_paths(config, data_dir: str) -> list[tuple[str, str]]:
+def watched_paths(config: MonitorConfig, data_dir: str) -> list[tuple[str, str]]:
     """What the hub watches: its data dir, log directory and (embedded backend) store file."""
     from ..store.factory import resolve_path
 
@@ -80,7 +86,7 @@ def watched_paths(config, data_dir: str) -> list[tuple[str, str]]:
     return out
 
 
-def _hub_data_dir(cmdline: list[str], proc) -> str | None:
+def _hub_data_dir(cmdline: list[str], proc: psutil.Process) -> str | None:
     """The absolute data dir of a hub command line (``... autobot-monitor start [--data-dir D]``
     or ``python -m autobot_monitor.cli start ...``), None when ``cmdline`` is no hub."""
     for j, arg in enumerate(cmdline):
@@ -116,7 +122,8 @@ def find_hub_process(data_dir: str) -> int | None:
         try:
             if (_hub_data_dir(p.info["cmdline"] or [], p) == target
                     and p.status() != psutil.STATUS_ZOMBIE):
-                return p.pid
+                pid: int = p.pid
+                return pid
         except (psutil.Error, OSError):
             continue
     return None

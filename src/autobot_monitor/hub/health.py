@@ -20,7 +20,11 @@ Formula (0-100, also in the README):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..config.models import AlertThresholds
 
 PRIORITY_WEIGHT = {"critical": 4, "high": 3, "medium": 2, "low": 1}
 GREEN_MIN, YELLOW_MIN = 90.0, 70.0
@@ -34,7 +38,8 @@ def band(score: float | None) -> str:
     return "green" if score >= GREEN_MIN else "yellow" if score >= YELLOW_MIN else "red"
 
 
-def _ratios(hosts: dict, services: dict, t) -> list[tuple[str, float, float, str]]:
+def _ratios(hosts: Mapping[str, Any], services: Mapping[str, dict[str, Any]],
+            t: AlertThresholds) -> list[tuple[str, float, float, str]]:
     """(name, weight, ratio, detail) of each measured term."""
     out = []
     if hosts:
@@ -64,8 +69,8 @@ def _ratios(hosts: dict, services: dict, t) -> list[tuple[str, float, float, str
     return out
 
 
-def health(hosts: dict, services: dict, t, alerts: Iterable[dict] = (),
-           data_dir_ok: bool = True) -> dict:
+def health(hosts: Mapping[str, Any], services: Mapping[str, dict[str, Any]], t: AlertThresholds,
+           alerts: Iterable[dict[str, Any]] = (), data_dir_ok: bool = True) -> dict[str, Any]:
     """The score explained: ``{"score": float|None, "band": str, "terms": [{"name", "detail",
     "weight", "value", "penalty"}]}``. ``hosts``: name -> HostState; ``services``: name -> check
     dict with ``up``; ``t``: AlertThresholds; ``alerts``: active alerts as the API's dicts
@@ -95,8 +100,3 @@ def health(hosts: dict, services: dict, t, alerts: Iterable[dict] = (),
             score = cap
     return {"score": score, "band": band(score), "terms": terms}
 
-
-def health_score(hosts: dict, services: dict, t, alerts: Iterable[dict] = (),
-                 data_dir_ok: bool = True) -> float | None:
-    """Just the number of :func:`health`."""
-    return health(hosts, services, t, alerts, data_dir_ok)["score"]

@@ -21,10 +21,11 @@ import ssl
 import time
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
-from ..exposition import parse
+from ..exposition import INTERVAL_HEADER, parse
 from ..model import MetricFamily, Sample
 from .metrics import SCRAPE_SPECS
 
@@ -60,6 +61,8 @@ class ScrapeTarget:
     token_env: str | None = None
     tls_ca: str | None = None  # CA file verifying an https target (None: system CAs)
     limits: ScrapeLimits = ScrapeLimits()
+    # sent to an agent (X-Autobot-Scrape-Interval-Seconds) so it collects on the hub's cycle
+    interval_s: float | None = None
 
     @property
     def instance(self) -> str:
@@ -107,6 +110,8 @@ async def scrape(client: httpx.AsyncClient, target: ScrapeTarget, timeout: float
     but on cancellation; failures come back with ``ok=False`` and a ``reason``."""
     t0 = time.perf_counter()
     headers = {"Accept": "text/plain;version=0.0.4", "Accept-Encoding": "gzip"}
+    if target.interval_s is not None:
+        headers[INTERVAL_HEADER] = f"{target.interval_s:g}"
     try:
         if target.token_env and os.environ.get(target.token_env):
             headers["Authorization"] = f"Bearer {os.environ[target.token_env]}"
@@ -129,7 +134,8 @@ async def scrape(client: httpx.AsyncClient, target: ScrapeTarget, timeout: float
     return ScrapeResult(target, False, time.perf_counter() - t0, [], err, wall_time, reason)
 
 
-async def _fetch(client: httpx.AsyncClient, url: str, headers: dict, limit: int) -> bytes:
+async def _fetch(client: httpx.AsyncClient, url: str, headers: dict[str, str],
+                 limit: int) -> bytes:
     """The body of ``GET url`` (decompressed), at most ``limit`` bytes. Raises ScrapeError or
     httpx.HTTPError. A connection lost before any response header is retried once."""
     for attempt in (1, 2):
@@ -212,7 +218,7 @@ def drop_duplicates(families: list[MetricFamily]) -> tuple[list[MetricFamily], i
     """``families`` without the samples whose (name, labels) an earlier sample of the same scrape
     already had (first wins, as the store keeps one value per series and timestamp), and how
     many were dropped. The input is not modified."""
-    seen: set[tuple[str, tuple]] = set()
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     out, dropped = [], 0
     for f in families:
         fam = MetricFamily(f.name, f.type, f.help, f.unit)
@@ -269,8 +275,9 @@ async def scrape_all(jobs: list[tuple[httpx.AsyncClient, ScrapeTarget]], timeout
     if not jobs:
         return []
     everything = asyncio.gather(*(scrape(c, t, timeout, wall_time) for c, t in jobs))
-    stopped = asyncio.create_task(stop.wait())
-    await asyncio.wait({everything, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped = asyncio.ensure_future(stop.wait())
+    either: list[asyncio.Future[Any]] = [everything, stopped]
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     if not everything.done():
         everything.cancel()
         await asyncio.gather(everything, return_exceptions=True)
@@ -290,7 +297,7 @@ def scrape_client(timeout: float, verify: ssl.SSLContext | bool = True) -> httpx
                              limits=httpx.Limits(keepalive_expiry=POOL_KEEPALIVE_SECONDS))
 
 
-def limits_for(defaults, t) -> ScrapeLimits:
+def limits_for(defaults: object, t: object) -> ScrapeLimits:
     """The limits of a host or target config ``t``: its own where set (not None), else those of
     ``defaults`` (the ``scrape:`` section)."""
     return ScrapeLimits(*(getattr(defaults, k) if getattr(t, k) is None else getattr(t, k)

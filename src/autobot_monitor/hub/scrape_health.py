@@ -19,7 +19,7 @@ Key = tuple[str, str, str]  # job, instance, host ("" for a plain target)
 
 @dataclass
 class _Health:
-    recent: deque = field(default_factory=lambda: deque(maxlen=WINDOW))  # True = ok
+    recent: deque[bool] = field(default_factory=lambda: deque(maxlen=WINDOW))  # True = ok
     failures: dict[str, int] = field(default_factory=dict)  # reason -> count
     last_reason: str | None = None  # None: last scrape ok (or none yet)
     last_error: str | None = None

@@ -15,47 +15,59 @@ import os
 import socket
 import ssl
 import time
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..agent.mesh import mesh_summary
 from ..alerts.defaults import effective_rules
 from ..alerts.service import AlertService
 from ..checks.runner import ServiceChecker
 from ..clock import SYSTEM_CLOCK, Clock, StepDetector
-from ..collectors import build as build_collectors
-from ..collectors.base import CollectorContext
 from ..collectors.runner import CollectorRunner
 from ..config.loader import load_config
 from ..config.models import MonitorConfig
 from ..errors import ConfigError, StoreError
 from ..model import MetricFamily
-from ..report.availability import availability_24h, no_availability
-from ..store import Store, WriteSample, open_store
+from ..privacy import compile_patterns
+from ..report.availability import availability_24h
+from ..store import Store, open_store
 from ..store.future import drop_future
+from .cycle import (
+    Gathered,
+    Maintenance,
+    StoreHealth,
+    apply_availability,
+    label,
+    service_states,
+    summarise,
+    update_hosts,
+    write,
+)
 from .datadir import DataDirWatch, watched_paths
+from .inventory import Fanout, host_states, local_runner, scrape_targets
 from .metrics import HUB_SPECS
 from .schedule import CycleSchedule
 from .scrape import (
     ScrapeResult,
     ScrapesCancelled,
     ScrapeTarget,
-    limits_for,
     scrape_all,
     scrape_client,
     scrape_families,
-    with_target_labels,
 )
 from .scrape_health import ScrapeHealth
 from .snapshot import (
     EMPTY_SNAPSHOT,
     HostState,
     Snapshot,
+    SnapshotInput,
     alert_json,
-    health_score,
     render_snapshot,
 )
-from .summary import summarize
+
+if TYPE_CHECKING:
+    from ..optimizer.service import OptimizerService
+    from ..report.schedule import ReportScheduler
 
 log = logging.getLogger(__name__)
 perf_log = logging.getLogger("autobot_monitor.performance")
@@ -73,18 +85,19 @@ class Hub:
         self.clock = clock
         self.snapshot = EMPTY_SNAPSHOT
         self.store: Store | None = None
-        self._subscribers: set[asyncio.Queue[str]] = set()
+        self._fanout = Fanout()
         self._stop = asyncio.Event()
-        self._samples_stored = 0
-        self._store_errors = 0
-        self._store_failing = False
-        self._store_write_s: float | None = None
+        self._store_health = StoreHealth()
+        self._maintenance = Maintenance(clock)
         self._cycle_s: float | None = None
         self._cycles = 0
         self.hosts: dict[str, HostState] = {}
-        self.services: dict[str, dict] = {}
+        self.services: dict[str, dict[str, Any]] = {}
         self.alerts: AlertService | None = None
-        self._availability: dict[tuple[str, str], dict] = {}  # 24 h, from the store
+        self.reports: ReportScheduler | None = None  # built by start()
+        self.optimizer: OptimizerService | None = None  # built by start()
+        self.runner: CollectorRunner | None = None  # built by _configure()
+        self._availability: dict[tuple[str, str], dict[str, Any]] = {}  # 24 h, from the store
         self._cycle_lock = asyncio.Lock()
         self._scrape_health = ScrapeHealth()
         self.started_at = clock.time()
@@ -98,47 +111,26 @@ class Hub:
         return self.config.local_host.name or socket.gethostname()
 
     def _configure(self, cfg: MonitorConfig) -> None:
-        old_runner = getattr(self, "runner", None)
+        old_runner = self.runner
         if old_runner is None or (cfg.collectors, cfg.local_host.enabled) != (
                 self.config.collectors, self.config.local_host.enabled):
             # a reload with unchanged collector settings keeps the collectors and their rate
             # state (previous readings): CPU % and every rate stay measured across it
-            self.runner = self._build_runner(cfg)
+            self.runner = local_runner(cfg, self.clock)
             if old_runner is not None:
                 log.info("collector settings changed: collectors rebuilt, so CPU % and rates "
                          "are not measured until their second reading")
                 old_runner.close()
         self.checker = ServiceChecker(list(cfg.services), clock=self.clock)
-        self.targets: list[ScrapeTarget] = [
-            ScrapeTarget("autobot-agent", f"{h.scheme}://{h.address}/metrics", h.name,
-                         dict(h.labels), h.token_env, h.tls_ca, limits_for(cfg.scrape, h))
-            for h in cfg.hosts]
+        self.targets = scrape_targets(cfg)
         self._down_after = {h.name: h.down_after or cfg.scrape.down_after for h in cfg.hosts}
-        self.targets += [ScrapeTarget(t.job, t.url, None, dict(t.labels), limits=limits_for(cfg.scrape, t))
-                         for t in cfg.targets]
-        hosts: dict[str, HostState] = {}
-        if cfg.local_host.enabled:
-            hosts[self.local_name] = self.hosts.get(self.local_name) or HostState(
-                self.local_name, cfg.local_host.role, cfg.local_host.priority, None, local=True)
-            hosts[self.local_name].role = cfg.local_host.role
-            hosts[self.local_name].priority = cfg.local_host.priority
-        for h in cfg.hosts:
-            st = self.hosts.get(h.name) or HostState(h.name, h.role, h.priority, h.address)
-            st.role, st.priority, st.address = h.role, h.priority, h.address
-            hosts[h.name] = st
-        self.hosts = hosts
-        self.config = cfg
+        self._service_hosts = {s.name: s.host for s in cfg.services}
+        self._redact = compile_patterns(cfg.privacy.redact_process_names) \
+            if cfg.privacy.redact_process_names else []
+        self.config = cfg  # local_name follows the new config
+        self.hosts = host_states(cfg, self.hosts, self.local_name)
         if self.alerts is not None:
             self.alerts.reconfigure(effective_rules(cfg), cfg.alerting, cfg.monitoring_interval)
-
-    def _build_runner(self, cfg: MonitorConfig) -> CollectorRunner:
-        c = cfg.collectors
-        ctx = CollectorContext(procfs=c.procfs, sysfs=c.sysfs, rootfs=c.rootfs, clock=self.clock,
-                               options={"processes": c.processes.model_dump(),
-                                        "filesystem": dict(c.filesystem), "netdev": dict(c.netdev)})
-        return CollectorRunner(
-            build_collectors(ctx, c.enabled, c.disabled) if cfg.local_host.enabled else [],
-            timeout=c.timeout)
 
     async def start(self) -> None:
         """Open the store and build collectors, checks, targets and the alert service."""
@@ -151,26 +143,35 @@ class Hub:
                                    self.store, os.path.join(self.data_dir, "alerts_state.json"),
                                    self.config.monitoring_interval)
         self.alerts.start()
+        alerts = self.alerts
         from ..report.schedule import ReportScheduler
 
-        self.reports = ReportScheduler(self)  # scheduled reports, built off the loop
-        from ..optimizer.service import OptimizerService
+        self.reports = ReportScheduler(lambda: self.config, self.store, self.data_dir,
+                                       lambda: list(alerts.engine.history))
+        from ..optimizer.service import AlertHook, OptimizerService
 
-        self.optimizer = OptimizerService(self)  # analyses every optimization_interval
+        self.optimizer = OptimizerService(
+            self, self.store, self.clock, self.data_dir,
+            AlertHook(alerts.engine.evaluate, alerts.dispatcher.submit))
         self._http = scrape_client(self.config.scrape.timeout)
         self._ca_clients: dict[str, httpx.AsyncClient] = {}
+
+    def stop(self) -> None:
+        """Ask :meth:`run_forever` (and the optimizer's loop) to end after the current cycle."""
+        self._stop.set()
 
     async def close(self) -> None:
         self._stop.set()
         await self.checker.aclose()
         if self.alerts is not None:
             await self.alerts.aclose()
-        if getattr(self, "reports", None) is not None:
+        if self.reports is not None:
             await self.reports.aclose()
         await self._http.aclose()
         for c in self._ca_clients.values():
             await c.aclose()
-        self.runner.close()
+        if self.runner is not None:
+            self.runner.close()
         if self.store is not None:
             await asyncio.to_thread(self.store.close)
 
@@ -200,9 +201,10 @@ class Hub:
     async def run_forever(self) -> None:
         """Run cycles every ``monitoring_interval`` seconds (monotonic schedule) until stopped.
         The first cycle runs after one second so rate-based figures have two readings."""
-        await self.runner.run()  # prime counters for rates
+        if self.runner is not None:
+            await self.runner.run()  # prime counters for rates
         sched = self.schedule = CycleSchedule(self.clock)
-        opt = getattr(self, "optimizer", None)  # its own schedule, same stop event
+        opt = self.optimizer  # its own schedule, same stop event
         opt_task = asyncio.create_task(opt.run_forever(self._stop)) if opt is not None else None
         while not self._stop.is_set():
             delay = sched.delay()
@@ -229,13 +231,52 @@ class Hub:
             return await self._run_cycle()
 
     async def _run_cycle(self) -> Snapshot:
+        """scrape -> label -> hosts and summaries -> services -> evaluate -> store -> publish
+        (the steps are in :mod:`.cycle`); maintenance when :class:`~.cycle.Maintenance` says."""
         t0 = time.perf_counter()
+        now = await self._check_clock()
+        gathered, stored = label(await self._gather(now), self.local_name, self._service_hosts,
+                                 self._redact)
+        status = {r.target.host: self._scrape_health.status(r)
+                  for r in gathered.scrapes if r.target.host is not None}
+        update_hosts(self.hosts, gathered, self.local_name, status, self._down_after)
+        summarise(self.hosts)
+        self.services = service_states(gathered.services, now, self._availability)
+        stored += scrape_families(gathered.scrapes, self._scrape_health.failures(),
+                                  self._scrape_health.duplicates()) + self._hub_families()
+        if self.optimizer is not None:
+            stored += self.optimizer.families()
+        alerts = await self._evaluate(stored)
+        if self.store is not None:
+            await asyncio.to_thread(write, self.store, stored, now, self._store_health)
+        await self._refresh_availability(now)
+        if self.reports is not None:
+            self.reports.tick(now)  # starts a build task when a period's report is due
+        self._cycles += 1
+        self._cycle_s = time.perf_counter() - t0
+        snap = await asyncio.to_thread(self._render, now, stored, alerts)
+        self.snapshot = snap
+        self._fanout.publish(snap.ws_message)
+        self._log_performance(now)
+        if self.store is not None and self._maintenance.due():
+            await asyncio.to_thread(self.store.enforce_retention, now)
+        return snap
+
+    async def _check_clock(self) -> float:
+        """The cycle's wall time; after a backward clock step, what was stamped ahead is dropped
+        (it would block writes). Also re-checks the data dir."""
         self.clock_steps.threshold_s = self._step_threshold()
         step = self.clock_steps.check()
         now = self.clock.time()
-        if step is not None and step < 0:  # what the clock stamped ahead would block writes
+        if step is not None and step < 0:
             await self._drop_future(now, "after the clock stepped back")
         await asyncio.to_thread(self._data_dir_watch.update)
+        return now
+
+    async def _gather(self, now: float) -> Gathered:
+        """The scrape step: local collectors, every target and every service check, at once.
+        Raises ScrapesCancelled when the hub stops meanwhile."""
+        assert self.runner is not None
         local_task = asyncio.create_task(self.runner.run())
         scrape_task = asyncio.create_task(scrape_all(
             [(self._client_for(t), t) for t in self.targets], self.config.scrape.timeout, now,
@@ -249,82 +290,22 @@ class Hub:
             raise
         svc_fams, svc_results = await check_task
         self._scrape_health.record(scrapes)
-        if self.config.privacy.redact_process_names:  # before anything sees them
-            from ..privacy import compile_patterns, redact_process_names
+        return Gathered(now, local_fams if self.config.local_host.enabled else None, scrapes,
+                        svc_fams, svc_results)
 
-            pats = compile_patterns(self.config.privacy.redact_process_names)
-            local_fams = redact_process_names(local_fams, pats)
-            for r in scrapes:
-                r.families = redact_process_names(r.families, pats)
-
-        stored: list[MetricFamily] = []
-        if self.config.local_host.enabled:
-            st = self.hosts[self.local_name]
-            st.families, st.up, st.last_seen, st.error = local_fams, True, now, None
-            st.summary = summarize(local_fams)
-            stored += [f.with_labels({"host": st.name}) for f in local_fams]
-        for r in scrapes:
-            if r.target.host is not None:
-                st = self.hosts[r.target.host]
-                st.scrape_duration = r.duration
-                st.record_scrape(*self._scrape_health.status(r))
-                # down after down_after missed scrapes in a row, up on the first good one
-                st.missed = 0 if r.ok else st.missed + 1
-                st.up = r.ok or (st.last_seen is not None
-                                 and st.missed < self._down_after.get(st.name, 2))
-                if r.ok:
-                    st.families, st.last_seen = r.families, now
-                    st.summary = summarize(r.families)
-                    st.mesh = mesh_summary(r.families)
-                    stored += with_target_labels(r.families, r.target)
-                elif not st.up:
-                    # its last figures are history now, not current state: the API shows none
-                    # (the store and last_seen keep what was measured)
-                    st.mesh, st.summary, st.families = {}, {}, []
-            elif r.ok:
-                stored += with_target_labels(r.families, r.target)
-        self.services = {}
-        for res in svc_results:
-            self.services[res.name] = {
-                "name": res.name, "type": res.type, "host": res.host, "up": res.up,
-                "response_time_seconds": res.response_time_seconds,
-                "status_code": res.status_code, "error": res.error,
-                "details": res.details, "checked_at": now,
-                **self._availability.get(("service", res.name), no_availability())}
-        svc_host = {s.name: s.host for s in self.config.services}
-        for f in svc_fams:
-            fam = MetricFamily(f.name, f.type, f.help, f.unit)
-            for s in f.samples:
-                h = svc_host.get(s.label_dict.get("service", ""))
-                fam.samples.append(s if not h else
-                                   type(s)(s.name, tuple(sorted({**dict(s.labels), "host": h}.items())),
-                                           s.value, s.timestamp))
-            stored.append(fam)
-
-        stored += scrape_families(scrapes, self._scrape_health.failures(),
-                                  self._scrape_health.duplicates()) + self._hub_families()
-        if getattr(self, "optimizer", None) is not None:
-            stored += self.optimizer.families()
+    async def _evaluate(self, stored: list[MetricFamily]) -> list[dict[str, Any]]:
+        """The evaluate step: every rule on this cycle's families; the alert service's own
+        families join ``stored``. Returns the active alerts as the API shows them."""
+        assert self.alerts is not None
         await self.alerts.evaluate(stored, {h.name: h.priority for h in self.hosts.values()})
         stored += self.alerts.families()
-        alerts = [alert_json(a) for a in self.alerts.engine.active()]
+        return [alert_json(a) for a in self.alerts.engine.active()]
 
-        await self._write(stored, now)
-        await self._refresh_availability(now)
-        if getattr(self, "reports", None) is not None:
-            self.reports.tick(now)  # starts a build task when a period's report is due
-        self._cycles += 1
-        self._cycle_s = time.perf_counter() - t0
-        snap = await asyncio.to_thread(self._render, now, stored, alerts)
-        self.snapshot = snap
-        self._publish(snap.ws_message)
+    def _log_performance(self, now: float) -> None:
         perf_log.info(json.dumps({"timestamp": now, "hosts": {
             h.name: {"up": h.up, "summary": h.summary} for h in self.hosts.values()},
             "services": {k: {"up": v["up"], "response_time_seconds": v["response_time_seconds"]}
                          for k, v in self.services.items()}}, default=str))
-        if self._cycles % 360 == 1 and self.store is not None:
-            await asyncio.to_thread(self.store.enforce_retention, now)
-        return snap
 
     def _client_for(self, t: ScrapeTarget) -> httpx.AsyncClient:
         """The shared client, or one per ``tls_ca`` file for agents with their own CA."""
@@ -344,23 +325,6 @@ class Hub:
         """Delete stored samples stamped after ``now`` + the step threshold (see .store.future)."""
         await asyncio.to_thread(drop_future, self.store, now + self._step_threshold(), when)
 
-    async def _write(self, fams: list[MetricFamily], now: float) -> None:
-        if self.store is None:
-            return
-        rows = [WriteSample(s.name, s.labels, s.value, f.type, now) for f in fams for s in f.samples]
-        t0 = time.perf_counter()
-        try:
-            self._samples_stored += await asyncio.to_thread(self.store.write, rows)
-            if self._store_failing:
-                log.warning("store writes succeed again")
-            self._store_failing = False
-        except StoreError as e:
-            self._store_errors += 1
-            if not self._store_failing:  # once per state change; the counter counts each
-                log.error("store write failed: %s", e)
-            self._store_failing = True
-        self._store_write_s = time.perf_counter() - t0
-
     async def _refresh_availability(self, now: float) -> None:
         """The last 24 h of stored check results (``autobot_host_up``/``autobot_service_up``,
         one sample per cycle) in three states (see :func:`~..report.availability.three_states`):
@@ -371,7 +335,7 @@ class Hub:
         store, interval = self.store, self.config.monitoring_interval
         keys = [("host", h) for h in self.hosts] + [("service", s) for s in self.services]
 
-        def compute() -> dict[tuple[str, str], dict]:
+        def compute() -> dict[tuple[str, str], dict[str, Any]]:
             return {k: availability_24h(store, k, now, interval) for k in keys}
 
         try:
@@ -379,20 +343,16 @@ class Hub:
         except StoreError as e:
             log.error("availability query failed: %s", e)
             return
-        for h in self.hosts.values():
-            h.availability = self._availability.get(("host", h.name), no_availability())
-            h.availability_24h = h.availability["availability_24h_percent"]
-        for s in self.services.values():
-            s.update(self._availability.get(("service", s["name"]), no_availability()))
+        apply_availability(self.hosts, self.services, self._availability)
 
     def _hub_families(self) -> list[MetricFamily]:
         cyc, wr, tot, err, hup = (s.family() for s in HUB_SPECS)
         if self._cycle_s is not None:
             cyc.add(self._cycle_s)
-        if self._store_write_s is not None:
-            wr.add(self._store_write_s)
-        tot.add(self._samples_stored)
-        err.add(self._store_errors)
+        if self._store_health.write_s is not None:
+            wr.add(self._store_health.write_s)
+        tot.add(self._store_health.samples_stored)
+        err.add(self._store_health.errors)
         for h in self.hosts.values():
             hup.add(1.0 if h.up else 0.0, {"host": h.name, "role": h.role, "priority": h.priority})
         return ([cyc, wr, tot, err, hup] + self.clock_steps.families() + self.schedule.families()
@@ -405,31 +365,17 @@ class Hub:
         """Why the data dir is not what the hub opened (see :mod:`.datadir`), else None."""
         return self._data_dir_watch.problem
 
-    def health_score(self) -> float | None:
-        """See :mod:`.health` (the formula, with firing alerts' caps)."""
-        alerts = [alert_json(a) for a in self.alerts.engine.active()] if self.alerts else []
-        return health_score(self.hosts, self.services, self.config.alert_thresholds, alerts,
-                            data_dir_ok=self.data_dir_problem is None)
-
-    def _render(self, now: float, stored: list[MetricFamily], alerts: list) -> Snapshot:
-        return render_snapshot(self, now, stored, alerts)
+    def _render(self, now: float, stored: list[MetricFamily],
+                alerts: list[dict[str, Any]]) -> Snapshot:
+        return render_snapshot(SnapshotInput(
+            now, self.started_at, self._cycles, self.config.monitoring_interval, self.hosts,
+            self.services, self.config.alert_thresholds, self.data_dir_problem is None, stored,
+            alerts))
 
     # -- websocket fan-out -------------------------------------------------------------------
     def subscribe(self) -> asyncio.Queue[str]:
-        """A queue that receives each cycle's ``metrics_update`` message. Bounded (2): a slow
-        client misses intermediate updates rather than growing memory."""
-        q: asyncio.Queue[str] = asyncio.Queue(maxsize=2)
-        self._subscribers.add(q)
-        return q
+        """A queue that receives each cycle's ``metrics_update`` message (see :class:`Fanout`)."""
+        return self._fanout.subscribe()
 
     def unsubscribe(self, q: asyncio.Queue[str]) -> None:
-        self._subscribers.discard(q)
-
-    def _publish(self, msg: str) -> None:
-        for q in list(self._subscribers):
-            if q.full():
-                try:
-                    q.get_nowait()
-                except asyncio.QueueEmpty:
-                    pass
-            q.put_nowait(msg)
+        self._fanout.unsubscribe(q)

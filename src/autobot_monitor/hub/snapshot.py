@@ -4,11 +4,17 @@ once per cycle (with the health score of :mod:`.health`), and JSON helpers (NaN/
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..exposition import render
 from ..model import MetricFamily, json_number
-from .health import health, health_score  # noqa: F401 - health_score re-exported for the hub
+from .health import health
+
+if TYPE_CHECKING:
+    from ..alerts.engine import Alert
+    from ..config.models import AlertThresholds
 
 AVAILABILITY_KEYS = ("availability_24h_percent", "coverage_24h_percent", "up_24h_seconds",
                      "down_24h_seconds", "unknown_24h_seconds")
@@ -28,11 +34,11 @@ class HostState:
     error: str | None = None
     scrape_duration: float | None = None
     families: list[MetricFamily] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
     availability_24h: float | None = None
-    availability: dict = field(default_factory=dict)  # coverage, up/down/unknown seconds (24 h)
+    availability: dict[str, Any] = field(default_factory=dict)  # coverage, up/down/unknown seconds (24 h)
     missed: int = 0  # consecutive failed scrapes (down after scrape.down_after of them)
-    mesh: dict = field(default_factory=dict)  # agent.mesh.mesh_summary of its last scrape
+    mesh: dict[str, Any] = field(default_factory=dict)  # agent.mesh.mesh_summary of its last scrape
     last_scrape_error: str | None = None  # why the last scrape failed (None: it succeeded)
     scrape_failures_recent: int | None = None  # failed among the last scrape_window scrapes
     scrape_window: int | None = None  # None: not scraped (the hub's own host) or not yet
@@ -47,7 +53,7 @@ class HostState:
         self.error = (None if error is None
                       else f"last scrape failed: {error} ({failed} of the last {window})")
 
-    def to_json(self, full: bool = False) -> dict:
+    def to_json(self, full: bool = False) -> dict[str, Any]:
         d = {"name": self.name, "role": self.role, "priority": self.priority,
              "address": self.address, "local": self.local, "up": self.up,
              "last_seen": self.last_seen, "error": self.error,
@@ -90,31 +96,50 @@ def _no_default(o: object) -> object:
     raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
 
 
-def alert_json(a) -> dict:
+def alert_json(a: Alert) -> dict[str, Any]:
     """An alert for the API: the engine's fields plus ``name`` and ``since`` for display."""
     return {**a.to_json(), "name": a.rule, "since": a.fired_at or a.active_since}
 
 
-def render_snapshot(hub, now: float, stored: list[MetricFamily], alerts: list) -> Snapshot:
+@dataclass(frozen=True)
+class SnapshotInput:
+    """What one snapshot is rendered from: the cycle's time (``now``, Unix s), the hub's start
+    time and cycle count, the interval (s), host and service state, the health thresholds,
+    whether the data dir is the one the hub opened, the stored families (for the exposition)
+    and the active alerts (:func:`alert_json` dicts)."""
+
+    now: float
+    started_at: float
+    cycles: int
+    interval_s: float
+    hosts: Mapping[str, HostState]
+    services: Mapping[str, dict[str, Any]]
+    thresholds: AlertThresholds
+    data_dir_ok: bool
+    stored: list[MetricFamily]
+    alerts: list[dict[str, Any]]
+
+
+def render_snapshot(inp: SnapshotInput) -> Snapshot:
     """Every byte the API serves until the next cycle: current (summary and full), status,
-    alerts, exposition and the WebSocket message, from ``hub``'s state (blocking: run it in a
-    worker thread)."""
-    hosts = {h.name: h.to_json() for h in hub.hosts.values()}
+    alerts, exposition and the WebSocket message (blocking: run it in a worker thread)."""
+    now, alerts = inp.now, inp.alerts
+    hosts = {h.name: h.to_json() for h in inp.hosts.values()}
     services = {k: {**v, "response_time_seconds": json_number(v["response_time_seconds"])
                     if v["response_time_seconds"] is not None else None}
-                for k, v in hub.services.items()}
-    current = {"timestamp": now, "interval_seconds": hub.config.monitoring_interval,
+                for k, v in inp.services.items()}
+    current = {"timestamp": now, "interval_seconds": inp.interval_s,
                "hosts": hosts, "services": services}
-    full = {**current, "hosts": {h.name: h.to_json(full=True) for h in hub.hosts.values()}}
-    explained = health(hub.hosts, hub.services, hub.config.alert_thresholds, alerts,
-                       data_dir_ok=hub.data_dir_problem is None)
+    full = {**current, "hosts": {h.name: h.to_json(full=True) for h in inp.hosts.values()}}
+    explained = health(inp.hosts, inp.services, inp.thresholds, alerts,
+                       data_dir_ok=inp.data_dir_ok)
     status = {
-        "timestamp": now, "started_at": hub.started_at, "cycles": hub._cycles,
+        "timestamp": now, "started_at": inp.started_at, "cycles": inp.cycles,
         "health_score": explained["score"], "health": explained,
         "hosts": {h.name: {"up": h.up, "role": h.role, "priority": h.priority,
                            "last_seen": h.last_seen, "error": h.error,
                            "availability_24h_percent": h.availability_24h, **h.availability}
-                  for h in hub.hosts.values()},
+                  for h in inp.hosts.values()},
         "services": {k: {"up": v["up"], "type": v["type"], "host": v["host"],
                          "response_time_seconds": v["response_time_seconds"],
                          "error": v["error"],
@@ -134,7 +159,7 @@ def render_snapshot(hub, now: float, stored: list[MetricFamily], alerts: list) -
     ws = json.dumps({"type": "metrics_update", "data": _finite(current), "timestamp": now},
                     separators=(",", ":"), allow_nan=False)
     return Snapshot(now, cur_bytes, _dumps(_finite(full)), _dumps(_finite(status)),
-                    render(stored), ws)
+                    render(inp.stored), ws)
 
 
 def _finite(obj: object) -> object:

@@ -117,25 +117,25 @@ async def redis_live(svc) -> dict[str, Any]:
     return out
 
 
-async def gather(hub, now: float) -> AnalysisInput:
-    """The analysis input from ``hub`` (a :class:`~..hub.service.Hub` or anything with its
-    ``config``, ``store``, ``hosts``, ``services`` attributes)."""
-    cfg = hub.config
+async def gather(live, store, now: float) -> AnalysisInput:
+    """The analysis input from ``live`` (the hub's current ``config``, ``hosts`` and
+    ``services``, see :class:`~.service.LiveState`) and the history in ``store`` (None: none)."""
+    cfg = live.config
     opt = cfg.optimizer
     window = opt.history_window
     step = max(cfg.monitoring_interval, window / 360)
     hosts = []
     mounts: list[str] = []
-    for h in hub.hosts.values():
+    for h in live.hosts.values():
         current: dict[str, list] = {}
         for f in h.families:
             current.setdefault(f.name, []).extend((dict(s.labels), s.value) for s in f.samples)
         hosts.append(HostInput(h.name, h.up, h.summary, current, h.local))
         if h.local:
             mounts = [f["mountpoint"] for f in h.summary.get("filesystems") or []]
-    history = await asyncio.to_thread(read_history, hub.store, now, window, step) if hub.store else {}
+    history = await asyncio.to_thread(read_history, store, now, window, step) if store else {}
     cleanup = await asyncio.to_thread(scan_cleanup, opt.cleanup, now, mounts) if opt.cleanup else {}
-    redis_svcs = [s for s in cfg.services if s.type == "redis" and (hub.services.get(s.name) or {}).get("up")]
+    redis_svcs = [s for s in cfg.services if s.type == "redis" and (live.services.get(s.name) or {}).get("up")]
     lives = await asyncio.gather(*(redis_live(s) for s in redis_svcs))
-    return AnalysisInput(now, window, hosts, dict(hub.services), history, cfg.alert_thresholds, opt,
+    return AnalysisInput(now, window, hosts, dict(live.services), history, cfg.alert_thresholds, opt,
                          {s.name: v for s, v in zip(redis_svcs, lives, strict=True)}, cleanup)

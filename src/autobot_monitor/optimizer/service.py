@@ -19,7 +19,8 @@ import fcntl
 import logging
 import os
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ..errors import OptimizerError
 from ..model import MetricFamily
@@ -35,6 +36,38 @@ log = logging.getLogger(__name__)
 
 UNCHANGED = 0.02
 
+if TYPE_CHECKING:
+    from ..alerts.config import RuleConfig
+    from ..clock import Clock
+    from ..config.models import MonitorConfig
+    from ..store import Store
+
+
+class LiveState(Protocol):
+    """What the optimizer reads of the running hub; each read sees the latest cycle and config.
+    ``hosts``: name -> host state (``name``, ``up``, ``local``, ``summary``, ``families``);
+    ``services``: name -> the API's service dict (``up``, ``error``, ...)."""
+
+    @property
+    def config(self) -> MonitorConfig: ...
+
+    @property
+    def hosts(self) -> Mapping[str, Any]: ...
+
+    @property
+    def services(self) -> Mapping[str, dict[str, Any]]: ...
+
+    @property
+    def local_name(self) -> str: ...
+
+
+class AlertHook(NamedTuple):
+    """How the optimizer raises its own alerts: ``evaluate(rule, [(labels, value)])`` updates the
+    alert state of ``rule`` and returns its notifications; ``submit(notifications)`` sends them."""
+
+    evaluate: Callable[[RuleConfig, list[tuple[dict[str, str], float | None]]], list[Any]]
+    submit: Callable[[list[Any]], None]
+
 
 def give_up_rule():
     from ..alerts.config import RuleConfig
@@ -46,25 +79,30 @@ def give_up_rule():
 
 
 class OptimizerService:
-    """One per hub. ``hub`` provides ``config``, ``store``, ``hosts``, ``services``, ``clock``,
-    ``data_dir``, ``local_name`` and optionally ``alerts``. ``sleep`` is awaited for restart
-    grace periods (tests pass a fast one)."""
+    """One per hub. ``live`` is the hub's current state and config (:class:`LiveState`),
+    ``store`` the TSDB (None: no history, no effect measurement), ``data_dir`` holds the state
+    file, lock and (relative) audit log; ``alerts`` raises the give-up alert (None: not raised).
+    ``sleep`` is awaited for restart grace periods (tests pass a fast one)."""
 
-    def __init__(self, hub, sleep=asyncio.sleep):
-        self.hub = hub
-        self.clock = hub.clock
+    def __init__(self, live: LiveState, store: Store | None, clock: Clock, data_dir: str,
+                 alerts: AlertHook | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+        self.live = live
+        self.store = store
+        self.alerts = alerts
+        self.clock = clock
         self.sleep = sleep
-        cfg = hub.config
-        self.state = OptimizerState(os.path.join(hub.data_dir, "optimizer_state.json"))
+        cfg = live.config
+        self.state = OptimizerState(os.path.join(data_dir, "optimizer_state.json"))
         self.guard = Guardrails(self.state, self.clock)
-        log_dir = cfg.logging.dir if os.path.isabs(cfg.logging.dir) else os.path.join(hub.data_dir, cfg.logging.dir)
+        log_dir = os.path.join(data_dir, cfg.logging.dir)  # an absolute dir stays as it is
         self.audit = AuditLog(os.path.join(log_dir, "optimization.log"), cfg.optimizer.audit_max_bytes,
                               cfg.optimizer.audit_backup_count)
         self.lock = asyncio.Lock()
         self.recommendations: dict[str, Recommendation] = {}
         self.analyzed_at: float | None = None
         self.counts: dict[tuple[str, str], int] = {}
-        self._lock_path = os.path.join(hub.data_dir, "optimizer.lock")
+        self._lock_path = os.path.join(data_dir, "optimizer.lock")
         if self.state.in_flight:  # the previous process died during an action
             rec = {**self.state.in_flight, "event": "interrupted", "time": self.clock.time(),
                    "result": "unknown: the process stopped before the action finished"}
@@ -74,13 +112,13 @@ class OptimizerService:
             self.state.save()
 
     @property
-    def cfg(self):
-        return self.hub.config
+    def cfg(self) -> MonitorConfig:
+        return self.live.config
 
     # -- analysis ------------------------------------------------------------------------------
     async def analyze(self) -> list[Recommendation]:
         now = self.clock.time()
-        inp = await gather(self.hub, now)
+        inp = await gather(self.live, self.store, now)
         recs = analyze_all(inp)
         self.recommendations = {r.id: r for r in recs}
         self.analyzed_at = now
@@ -91,7 +129,7 @@ class OptimizerService:
         ``{"timestamp", "cycle", "mode", "recommendations": [rec + "decision" (+ "plan",
         "result")]}``."""
         cycle = self.guard.new_cycle(self.cfg)
-        self.guard.seen_up(self.hub.services)
+        self.guard.seen_up(self.live.services)
         recs = await self.analyze()
         out = []
         for rec in recs:
@@ -113,7 +151,7 @@ class OptimizerService:
         if rec.action is None:
             return []
         try:
-            action = build_action(rec.action, self.cfg, self.hub.local_name, self.clock, self.sleep)
+            action = build_action(rec.action, self.cfg, self.live.local_name, self.clock, self.sleep)
             return await asyncio.to_thread(action.plan)
         except OptimizerError as e:
             return [f"cannot run: {e}"]
@@ -163,7 +201,7 @@ class OptimizerService:
                 "target": rec.action.target, "host": rec.action.host, "mode": mode}
         try:
             try:
-                action = build_action(rec.action, self.cfg, self.hub.local_name, self.clock, self.sleep)
+                action = build_action(rec.action, self.cfg, self.live.local_name, self.clock, self.sleep)
             except OptimizerError as e:
                 self._count(rec.action.type, "refused")
                 await self._audit({**base, "event": "refused", "reason": str(e)}, rec)
@@ -207,7 +245,8 @@ class OptimizerService:
         opt = self.cfg.optimizer
         t = p["applied_at"]
         w = opt.measure_window
-        store = self.hub.store
+        store = self.store
+        assert store is not None  # tick() measures only with a store
         before = store.mean(p["metric"], p["matchers"], t - w, t)
         after = store.mean(p["metric"], p["matchers"], t + opt.settle_time, t + opt.settle_time + w)
         eff: dict[str, Any] = {"metric": p["metric"], "matchers": p["matchers"], "before": before,
@@ -228,7 +267,7 @@ class OptimizerService:
     async def tick(self) -> list[dict[str, Any]]:
         """Measure every pending effect whose after-window has passed; undo worsened reversible
         actions. Returns the effect records written."""
-        if not self.state.pending or self.hub.store is None:
+        if not self.state.pending or self.store is None:
             return []
         now = self.clock.time()
         opt = self.cfg.optimizer
@@ -263,7 +302,7 @@ class OptimizerService:
 
         try:
             action = build_action(ActionRef(p["action"], p["target"], p["host"]), self.cfg,
-                                  self.hub.local_name, self.clock, self.sleep)
+                                  self.live.local_name, self.clock, self.sleep)
             res = await action.undo(p["undo_state"])
         except Exception as e:  # noqa: BLE001
             self._count(p["action"], "failure")
@@ -286,13 +325,12 @@ class OptimizerService:
         self.counts[(action, result)] = self.counts.get((action, result), 0) + 1
 
     def _alert_given_up(self) -> None:
-        alerts = getattr(self.hub, "alerts", None)
-        if alerts is None:
+        if self.alerts is None:
             return
-        values = [({"service": s}, 1.0) for s in sorted(self.state.given_up)]
+        values: list[tuple[dict[str, str], float | None]] = [
+            ({"service": s}, 1.0) for s in sorted(self.state.given_up)]
         with contextlib.suppress(Exception):
-            notes = alerts.engine.evaluate(give_up_rule(), values)
-            alerts.dispatcher.submit(notes)
+            self.alerts.submit(self.alerts.evaluate(give_up_rule(), values))
 
     def history(self, limit: int = 100) -> list[dict[str, Any]]:
         return list(self.state.history)[-limit:][::-1]

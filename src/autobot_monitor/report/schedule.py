@@ -16,7 +16,9 @@ import contextlib
 import logging
 import os
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .period import Period
 
@@ -102,37 +104,42 @@ def build_files(store, cfg, data_dir: str, period: Period, stem: str, transition
 
 
 class ReportScheduler:
-    """Owned by the hub: :meth:`tick` after each cycle (cheap; starts at most one build task)."""
+    """Owned by the hub: :meth:`tick` after each cycle (cheap; starts at most one build task).
+    ``config()`` returns the live config (reloads change it), ``store`` is where report data is
+    read, ``data_dir`` holds the reports dir, ``transitions()`` returns the alert transition
+    history (dicts, oldest first)."""
 
-    def __init__(self, hub):
-        self.hub = hub
+    def __init__(self, config: Callable[[], Any], store: Any, data_dir: str,
+                 transitions: Callable[[], list[dict[str, Any]]]):
+        self.config, self.store, self.data_dir = config, store, data_dir
+        self.transitions = transitions
         self.task: asyncio.Task | None = None
         self._done: set[str] = set()
         self.last_error: str | None = None
 
     def tick(self, now: float) -> None:
-        cfg = self.hub.config
+        cfg = self.config()
         sched = cfg.reports.schedule
-        if sched == "off" or self.hub.store is None or (self.task and not self.task.done()):
+        if sched == "off" or self.store is None or (self.task and not self.task.done()):
             return
         period = last_complete(sched, now)
         stem = file_stem(sched, period)
         if stem in self._done:
             return
         self._done.add(stem)
-        transitions = list(self.hub.alerts.engine.history) if self.hub.alerts else []
+        transitions = list(self.transitions())
         self.task = asyncio.create_task(self._run(cfg, period, stem, transitions))
 
     async def _run(self, cfg, period: Period, stem: str, transitions: list[dict]) -> None:
-        d = reports_dir(cfg, self.hub.data_dir)
+        d = reports_dir(cfg, self.data_dir)
         if any(os.path.exists(os.path.join(d, f"{stem}.{f}")) for f in cfg.reports.formats):
             return
-        store = self.hub.store
+        store = self.store
         try:
             has_data = await asyncio.to_thread(store.mean, "autobot_host_up", {}, period.start, period.end)
             if has_data is None:
                 return
-            paths = await asyncio.to_thread(build_files, store, cfg, self.hub.data_dir, period, stem,
+            paths = await asyncio.to_thread(build_files, store, cfg, self.data_dir, period, stem,
                                             transitions, cfg.monitoring_interval)
             self.last_error = None
             log.info("report written: %s", ", ".join(paths))

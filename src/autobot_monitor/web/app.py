@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +26,9 @@ from ..logs import dropped_records
 from ..model import METRIC_NAME_RE, json_number
 from ..store import MAX_POINTS, parse_matcher, parse_matchers
 from ..timeparse import parse_duration, parse_time
+
+if TYPE_CHECKING:
+    from ..hub.snapshot import Snapshot
 
 
 def _json(body: bytes, status: int = 200) -> Response:
@@ -43,18 +47,17 @@ class SnapshotFastPath:
     def __init__(self, app, hub):
         self.app, self.hub = app, hub
         json_type, text_type = b"application/json", CONTENT_TYPE.encode()
-        self.routes = {"/api/metrics/current": ("current_json", json_type),
-                       "/api/system/status": ("status_json", json_type),
-                       "/metrics": ("metrics_text", text_type),
-                       "/api/monitoring/metrics": ("metrics_text", text_type)}
+        self.routes: dict[str, tuple[Callable[[Snapshot], bytes], bytes]] = {
+            "/api/metrics/current": (lambda s: s.current_json, json_type),
+            "/api/system/status": (lambda s: s.status_json, json_type),
+            "/metrics": (lambda s: s.metrics_text, text_type),
+            "/api/monitoring/metrics": (lambda s: s.metrics_text, text_type)}
 
     async def __call__(self, scope, receive, send):
         route = self.routes.get(scope.get("path")) if scope["type"] == "http" else None
         if route is None or scope.get("method") != "GET" or scope.get("query_string"):
             return await self.app(scope, receive, send)
-        body = getattr(self.hub.snapshot, route[0])
-        if isinstance(body, str):
-            body = body.encode()
+        body = route[0](self.hub.snapshot)
         await send({"type": "http.response.start", "status": 200, "headers": [
             (b"content-length", str(len(body)).encode()), (b"content-type", route[1]),
             (b"x-content-type-options", b"nosniff")]})
@@ -102,7 +105,7 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
              "went from under it")
     async def healthz() -> JSONResponse:
         ts = hub.snapshot.timestamp or None
-        problem = getattr(hub, "data_dir_problem", None)
+        problem = hub.data_dir_problem
         if problem:
             return JSONResponse({"status": "unhealthy", "reason": problem, "version": __version__,
                                  "last_cycle": ts}, status_code=503)
@@ -222,10 +225,10 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
     app.include_router(applications_router(hub))  # GET /api/applications
     from .reports_routes import build_router as reports_router
 
-    app.include_router(reports_router(hub))  # GET /api/reports[/{name}]
+    app.include_router(reports_router(lambda: hub.config, hub.data_dir, hub.reports))  # GET /api/reports[/{name}])
     from .optimizer_routes import build_router as optimizer_router
 
-    app.include_router(optimizer_router(hub))  # /api/optimizer/* (POSTs are admin-only)
+    app.include_router(optimizer_router(hub.optimizer))  # /api/optimizer/* (POSTs are admin-only)
     if hub.config.dashboard_enabled:
         from .dashboard import mount_dashboard
 

@@ -7,11 +7,14 @@ Errors: 404 unknown id, 409 refused by a guardrail, 503 optimizer not running, e
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from ..optimizer.service import OptimizerService
 
 
 class ApplyBody(BaseModel):
@@ -30,12 +33,12 @@ def _err(status: int, msg: str) -> JSONResponse:
     return JSONResponse({"error": msg}, status_code=status)
 
 
-def build_router(hub) -> APIRouter:
-    """Routes over ``hub.optimizer`` (an :class:`~..optimizer.service.OptimizerService`)."""
+def build_router(optimizer: OptimizerService | None) -> APIRouter:
+    """Routes over ``optimizer`` (None: the hub runs none; every route answers 503)."""
     r = APIRouter(prefix="/api/optimizer", tags=["optimizer"])
 
-    def opt():
-        return getattr(hub, "optimizer", None)
+    def opt() -> OptimizerService | None:
+        return optimizer
 
     @r.get("/recommendations", summary="Recommendations of the last analysis (refresh=true: analyse now)")
     async def recommendations(refresh: bool = False):
@@ -44,9 +47,9 @@ def build_router(hub) -> APIRouter:
             return _err(503, "optimizer not running")
         if refresh or o.analyzed_at is None:
             await o.analyze()
-        return {"timestamp": o.analyzed_at, "auto_optimization_enabled": hub.config.auto_optimization_enabled,
+        return {"timestamp": o.analyzed_at, "auto_optimization_enabled": o.cfg.auto_optimization_enabled,
                 "actions_last_hour": o.guard.actions_last_hour(),
-                "max_optimizations_per_hour": hub.config.max_optimizations_per_hour,
+                "max_optimizations_per_hour": o.cfg.max_optimizations_per_hour,
                 "recommendations": [rec.to_json() for rec in o.recommendations.values()]}
 
     @r.post("/apply/{rec_id}", summary="Apply one recommendation by id: a dry run (the plan only) "

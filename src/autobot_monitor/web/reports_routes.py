@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from ..report.schedule import MEDIA, NAME_RE, list_reports, reports_dir
+
+if TYPE_CHECKING:
+    from ..report.schedule import ReportScheduler
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")
@@ -25,16 +30,18 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
-def build_router(hub) -> APIRouter:
+def build_router(config: Callable[[], Any], data_dir: str,
+                 scheduler: ReportScheduler | None) -> APIRouter:
+    """Routes over the reports dir of ``config()`` (the live config) under ``data_dir``;
+    ``scheduler`` (None: the hub builds none) gives the last build error."""
     r = APIRouter()
 
     @r.get("/api/reports", summary="Saved performance reports, newest first")
     async def reports() -> dict:
-        d = reports_dir(hub.config, hub.data_dir)
-        items = await asyncio.to_thread(list_reports, d)
-        sched = getattr(hub, "reports", None)
-        return {"schedule": hub.config.reports.schedule, "formats": list(hub.config.reports.formats),
-                "last_error": getattr(sched, "last_error", None),
+        cfg = config()
+        items = await asyncio.to_thread(list_reports, reports_dir(cfg, data_dir))
+        return {"schedule": cfg.reports.schedule, "formats": list(cfg.reports.formats),
+                "last_error": scheduler.last_error if scheduler is not None else None,
                 "reports": [{**i, "url": f"/api/reports/{i['name']}"} for i in items]}
 
     @r.get("/api/reports/{name}", summary="One saved report (HTML, JSON or PDF)")
@@ -42,7 +49,7 @@ def build_router(hub) -> APIRouter:
         m = NAME_RE.match(name)
         if not m:
             return JSONResponse({"error": f"no report {name!r}"}, status_code=404)
-        path = os.path.join(reports_dir(hub.config, hub.data_dir), name)
+        path = os.path.join(reports_dir(config(), data_dir), name)
         try:
             body = await asyncio.to_thread(_read, path)
         except FileNotFoundError:
