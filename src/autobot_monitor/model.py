@@ -150,14 +150,17 @@ class MetricFamily:
         return fam
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-safe dict: NaN and ±Inf become ``None`` (JSON has no such numbers)."""
+        """JSON-safe dict: NaN and ±Inf become ``None`` (JSON has no such numbers). A
+        histogram's samples also carry their ``name`` (``x_bucket``, ``x_sum``, ``x_count``)."""
+        hist = self.type == "histogram"
         return {
             "name": self.name,
             "type": self.type,
             "help": self.help,
             "unit": self.unit,
             "samples": [
-                {"labels": dict(s.labels), "value": json_number(s.value)} for s in self.samples
+                {**({"name": s.name} if hist else {}), "labels": dict(s.labels),
+                 "value": json_number(s.value)} for s in self.samples
             ],
         }
 

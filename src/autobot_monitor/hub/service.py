@@ -361,7 +361,8 @@ class Hub:
     async def _write(self, fams: list[MetricFamily], now: float) -> None:
         if self.store is None:
             return
-        rows = [WriteSample(s.name, s.labels, s.value, f.type, now) for f in fams for s in f.samples]
+        rows = [WriteSample(s.name, s.labels, s.value, f.type, now, f.unit, f.help)
+                for f in fams for s in f.samples]
         t0 = time.perf_counter()
         try:
             self._samples_stored += await asyncio.to_thread(self.store.write, rows)
