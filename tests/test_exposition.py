@@ -66,3 +66,77 @@ def test_reserved_label_names_refused():
         MetricSpec("x", "gauge", "h", labels=("__name__",))
     with pytest.raises(MetricNameError):
         MetricFamily("x", "gauge", "h").add(1, {"bad-label": "v"})
+
+
+HIST_TEXT = """# HELP req_seconds Requests.
+# TYPE req_seconds histogram
+req_seconds_bucket{path="/a",le="0.5"} 1
+req_seconds_bucket{path="/a",le="1"} 3
+req_seconds_bucket{path="/a",le="1e6"} 3
+req_seconds_bucket{path="/a",le="+Inf"} 4
+req_seconds_sum{path="/a"} 7.5
+req_seconds_count{path="/a"} 4
+"""
+
+
+def test_histogram_parses_into_one_family_with_prometheus_spelled_le():
+    (fam,) = parse(HIST_TEXT)
+    assert (fam.name, fam.type, fam.unit, fam.help) == ("req_seconds", "histogram", "seconds",
+                                                        "Requests.")
+    buckets = [s for s in fam.samples if s.name == "req_seconds_bucket"]
+    assert [s.label_dict["le"] for s in buckets] == ["0.5", "1.0", "1e+06", "+Inf"]
+    assert {s.name for s in fam.samples} == {"req_seconds_bucket", "req_seconds_sum",
+                                             "req_seconds_count"}
+
+
+def test_le_1_and_le_1_0_are_one_bucket():
+    a = parse(HIST_TEXT)[0]
+    b = parse(HIST_TEXT.replace('le="1"', 'le="1.0"'))[0]
+    assert a.samples == b.samples
+
+
+def test_non_numeric_le_is_a_parse_error():
+    with pytest.raises(ValueError, match="le"):
+        parse(HIST_TEXT.replace('le="0.5"', 'le="half"'))
+
+
+def test_histogram_renders_as_histogram_and_round_trips():
+    spec = MetricSpec("op_duration_seconds", "histogram", "Ops.", "seconds", ("op",))
+    fam = spec.family()
+    fam.add_histogram([(0.1, 1), (1, 2)], 0.7, 3, {"op": "x"})
+    text = render([fam]).decode()
+    assert "# TYPE op_duration_seconds histogram" in text
+    assert 'op_duration_seconds_bucket{le="1.0",op="x"} 2.0' in text
+    (back,) = parse(text)
+    assert (back.type, back.unit, back.samples) == ("histogram", "seconds", fam.samples)
+
+
+def test_info_travels_as_a_gauge_and_comes_back_as_info():
+    fam = MetricSpec("agent_build_info", "info", "Build.", "", ("version",)).family()
+    fam.add(1, {"version": "1.2"})
+    text = render([fam]).decode()
+    assert "# TYPE agent_build_info gauge" in text  # format 0.0.4 has no info type
+    (back,) = parse(text)
+    assert (back.type, back.samples) == ("info", fam.samples)
+    (not_info,) = parse("# TYPE odd_info gauge\nodd_info 2\n")
+    assert not_info.type == "gauge"
+
+
+def test_units_come_back_from_the_name():
+    fams = [MetricFamily("a_bytes", "gauge", "A."), MetricFamily("b_seconds_total", "counter", "B."),
+            MetricFamily("c_percent", "gauge", "C."), MetricFamily("d", "gauge", "D.")]
+    for f in fams:
+        f.add(1)
+    assert [(f.name, f.unit) for f in parse(render(fams).decode())] == [
+        ("a_bytes", "bytes"), ("b_seconds_total", "seconds"), ("c_percent", "percent"), ("d", "")]
+
+
+def test_every_declared_unit_is_the_one_its_name_ends_with():
+    """The hub infers a scraped family's unit from its name (format 0.0.4 carries none); that
+    gives the declared unit back only if every spec's unit is its name's suffix."""
+    from autobot_monitor.catalog import all_specs
+    from autobot_monitor.model import unit_of
+
+    wrong = [(s.name, s.unit, unit_of(s.name)) for _, specs in all_specs() for s in specs
+             if s.type != "info" and s.unit != unit_of(s.name)]
+    assert wrong == []

@@ -163,6 +163,29 @@ def test_application_metrics_are_stored_and_re_exposed(world):
         assert p.returncode == 0, p.stdout + p.stderr
 
 
+def test_histogram_is_stored_and_served_with_its_type_unit_buckets_and_le(world):
+    """The recorder's histogram, scraped by the hub, is one family of type histogram in the
+    store's metadata, and its buckets are read back with Prometheus-spelled ``le`` values."""
+    hub, name = world["hub"], "autobot_operation_duration_seconds"
+    for asked in (name, name + "_bucket"):
+        meta = httpx.get(hub + "/api/metrics/metadata", params={"metric": asked},
+                         timeout=10).json()["metadata"]
+        assert list(meta) == [name]
+        assert meta[name][0]["type"] == "histogram" and meta[name][0]["unit"] == "seconds"
+    every = httpx.get(hub + "/api/metrics/metadata", timeout=10).json()["metadata"]
+    assert every["autobot_npu_inference_total"][0]["type"] == "counter"
+    assert every["autobot_health_score"][0]["type"] == "gauge"
+    r = httpx.get(hub + "/api/metrics/history", timeout=10, params={
+        "metric": name + "_bucket", "match": ["job=demo", "operation=fast"], "start": "now-2m"})
+    buckets = {s["labels"]["le"]: s["points"][-1][1] for s in r.json()["series"]}
+    assert "+Inf" in buckets and "0.1" in buckets and "1.0" in buckets
+    assert buckets["+Inf"] == N_FAST and buckets["0.1"] == N_FAST and buckets["0.05"] == 0
+    text = httpx.get(hub + "/metrics", timeout=10).text
+    assert f"# TYPE {name} histogram" in text
+    assert httpx.get(hub + "/api/metrics/metadata", params={"metric": "bad-name"},
+                     timeout=10).status_code == 400
+
+
 @pytest.mark.parametrize("params,status", [({"window": "soon"}, 400), ({"window": "0s"}, 400),
                                            ({"window": "30d"}, 400), ({"job": "nope"}, 404),
                                            ({"histogram": "bad-name"}, 400)])

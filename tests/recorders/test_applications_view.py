@@ -95,13 +95,12 @@ def test_nothing_measured_is_null_not_zero(store):
     assert h["error_ratio"] is None and h["quantiles"] == {"p50": None, "p90": None, "p99": None}
 
 
-def test_parsed_histogram_re_renders_untyped():
+def test_parsed_histogram_re_renders_as_a_histogram():
     text = ("# HELP x_seconds X.\n# TYPE x_seconds histogram\n"
             'x_seconds_bucket{le="0.1"} 1\nx_seconds_bucket{le="+Inf"} 2\n'
             "x_seconds_sum 0.5\nx_seconds_count 2\n")
     fams = parse(text)
-    assert {f.name: f.type for f in fams} == {"x_seconds_bucket": "counter",
-                                              "x_seconds_sum": "counter",
-                                              "x_seconds_count": "counter"}
+    assert {f.name: f.type for f in fams} == {"x_seconds": "histogram"}
     out = render(fams).decode()
-    assert "# TYPE x_seconds_bucket untyped" in out and 'x_seconds_bucket{le="+Inf"} 2.0' in out
+    assert "# TYPE x_seconds histogram" in out and 'x_seconds_bucket{le="+Inf"} 2.0' in out
+    assert parse(out)[0].samples == fams[0].samples

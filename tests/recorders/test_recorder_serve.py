@@ -77,14 +77,16 @@ def test_standalone_http_server_on_loopback():
         metrics_asgi_app(object())
 
 
-def test_hub_parses_histograms_as_counters_and_promtool_accepts_the_text():
+def test_hub_parses_histograms_as_one_family_and_promtool_accepts_the_text():
     rec = _recorded()
     environ: dict = {"REQUEST_METHOD": "GET", "PATH_INFO": "/metrics"}
     wsgiref.util.setup_testing_defaults(environ)
     text = b"".join(metrics_wsgi_app(rec)(environ, lambda s, h: None)).decode()
     fams = {f.name: f for f in parse(text)}
-    for sfx in ("_bucket", "_count", "_sum"):
-        assert fams["autobot_operation_duration_seconds" + sfx].type == "counter"
+    hist = fams["autobot_operation_duration_seconds"]
+    assert (hist.type, hist.unit) == ("histogram", "seconds")
+    assert {s.name for s in hist.samples} == {"autobot_operation_duration_seconds" + sfx
+                                              for sfx in ("_bucket", "_count", "_sum")}
     assert fams["autobot_operations_in_progress"].type == "gauge"
     if PROMTOOL:
         r = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,

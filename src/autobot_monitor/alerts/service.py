@@ -42,10 +42,15 @@ Index = dict[str, list[Sample]]
 
 
 def build_index(families: Iterable[MetricFamily], wanted: set[str] | None = None) -> Index:
-    """name -> samples of the cycle, for the metric names in ``wanted`` (all when None)."""
+    """sample name -> samples of the cycle, for the metric names in ``wanted`` (all when None);
+    a histogram's samples are indexed under their own names (``x_bucket``, ``x_sum``...)."""
     idx: Index = {}
     for f in families:
-        if wanted is None or f.name in wanted:
+        if f.type == "histogram":
+            for s in f.samples:
+                if wanted is None or s.name in wanted:
+                    idx.setdefault(s.name, []).append(s)
+        elif wanted is None or f.name in wanted:
             idx.setdefault(f.name, []).extend(f.samples)
     return idx
 

@@ -160,7 +160,8 @@ def write(store: SampleWriter, fams: Sequence[MetricFamily], now: float,
     """Write every sample of ``fams`` stamped ``now`` (blocking: run in a worker thread). A
     :class:`~..errors.StoreError` is counted in ``health`` and logged once per change of state,
     never raised: a failing store must not stop the cycle (alerts stay as evaluated)."""
-    rows = [WriteSample(s.name, s.labels, s.value, f.type, now) for f in fams for s in f.samples]
+    rows = [WriteSample(s.name, s.labels, s.value, f.type, now, f.unit, f.help)
+            for f in fams for s in f.samples]
     t0 = time.perf_counter()
     try:
         health.samples_stored += store.write(rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..model import Labels
 
@@ -14,13 +14,16 @@ MAX_POINTS = 11_000  # same cap as Prometheus' query_range
 @dataclass(frozen=True, slots=True)
 class WriteSample:
     """One sample to store: metric ``name``, sorted ``labels``, ``value`` (float, NaN allowed),
-    ``type`` of its family (gauge/counter/info) and ``ts`` (Unix seconds)."""
+    ``type`` of its family (gauge/counter/info/histogram), ``ts`` (Unix seconds), and the
+    family's ``unit`` and ``help`` (kept as metadata, see :meth:`Store.metadata`)."""
 
     name: str
     labels: Labels
     value: float
     type: str
     ts: float
+    unit: str = ""
+    help: str = ""
 
 
 @dataclass(slots=True)
@@ -76,6 +79,11 @@ class Store(Protocol):
 
     def metric_names(self) -> list[str]:
         """Every stored metric name, sorted."""
+        ...
+
+    def metadata(self, name: str | None = None) -> Mapping[str, Any]:
+        """Family name -> metadata (``.type``, ``.unit``, ``.help``, ``.to_json()``) of every
+        family, or of the one ``name`` (a family or sample name) belongs to."""
         ...
 
     def enforce_retention(self, now: float) -> int:

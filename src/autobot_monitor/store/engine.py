@@ -47,8 +47,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import StoreError
+from ..model import is_cumulative
 from . import codec
 from .base import WriteSample
+from .metadata import MetadataTable, MetricMeta
 from .reader import ReadMixin
 from .stats import StoreStats
 from .wal import Wal
@@ -129,6 +131,7 @@ class TieredStore(ReadMixin):
         self._closed = False
         self._refusing: str | None = None
         self._tier_bytes = [0] * len(self.tiers)
+        self._meta = MetadataTable()
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._lockf = _lock_file(path + ".lock")
         try:
@@ -146,6 +149,7 @@ class TieredStore(ReadMixin):
                 page = self._w.execute("PRAGMA page_size").fetchone()[0]
                 self._w.execute(f"PRAGMA max_page_count={max(2, int(max_disk_bytes) // page)}")
             self._w.executescript(_SCHEMA)
+            self._meta.load(self._w)
             self._load()
         except sqlite3.Error as e:
             raise StoreError(f"cannot open store {path}: {e}") from e
@@ -234,12 +238,15 @@ class TieredStore(ReadMixin):
                 self._flush(None if over else self._window_end, refuse=len(batch))
             self._check_cap(len(batch))
             defs, ids, tss, vals, touched = [], array("I"), array("q"), array("d"), []
-            by_key, dup, ooo = self._by_key, 0, 0
+            by_key, dup, ooo, noted = self._by_key, 0, 0, self._meta.by_sample
             for s in batch:
+                if s.name not in noted:
+                    self._meta.note(s)
                 ser = by_key.get((s.name, s.labels))
-                if ser is None:
-                    ser = self._add_series(self._next_id, s.name, s.labels, s.type)
-                    defs.append((ser.id, s.type, s.name, s.labels))
+                if ser is None:  # a series aggregates as a counter or not: its type says which
+                    kind = "counter" if is_cumulative(s.type, s.name) else s.type
+                    ser = self._add_series(self._next_id, s.name, s.labels, kind)
+                    defs.append((ser.id, kind, s.name, s.labels))
                 t = int(round(s.ts * 1000))
                 if t <= ser.last_ts:
                     if t == ser.last_ts:
@@ -325,6 +332,7 @@ class TieredStore(ReadMixin):
                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._w.executemany("UPDATE series SET last_ts=?, last_v=? WHERE id=?",
                                 [(pt, np.float64(pv).tobytes(), s.id) for s, _, pt, pv in upd])
+            self._meta.persist(self._w)
             self._w.execute("COMMIT")
         except sqlite3.Error as e:
             if self._w.in_transaction:
@@ -336,6 +344,7 @@ class TieredStore(ReadMixin):
         if self._refusing:
             log.warning("store %s accepts writes again", self.path)
         self._refusing = None
+        self._meta.persisted()
         for s in new:
             s.persisted = True
         for ser, k, pt, pv in upd:
@@ -357,6 +366,12 @@ class TieredStore(ReadMixin):
             log.error("%s", e)
         self.stats.flushes += 1
         self.stats.flush_seconds = time.perf_counter() - t0
+
+    def metadata(self, name: str | None = None) -> dict[str, MetricMeta]:
+        """Type, unit and help per family (of every family, or of the one ``name`` belongs to;
+        see :class:`~.metadata.MetadataTable`)."""
+        with self._lock:
+            return self._meta.get(name)
 
     def drop_after(self, t: float) -> int:
         """Delete every sample stamped after ``t`` (Unix seconds): what a wall clock that was

@@ -18,9 +18,10 @@ import math
 import httpx
 
 from ..errors import QueryError, StoreError
-from ..model import METRIC_NAME_RE
+from ..model import METRIC_NAME_RE, unit_of
 from .base import MAX_POINTS, QueryResult, SeriesPoints
 from .matchers import to_matchers
+from .metadata import MetricMeta
 
 _FN = {"avg": "avg_over_time", "min": "min_over_time", "max": "max_over_time",
        "last": "last_over_time", "sum": "sum_over_time", "count": "count_over_time"}
@@ -103,6 +104,20 @@ class PrometheusStore:
 
     def metric_names(self) -> list[str]:
         return sorted(self._get("/api/v1/label/__name__/values", {}))
+
+    def metadata(self, name: str | None = None) -> dict[str, MetricMeta]:
+        """The server's ``/api/v1/metadata`` (of ``name`` when given) in our terms: a counter
+        family named without ``_total`` gets it; a missing unit is the one the name ends with."""
+        data = self._get("/api/v1/metadata", {"metric": name} if name else {})
+        out: dict[str, MetricMeta] = {}
+        for n, entries in sorted(data.items()):
+            if not entries:
+                continue
+            e = entries[0]
+            t = e.get("type", "")
+            key = n + "_total" if t == "counter" and not n.endswith("_total") else n
+            out[key] = MetricMeta(t, e.get("unit") or unit_of(key), e.get("help", ""))
+        return out
 
     def enforce_retention(self, now: float) -> int:
         return 0  # the server keeps its own retention

@@ -137,6 +137,20 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
     async def names() -> dict:
         return {"metrics": await asyncio.to_thread(hub.store.metric_names)}
 
+    @app.get("/api/metrics/metadata", summary="Type (gauge, counter, info, histogram), unit and "
+             "help per stored metric family, as Prometheus' /api/v1/metadata answers them")
+    async def metadata(
+        metric: Annotated[str | None, Query(description="a family name (x_seconds) or one of its "
+                                                        "sample names (x_seconds_bucket)")] = None,
+    ) -> JSONResponse:
+        if metric is not None and not METRIC_NAME_RE.match(metric):
+            raise BadRequest(f"metric: {metric!r} is not a valid metric name")
+        try:
+            meta = await asyncio.to_thread(hub.store.metadata, metric)
+        except StoreError as e:
+            return JSONResponse({"error": f"store unavailable: {e}"}, status_code=503)
+        return JSONResponse({"metadata": {k: [m.to_json()] for k, m in meta.items()}})
+
     @app.get("/api/metrics/history", summary="Stored history of one metric over a range",
              description="Points are [step_start, value]; a step inside a hole of the series (a "
                          "missed scrape, a target down, the hub not running) is [t, null], never "
