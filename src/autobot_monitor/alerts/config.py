@@ -4,7 +4,7 @@ A rule::
 
     - name: HighCpuUsage
       metric: autobot_cpu_busy_percent     # selector: name + label matchers
-      match: {cpu: all}                     # "=" matchers; "!v" means !=, "~re" means =~
+      match: ["cpu=all", "host=~web-.*"]   # label matchers: = != =~ !~ (RE2, anchored)
       fn: value                             # value | avg | max | min | rate | time_to_threshold | anomaly
       window: 5m                            # for every fn but value
       op: ">"                               # > >= < <= == !=
@@ -15,18 +15,30 @@ A rule::
       severity: high                        # critical | high | medium | low
       category: cpu
       summary: "CPU {{ value }}% on {{ host }}"
+
+``match`` is a list of matchers (:mod:`..matchers`). A mapping ``{name: value}`` is read too
+(equality); its old ``"~re"`` / ``"!v"`` values are deprecated: :func:`legacy_rule_matchers`
+lists them so the loader can say what to write instead.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
+from ..matchers import Matcher, legacy_spellings, matchers_from
 from ..model import METRIC_NAME_RE
-from .silences import check_matchers
 
 Severity = Literal["critical", "high", "medium", "low"]
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
@@ -34,7 +46,6 @@ Fn = Literal["value", "avg", "max", "min", "rate", "time_to_threshold", "anomaly
 
 _DUR = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
 _MULT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
-_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def parse_duration(v: object) -> float:
@@ -50,6 +61,30 @@ def parse_duration(v: object) -> float:
     raise ValueError(f"expected a duration like 30s, 5m, 1h, got {v!r}")
 
 
+def _matchers(v: object) -> tuple[Matcher, ...]:
+    return tuple(matchers_from(v))  # type: ignore[arg-type]  # checked there: MatcherError
+
+
+Matchers = Annotated[tuple[Matcher, ...], BeforeValidator(_matchers),
+                     PlainSerializer(lambda t: [str(m) for m in t], return_type=list[str])]
+"""Label matchers in config and API bodies: a list of ``"name=~re"`` texts or a mapping; dumped
+as the list of texts."""
+
+
+def legacy_rule_matchers(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """``(location, message)`` for each deprecated ``"~re"``/``"!v"`` matcher in the raw config
+    mapping ``data`` (``rules[i].match.NAME``), the message saying what to write instead."""
+    rules = data.get("rules") if isinstance(data, dict) else None
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        match = rule.get("match") if isinstance(rule, dict) else None
+        for name, new in legacy_spellings(match):
+            out.append((("rules", i, "match", name),
+                        f"the '~regex'/'!value' spelling is deprecated: write match as a list, "
+                        f"e.g. [{new!r}]"))
+    return out
+
+
 class _M(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -59,7 +94,7 @@ class RuleConfig(_M):
 
     name: str
     metric: str
-    match: dict[str, str] = Field(default_factory=dict)
+    match: Matchers = ()
     fn: Fn = "value"
     window: float = 300.0
     op: Op = ">"
@@ -98,15 +133,6 @@ class RuleConfig(_M):
 
         if v.startswith(("node_", "autobot_")) and not is_known_metric(v):
             raise ValueError(f"no collector or check emits {v!r}")
-        return v
-
-    @field_validator("match")
-    @classmethod
-    def _match(cls, v: dict[str, str]) -> dict[str, str]:
-        for k in v:
-            if not _LABEL.match(k):
-                raise ValueError(f"label name {k!r} is not a valid Prometheus label name")
-        check_matchers(v, "match")  # RE2 regexes, caps max_matchers and max_regex_bytes
         return v
 
     @model_validator(mode="after")

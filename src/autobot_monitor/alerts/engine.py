@@ -31,8 +31,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..clock import Clock
+from ..matchers import MatcherInput, matchers_from
 from .config import RuleConfig
-from .silences import MAX_SILENCES, check_silence, match_value
+from .silences import MAX_SILENCES, Silence, check_silence
 
 SEVERITIES = ("critical", "high", "medium", "low")
 MAX_SILENCE = 366 * 86400.0
@@ -110,35 +111,6 @@ class Alert:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-@dataclass
-class Silence:
-    """Mutes notifications of alerts whose labels match every matcher (``value``, ``!value``,
-    ``~regex``); ``alertname`` matches the rule name."""
-
-    id: str
-    matchers: dict[str, str]
-    starts_at: float
-    ends_at: float
-    comment: str
-    created_by: str
-    created_at: float
-
-    def matches(self, labels: dict[str, str]) -> bool:
-        return all(_match(labels.get(k, ""), v) for k, v in self.matchers.items())
-
-    def active(self, now: float) -> bool:
-        return self.starts_at <= now < self.ends_at
-
-
-_match = match_value  # RE2, anchored: see .silences
-
-
-def label_matches(labels: dict[str, str], matchers: dict[str, str]) -> bool:
-    """True if ``labels`` satisfy every matcher (``v`` equal, ``!v`` not equal, ``~re`` full
-    regex match; a missing label is the empty string, as in Prometheus)."""
-    return all(_match(labels.get(k, ""), v) for k, v in matchers.items())
 
 
 @dataclass
@@ -389,20 +361,22 @@ class AlertEngine:
         self.dirty = True
         return a
 
-    def add_silence(self, matchers: dict[str, str], duration: float, comment: str,
+    def add_silence(self, matchers: MatcherInput, duration: float, comment: str,
                     created_by: str) -> Silence:
-        """Silence alerts matching ``matchers`` for ``duration`` seconds from now. ValueError for
-        no matchers, a bad regex, a cap exceeded (see :mod:`.silences`) or a non-positive
-        duration."""
-        check_silence(matchers, comment, created_by)
+        """Silence alerts matching ``matchers`` (see :func:`~..matchers.matchers_from`) for
+        ``duration`` seconds from now. ValueError for no matchers, a bad matcher or regex, a cap
+        exceeded (see :mod:`.silences`) or a non-positive duration."""
+        ms = tuple(matchers_from(matchers))
+        check_silence(ms, comment, created_by)
         if not (math.isfinite(duration) and 0 < duration <= MAX_SILENCE):
             raise ValueError(f"duration must be more than 0 and at most {MAX_SILENCE / 86400:.0f} days")
         now = self.clock.time()
         self._make_room(now)
-        s = Silence(secrets.token_hex(8), dict(matchers), now, now + duration, comment, created_by, now)
+        s = Silence(secrets.token_hex(8), ms, now, now + duration, comment, created_by, now)
         self.silences[s.id] = s
         self.history.append({"time": now, "silence": s.id, "to": "silence_created",
-                             "matchers": s.matchers, "by": created_by, "comment": comment})
+                             "matchers": [str(m) for m in ms], "by": created_by,
+                             "comment": comment})
         self.dirty = True
         return s
 
@@ -437,7 +411,7 @@ class AlertEngine:
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict:
         return {"version": 1, "alerts": [a.to_json() for a in self.alerts.values()],
-                "silences": [asdict(s) for s in self.silences.values()],
+                "silences": [s.to_json() for s in self.silences.values()],
                 "flaps": {fp: list(d) for fp, d in self._flaps.items()},
                 "flapping": sorted(self._flapping),
                 "fired_counts": [[c, s, n] for (c, s), n in self.fired_counts.items()],
@@ -453,9 +427,8 @@ class AlertEngine:
             self.alerts[a.fingerprint] = a
         for d in state.get("silences", []):
             try:
-                s = Silence(**d)
-                check_silence(s.matchers, s.comment, s.created_by)
-            except (TypeError, ValueError, AttributeError):
+                s = Silence.from_json(d)
+            except (TypeError, ValueError, KeyError, AttributeError):
                 continue  # malformed, or over a cap (a state file written before the caps)
             if len(self.silences) < MAX_SILENCES:
                 self.silences[s.id] = s
@@ -495,4 +468,4 @@ class AlertEngine:
 
 
 __all__ = ["Alert", "AlertEngine", "EngineSettings", "Notification", "Silence", "fingerprint",
-           "format_value", "label_matches", "render_template"]
+           "format_value", "render_template"]

@@ -1,6 +1,6 @@
 """Export rules as a Prometheus alerting-rules file (``promtool check rules`` clean).
 
-Translation: the selector becomes ``metric{matchers}`` (``!v`` -> ``!=``, ``~re`` -> ``=~``);
+Translation: the selector becomes ``metric{matchers}`` (the same matchers, values as PromQL strings);
 ``fn`` maps to ``avg_over_time``, ``max_over_time``, ``min_over_time``, ``rate`` over the window,
 and ``time_to_threshold`` to a ``predict_linear`` condition (the value reaches ``target`` within
 ``threshold`` seconds); ``anomaly`` has no PromQL counterpart and is left out with a comment.
@@ -30,16 +30,7 @@ def _dur(seconds: float) -> str:
 
 
 def _selector(rule: RuleConfig) -> str:
-    parts = []
-    for k, v in sorted(rule.match.items()):
-        if v.startswith("~"):
-            op, v = "=~", v[1:]
-        elif v.startswith("!"):
-            op, v = "!=", v[1:]
-        else:
-            op = "="
-        esc = v.replace("\\", "\\\\").replace('"', '\\"')
-        parts.append(f'{k}{op}"{esc}"')
+    parts = [m.promql() for m in sorted(rule.match, key=lambda m: (m.name, m.op, m.value))]
     return rule.metric + ("{" + ",".join(parts) + "}" if parts else "")
 
 

@@ -13,12 +13,13 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..clock import Clock
+from ..matchers import Matcher, match_all
 from ..model import MetricFamily, MetricSpec, Sample
 from .config import AlertingConfig, RuleConfig
-from .engine import AlertEngine, EngineSettings, Notification, label_matches
+from .engine import AlertEngine, EngineSettings, Notification
 from .functions import (
     AnomalyBaseline,
     counter_rate,
@@ -75,9 +76,9 @@ class Selector:
         self.idx = idx
         self._eq: dict[tuple[str, str], dict[str, list[Sample]]] = {}
 
-    def select(self, metric: str, match: dict[str, str]) -> list[tuple[dict[str, str], float]]:
-        rows = self.idx.get(metric, ())
-        eq = [(k, v) for k, v in match.items() if v and not v.startswith(("~", "!"))]
+    def select(self, metric: str, match: Sequence[Matcher]) -> list[tuple[dict[str, str], float]]:
+        rows: Sequence[Sample] = self.idx.get(metric, ())
+        eq = [(m.name, m.value) for m in match if m.op == "="]
         if eq and len(rows) > 16:
             k, v = eq[0]
             inv = self._eq.get((metric, k))
@@ -90,7 +91,7 @@ class Selector:
         out = []
         for row in rows:
             lab = dict(row.labels)
-            if label_matches(lab, match):
+            if match_all(match, lab):
                 out.append((lab, row.value))
         return out
 
@@ -197,10 +198,9 @@ class AlertService:
         errors: dict[str, str] = {}
         spent: dict[str, float] = {}
         for rule in rules:
-            eq = {k: v for k, v in rule.match.items() if not v.startswith(("~", "!"))}
             t0 = time.perf_counter()
             try:
-                series = self.store.query_range(rule.metric, eq, now - rule.window, now,
+                series = self.store.query_range(rule.metric, rule.match, now - rule.window, now,
                                                 max(self.interval, rule.window / 1000))
             except Exception as e:  # noqa: BLE001 - a store problem must not stop alerting
                 log.error("rule %s: history query failed: %s", rule.name, e)
@@ -210,8 +210,6 @@ class AlertService:
             spent[rule.name] = time.perf_counter() - t0
             vals, short = [], []
             for s in series:
-                if not label_matches(s.labels, rule.match):
-                    continue
                 if rule.fn in _COVERED_FNS and not covers(s.points, now - rule.window, rule.window):
                     short.append(dict(s.labels))
                 elif rule.fn == "time_to_threshold":
@@ -226,7 +224,7 @@ class AlertService:
         live = set()
         for row in idx.get(rule.metric, ()):
             lab, v = dict(row.labels), row.value
-            if not label_matches(lab, rule.match):
+            if not match_all(rule.match, lab):
                 continue
             key = (rule.name, json.dumps(lab, sort_keys=True))
             live.add(key)

@@ -1,7 +1,7 @@
 """Silence matchers and caps: what :meth:`~.engine.AlertEngine.add_silence` accepts.
 
-A silence maps label name -> ``value`` (equal), ``!value`` (not equal) or ``~regex`` (RE2,
-fully anchored, see :mod:`..regex`); a missing label is the empty string, as in Prometheus.
+A silence holds label matchers (:mod:`..matchers`: ``name=value``, ``!=``, ``=~``, ``!~``; RE2,
+fully anchored); a missing label is the empty string, as in Prometheus.
 
 Caps (each refusal is a ``ValueError`` naming the cap; the API answers 400):
 
@@ -15,50 +15,23 @@ Caps (each refusal is a ``ValueError`` naming the cap; the API answers 400):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from ..model import LABEL_NAME_RE
-from ..regex import MAX_MATCHERS, MAX_PATTERN_BYTES, RegexError, compile_regex, full_match
+from ..matchers import Matcher, match_all, matchers_from
 
 MAX_SILENCES = 1000
 MAX_COMMENT = 1000
 MAX_CREATED_BY = 100
 
 
-def match_value(value: str, pattern: str) -> bool:
-    """``value`` against one silence or rule matcher: ``~re`` (RE2 full match), ``!v``, ``v``."""
-    if pattern.startswith("~"):
-        return full_match(pattern[1:], value)
-    if pattern.startswith("!"):
-        return value != pattern[1:]
-    return value == pattern
-
-
-def check_matchers(matchers: Mapping[str, str], where: str = "matcher") -> None:
-    """ValueError unless every name is a label name and every value fits the caps and (``~``)
-    compiles as RE2. ``where`` prefixes the message (``match`` in rule configs)."""
-    if len(matchers) > MAX_MATCHERS:
-        raise ValueError(f"{len(matchers)} matchers, over the cap max_matchers={MAX_MATCHERS}")
-    for k, v in matchers.items():
-        if not isinstance(k, str) or len(k) > MAX_PATTERN_BYTES or not LABEL_NAME_RE.match(k):
-            raise ValueError(f"{where}: {str(k)[:80]!r} is not a valid label name")
-        if not isinstance(v, str):
-            raise ValueError(f"{where} {k}: value must be a string")
-        if len(v.encode("utf-8", "surrogatepass")) > MAX_PATTERN_BYTES + 1:  # + the '~' or '!'
-            raise ValueError(f"{where} {k}: value over the cap max_regex_bytes={MAX_PATTERN_BYTES}")
-        if v.startswith("~"):
-            try:
-                compile_regex(v[1:])
-            except RegexError as e:
-                raise ValueError(f"{where} {k}: {e}") from None
-
-
-def check_silence(matchers: Mapping[str, str], comment: str, created_by: str) -> None:
-    """ValueError for no matchers, a matcher :func:`check_matchers` refuses, or a comment or
-    ``created_by`` over its cap. The count cap is the engine's (it knows what is stored)."""
+def check_silence(matchers: Sequence[Matcher], comment: str, created_by: str) -> None:
+    """ValueError for no matchers, or a comment or ``created_by`` over its cap (the matchers
+    were checked when built, see :func:`~..matchers.matchers_from`). The count cap is the
+    engine's (it knows what is stored)."""
     if not matchers:
         raise ValueError("a silence needs at least one matcher")
-    check_matchers(matchers)
     if len(comment) > MAX_COMMENT:
         raise ValueError(f"comment is {len(comment)} characters, over the cap "
                          f"max_comment_chars={MAX_COMMENT}")
@@ -66,5 +39,40 @@ def check_silence(matchers: Mapping[str, str], comment: str, created_by: str) ->
         raise ValueError(f"created_by over the cap of {MAX_CREATED_BY} characters")
 
 
-__all__ = ["MAX_COMMENT", "MAX_CREATED_BY", "MAX_SILENCES", "check_matchers", "check_silence",
-           "match_value"]
+@dataclass
+class Silence:
+    """Mutes notifications of alerts whose labels match every matcher; ``alertname`` matches
+    the rule name. Times are Unix seconds."""
+
+    id: str
+    matchers: tuple[Matcher, ...]
+    starts_at: float
+    ends_at: float
+    comment: str
+    created_by: str
+    created_at: float
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return match_all(self.matchers, labels)
+
+    def active(self, now: float) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+    def to_json(self) -> dict[str, Any]:
+        """The API and state-file form: ``matchers`` as ``["name=~re", ...]`` texts."""
+        return {"id": self.id, "matchers": [str(m) for m in self.matchers],
+                "starts_at": self.starts_at, "ends_at": self.ends_at, "comment": self.comment,
+                "created_by": self.created_by, "created_at": self.created_at}
+
+    @staticmethod
+    def from_json(d: Mapping[str, Any]) -> Silence:
+        """:meth:`to_json` output back (``matchers`` may be an old ``{name: "~re"}`` mapping);
+        raises ValueError, KeyError or TypeError for a malformed or over-cap entry."""
+        s = Silence(str(d["id"]), tuple(matchers_from(d["matchers"])), float(d["starts_at"]),
+                    float(d["ends_at"]), str(d["comment"]), str(d["created_by"]),
+                    float(d["created_at"]))
+        check_silence(s.matchers, s.comment, s.created_by)
+        return s
+
+
+__all__ = ["MAX_COMMENT", "MAX_CREATED_BY", "MAX_SILENCES", "Silence", "check_silence"]

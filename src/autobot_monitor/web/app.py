@@ -24,8 +24,9 @@ from .. import __version__
 from ..errors import QueryError, StoreError
 from ..exposition import CONTENT_TYPE
 from ..logs import dropped_records
+from ..matchers import Matcher, parse_matchers
 from ..model import METRIC_NAME_RE, json_number
-from ..store import MAX_POINTS, parse_matcher, parse_matchers
+from ..store import MAX_POINTS
 
 _DURATION_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)?$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -204,7 +205,7 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
         try:
             matchers = parse_matchers(match)
             if host:
-                matchers.append(parse_matcher(f"host={host}"))
+                matchers.append(Matcher.make("host", "=", host))
             res = await asyncio.to_thread(hub.store.query, metric, matchers, t_start, t_end, t_step,
                                           "rate" if rate else fn)
             series = res.series
