@@ -39,8 +39,8 @@ from pydantic import (
 
 from ..matchers import Matcher, legacy_spellings, matchers_from
 from ..model import METRIC_NAME_RE
+from ..severity import Severity
 
-Severity = Literal["critical", "high", "medium", "low"]
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
 Fn = Literal["value", "avg", "max", "min", "rate", "time_to_threshold", "anomaly"]
 
@@ -103,7 +103,7 @@ class RuleConfig(_M):
     clear: float | None = None
     for_: float = Field(0.0, alias="for")
     keep_firing_for: float = 0.0
-    severity: Severity = "medium"
+    severity: Severity = Severity.MEDIUM
     category: str = "general"
     summary: str = "{{ rule }}: {{ value }}"
     description: str = ""
@@ -156,7 +156,7 @@ class ChannelConfig(_M):
     name: str
     type: Literal["webhook", "alertmanager", "slack", "email"]
     url: str | None = None
-    min_severity: Severity = "low"
+    min_severity: Severity = Severity.LOW
     timeout: float = Field(5.0, gt=0, le=60)
     max_retries: int = Field(3, ge=0, le=10)
     # email

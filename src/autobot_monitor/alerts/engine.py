@@ -32,12 +32,11 @@ from typing import Any
 
 from ..clock import Clock
 from ..matchers import MatcherInput, matchers_from
+from ..severity import SEVERITY_VALUES, Severity
 from .config import RuleConfig
 from .silences import MAX_SILENCES, Silence, check_silence
 
-SEVERITIES = ("critical", "high", "medium", "low")
 MAX_SILENCE = 366 * 86400.0
-_RAISE = {"critical": "critical", "high": "critical", "medium": "high", "low": "medium"}
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 
 _OPS = {
@@ -90,7 +89,7 @@ class Alert:
     fingerprint: str
     rule: str
     labels: dict[str, str]
-    severity: str
+    severity: Severity
     category: str
     state: str  # pending | firing | resolved
     value: float | None
@@ -108,6 +107,9 @@ class Alert:
     silenced_by: str | None = None
     notified_state: str | None = None
     last_notified_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self.severity = Severity.parse(self.severity)  # from a state file: a string
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -175,7 +177,7 @@ class AlertEngine:
             seen.add(fp)
             sev = rule.severity
             if rule.priority_escalation and priorities and priorities.get(labels.get("host", "")) == "critical":
-                sev = _RAISE[sev]
+                sev = sev.raised()
             cond = value is not None and _OPS[rule.op](value, rule.threshold)
             cleared = self._cleared(rule, value, cond)
             out += self._step(rule, fp, labels, sev, value, cond, cleared, now)
@@ -194,7 +196,7 @@ class AlertEngine:
             return value < rule.clear
         return value > rule.clear
 
-    def _step(self, rule: RuleConfig, fp: str, labels: dict[str, str], sev: str,
+    def _step(self, rule: RuleConfig, fp: str, labels: dict[str, str], sev: Severity,
               value: float | None, cond: bool, cleared: bool, now: float) -> list[Notification]:
         a = self.alerts.get(fp)
         ctx = {"rule": rule.name, "value": format_value(value, rule.fn), "labels": labels,
@@ -422,7 +424,7 @@ class AlertEngine:
         for d in state.get("alerts", []):
             try:
                 a = Alert(**d)
-            except TypeError:
+            except (TypeError, ValueError):
                 continue
             self.alerts[a.fingerprint] = a
         for d in state.get("silences", []):
@@ -438,7 +440,8 @@ class AlertEngine:
             self._flaps[fp] = deque(times, maxlen=self.settings.flap_threshold + 1)
         self._flapping.update(state.get("flapping", []))
         for c, s, n in state.get("fired_counts", []):
-            self.fired_counts[(c, s)] = n
+            if s in SEVERITY_VALUES:
+                self.fired_counts[(c, Severity(s))] = n
         self.history.extend(state.get("history", [])[-self.settings.history_size:])
 
     # -- views ---------------------------------------------------------------------------------
@@ -456,11 +459,11 @@ class AlertEngine:
                 continue
             self._silenced(a, now)
             out.append(a)
-        out.sort(key=lambda a: (SEVERITIES.index(a.severity), a.state != "firing", a.active_since))
+        out.sort(key=lambda a: (-a.severity.rank, a.state != "firing", a.active_since))
         return out
 
     def firing_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(SEVERITIES, 0)
+        counts = dict.fromkeys(SEVERITY_VALUES, 0)
         for a in self.alerts.values():
             if a.state == "firing":
                 counts[a.severity] += 1

@@ -26,7 +26,7 @@ from ..clock import Clock
 from ..model import MetricFamily, MetricSpec
 from ..redaction import register_secret_url
 from .config import ChannelConfig
-from .engine import SEVERITIES, Alert, Notification
+from .engine import Alert, Notification
 
 log = logging.getLogger(__name__)
 alerts_log = logging.getLogger("autobot_monitor.alerts_log")
@@ -91,8 +91,7 @@ class Channel:
         self.counts[key] = self.counts.get(key, 0) + n
 
     def offer(self, group: list[Notification]) -> None:
-        min_idx = SEVERITIES.index(self.cfg.min_severity)
-        group = [n for n in group if SEVERITIES.index(n.alert.severity) <= min_idx]
+        group = [n for n in group if n.alert.severity >= self.cfg.min_severity]
         if not group:
             return
         if self.queue.full():

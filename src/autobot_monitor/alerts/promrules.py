@@ -76,7 +76,7 @@ def export_rules(rules: list[RuleConfig], group: str = "autobot-monitor") -> str
             item["for"] = _dur(r.for_)
         if r.keep_firing_for:
             item["keep_firing_for"] = _dur(r.keep_firing_for)
-        item["labels"] = {"severity": r.severity, "category": r.category,
+        item["labels"] = {"severity": r.severity.value, "category": r.category,
                           "threshold": f"{r.threshold:g}"}
         item["annotations"] = {"summary": _template(r.summary)}
         if r.description:

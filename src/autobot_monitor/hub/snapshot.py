@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..exposition import render
 from ..model import MetricFamily, json_number
+from ..severity import SEVERITY_VALUES
 from .health import health, health_score  # noqa: F401 - health_score re-exported for the hub
 
 AVAILABILITY_KEYS = ("availability_24h_percent", "coverage_24h_percent", "up_24h_seconds",
@@ -123,7 +124,7 @@ def render_snapshot(hub, now: float, stored: list[MetricFamily], alerts: list) -
         "alerts": {"active": len(alerts),
                    "firing": sum(1 for a in alerts if a["state"] == "firing"),
                    "by_severity": {s: sum(1 for a in alerts if a["severity"] == s)
-                                   for s in ("critical", "high", "medium", "low")},
+                                   for s in SEVERITY_VALUES},
                    "by_state": {"pending": sum(1 for a in alerts if a["state"] == "pending"),
                                 "firing": sum(1 for a in alerts if a["state"] == "firing"),
                                 "acknowledged": sum(1 for a in alerts if a["acknowledged_by"]),

@@ -27,7 +27,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Recommendation, severity_rank
+from .model import Recommendation
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class Guardrails:
         if mode in ("auto", "cli"):
             if not rec.auto_applicable:
                 return Decision(False, "not auto-applicable (apply it explicitly by id)")
-            if severity_rank(rec.severity) < severity_rank(cfg.optimization_severity_threshold):
+            if rec.severity < cfg.optimization_severity_threshold:
                 return Decision(False, f"severity {rec.severity} is below optimization_severity_threshold "
                                 f"{cfg.optimization_severity_threshold}")
         key = rec.action.key

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..alerts.config import parse_duration
-from ..alerts.engine import SEVERITIES
+from ..severity import SEVERITY_VALUES, Severity
 
 
 class AckBody(BaseModel):
@@ -46,12 +46,12 @@ def build_router(hub) -> APIRouter:
            "of the listed alerts")
     async def list_alerts(
         state: Annotated[Literal["pending", "firing"] | None, Query()] = None,
-        severity: Annotated[Literal["critical", "high", "medium", "low"] | None, Query()] = None,
+        severity: Annotated[Severity | None, Query()] = None,
         host: Annotated[str | None, Query(max_length=200)] = None,
     ) -> dict:
         alerts = hub.alerts.engine.active(state, severity, host)
-        counts = dict.fromkeys(SEVERITIES, 0)  # of the listed (filtered) alerts
-        firing = dict.fromkeys(SEVERITIES, 0)
+        counts = dict.fromkeys(SEVERITY_VALUES, 0)  # of the listed (filtered) alerts
+        firing = dict.fromkeys(SEVERITY_VALUES, 0)
         for a in alerts:
             counts[a.severity] += 1
             if a.state == "firing":
