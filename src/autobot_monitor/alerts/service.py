@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 
+from .. import atomicfile
 from ..clock import Clock
 from ..matchers import Matcher, match_all
 from ..model import MetricFamily, MetricSpec, Sample
@@ -234,13 +235,8 @@ class AlertService:
         return out
 
     def _save(self, state: dict) -> None:
-        tmp = f"{self.state_path}.tmp"
         try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(state, f, separators=(",", ":"), default=str)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.state_path)
+            atomicfile.write_json(self.state_path, state, separators=(",", ":"), default=str)
         except OSError as e:
             log.error("cannot save alert state to %s: %s", self.state_path, e)
 
