@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..alerts.config import AlertingConfig, RuleConfig
+from ..model import LABEL_NAME_RE
 from ..optimizer.config import OptimizerConfig
 from ..severity import Severity
 from .security import AuthConfig, PrivacyConfig, TlsConfig
@@ -21,7 +22,6 @@ from .security import AuthConfig, PrivacyConfig, TlsConfig
 Priority = Literal["critical", "high", "medium", "low"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-_LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 class _Model(BaseModel):
@@ -87,7 +87,7 @@ class HostConfig(_TargetLimits):
     @classmethod
     def _v_labels(cls, v: dict[str, str]) -> dict[str, str]:
         for k in v:
-            if not _LABEL_RE.match(k) or k.startswith("__"):
+            if not LABEL_NAME_RE.match(k) or k.startswith("__"):
                 raise ValueError(f"label name {k!r} is not a valid Prometheus label name")
         return v
 

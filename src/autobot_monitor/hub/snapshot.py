@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from ..exposition import render
-from ..model import MetricFamily, json_number
+from ..model import MetricFamily, json_number, json_safe
 from ..severity import SEVERITY_VALUES
 from .health import health, health_score  # noqa: F401 - health_score re-exported for the hub
 
@@ -131,19 +131,8 @@ def render_snapshot(hub, now: float, stored: list[MetricFamily], alerts: list) -
                                 "silenced": sum(1 for a in alerts if a["silenced_by"]),
                                 "flapping": sum(1 for a in alerts if a["flapping"])}},
     }
-    cur_bytes = _dumps(_finite(current))
-    ws = json.dumps({"type": "metrics_update", "data": _finite(current), "timestamp": now},
+    cur_bytes = _dumps(json_safe(current))
+    ws = json.dumps({"type": "metrics_update", "data": json_safe(current), "timestamp": now},
                     separators=(",", ":"), allow_nan=False)
-    return Snapshot(now, cur_bytes, _dumps(_finite(full)), _dumps(_finite(status)),
+    return Snapshot(now, cur_bytes, _dumps(json_safe(full)), _dumps(json_safe(status)),
                     render(stored), ws)
-
-
-def _finite(obj: object) -> object:
-    """Replace NaN/±Inf floats anywhere in ``obj`` by None (JSON has no such numbers)."""
-    if isinstance(obj, float):
-        return json_number(obj)
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj
