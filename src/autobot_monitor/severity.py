@@ -32,7 +32,7 @@ class Severity(StrEnum):
     def parse(cls, value: object) -> Severity:
         """``"high"`` (or a Severity) -> Severity. Raises ValueError naming the allowed values."""
         try:
-            return cls(value)
+            return cls(value)  # type: ignore[arg-type]  # anything else is the ValueError below
         except ValueError:
             raise ValueError(f"unknown severity {value!r}: expected critical, high, medium or "
                              "low") from None

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+import operator
 import re
 import secrets
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -39,9 +40,9 @@ from .silences import MAX_SILENCES, Silence, check_silence
 MAX_SILENCE = 366 * 86400.0
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 
-_OPS = {
-    ">": lambda v, t: v > t, ">=": lambda v, t: v >= t, "<": lambda v, t: v < t,
-    "<=": lambda v, t: v <= t, "==": lambda v, t: v == t, "!=": lambda v, t: v != t,
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq,
+    "!=": operator.ne,
 }
 
 
@@ -71,8 +72,8 @@ def render_template(text: str, ctx: dict[str, Any]) -> str:
     unknown names become ``?``. Plain text substitution: the result is never markup."""
     labels = ctx.get("labels", {})
 
-    def sub(m: re.Match) -> str:
-        key = m.group(1)
+    def sub(m: re.Match[str]) -> str:
+        key: str = m.group(1)
         if key.startswith("labels."):
             return str(labels.get(key[7:], "?"))
         if key in ctx and key != "labels":
@@ -111,7 +112,7 @@ class Alert:
     def __post_init__(self) -> None:
         self.severity = Severity.parse(self.severity)  # from a state file: a string
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -144,10 +145,10 @@ class AlertEngine:
         self._mono: dict[str, list[float]] = {}
         self.silences: dict[str, Silence] = {}
         self._ended: set[str] = set()  # silences whose end is already in the history
-        self.history: deque[dict] = deque(maxlen=self.settings.history_size)
+        self.history: deque[dict[str, Any]] = deque(maxlen=self.settings.history_size)
         self._flaps: dict[str, deque[float]] = {}
         self._flapping: set[str] = set()
-        self.fired_counts: dict[tuple[str, str], int] = {}
+        self.fired_counts: dict[tuple[str, Severity], int] = {}
         self.dirty = False
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -411,7 +412,7 @@ class AlertEngine:
         return s
 
     # -- persistence ---------------------------------------------------------------------------
-    def to_state(self) -> dict:
+    def to_state(self) -> dict[str, Any]:
         return {"version": 1, "alerts": [a.to_json() for a in self.alerts.values()],
                 "silences": [s.to_json() for s in self.silences.values()],
                 "flaps": {fp: list(d) for fp, d in self._flaps.items()},
@@ -419,7 +420,7 @@ class AlertEngine:
                 "fired_counts": [[c, s, n] for (c, s), n in self.fired_counts.items()],
                 "history": list(self.history)}
 
-    def load_state(self, state: dict) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:
         """Restore from :meth:`to_state` output; unknown or malformed entries are skipped."""
         for d in state.get("alerts", []):
             try:
@@ -439,9 +440,9 @@ class AlertEngine:
         for fp, times in state.get("flaps", {}).items():
             self._flaps[fp] = deque(times, maxlen=self.settings.flap_threshold + 1)
         self._flapping.update(state.get("flapping", []))
-        for c, s, n in state.get("fired_counts", []):
-            if s in SEVERITY_VALUES:
-                self.fired_counts[(c, Severity(s))] = n
+        for cat, sev, n in state.get("fired_counts", []):
+            if sev in SEVERITY_VALUES:
+                self.fired_counts[(cat, Severity(sev))] = n
         self.history.extend(state.get("history", [])[-self.settings.history_size:])
 
     # -- views ---------------------------------------------------------------------------------

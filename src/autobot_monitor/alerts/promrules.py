@@ -12,6 +12,7 @@ on the threshold alone, and ``keep_firing_for`` carries over. Templates ``{{ val
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import yaml
 
@@ -35,8 +36,8 @@ def _selector(rule: RuleConfig) -> str:
 
 
 def _template(text: str) -> str:
-    def sub(m: re.Match) -> str:
-        key = m.group(1)
+    def sub(m: re.Match[str]) -> str:
+        key: str = m.group(1)
         if key == "value":
             return "{{ $value }}"
         if key in ("rule",):
@@ -54,7 +55,7 @@ def expr(rule: RuleConfig) -> str | None:
         return f"{sel} {rule.op} {rule.threshold:g}"
     if rule.fn in _FN:
         return f"{_FN[rule.fn]}({sel}[{_dur(rule.window)}]) {rule.op} {rule.threshold:g}"
-    if rule.fn == "time_to_threshold":
+    if rule.fn == "time_to_threshold" and rule.target is not None:
         # reaches target within `threshold` seconds, seen from the rising or the falling side
         cmp = ">=" if rule.target >= 0 else "<="
         return (f"predict_linear({sel}[{_dur(rule.window)}], {rule.threshold:g}) {cmp} "
@@ -64,14 +65,14 @@ def expr(rule: RuleConfig) -> str | None:
 
 def export_rules(rules: list[RuleConfig], group: str = "autobot-monitor") -> str:
     """YAML text of a rules file with one group holding every exportable rule."""
-    out = []
-    skipped = []
+    out: list[dict[str, Any]] = []
+    skipped: list[str] = []
     for r in rules:
         e = expr(r)
         if e is None:
             skipped.append(r.name)
             continue
-        item = {"alert": r.name, "expr": e}
+        item: dict[str, Any] = {"alert": r.name, "expr": e}
         if r.for_:
             item["for"] = _dur(r.for_)
         if r.keep_firing_for:
