@@ -43,7 +43,7 @@ def hits(ms, sets=LABEL_SETS):
 @pytest.mark.parametrize("text, op, value", [
     ("host=a", "=", "a"), ("host!=a", "!=", "a"), ("host=~a.*", "=~", "a.*"),
     ("host!~a|b", "!~", "a|b"), (' host = "a b"', "=", "a b"), ("host=", "=", ""),
-    ('host=""x""', "=", '"x"'),
+    ('host=""x""', "=", '"x"'), ('host=" "x" "', "=", ' "x" '), ("host= x", "=", " x"),
 ])
 def test_parse_each_operator(text, op, value):
     m = parse_matcher(text)

@@ -95,8 +95,8 @@ class Matcher:
 
     def __str__(self) -> str:
         """``name op value``; the value is quoted only when it would lose its own quotes."""
-        v = self.value
-        if len(v) >= 2 and v[0] == v[-1] == '"':
+        v, inner = self.value, self.value.strip()
+        if len(inner) >= 2 and inner[0] == inner[-1] == '"':
             v = f'"{v}"'
         return f"{self.name}{self.op}{v}"
 
