@@ -22,23 +22,18 @@ again. Time comes from the injected clock (wall seconds), so tests need no sleep
 from __future__ import annotations
 
 import hashlib
-import math
 import operator
-import re
-import secrets
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..clock import Clock
-from ..matchers import MatcherInput, matchers_from
+from ..matchers import MatcherInput
 from ..severity import SEVERITY_VALUES, Severity
 from .config import RuleConfig
-from .silences import MAX_SILENCES, Silence, check_silence
-
-MAX_SILENCE = 366 * 86400.0
-_TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
+from .silences import Silence, Silences
+from .text import format_value, render_template
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq,
@@ -50,37 +45,6 @@ def fingerprint(rule: str, labels: dict[str, str]) -> str:
     """Stable id of an alert: sha256 of the rule name and sorted labels, 16 hex digits."""
     raw = rule + "\0" + "\0".join(f"{k}={v}" for k, v in sorted(labels.items()))
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
-
-
-def format_value(v: float | None, fn: str = "value") -> str:
-    """A value for people: durations for ``time_to_threshold``, 3 significant digits otherwise."""
-    if v is None:
-        return "n/m"
-    if fn == "time_to_threshold":
-        s = int(v)
-        d, s = divmod(s, 86400)
-        h, s = divmod(s, 3600)
-        m, s = divmod(s, 60)
-        parts = [f"{d}d" if d else "", f"{h}h" if h else "", f"{m}m" if m else "",
-                 f"{s}s" if not (d or h) and s else ""]
-        return " ".join(p for p in parts if p) or "0s"
-    return f"{v:.3g}"
-
-
-def render_template(text: str, ctx: dict[str, Any]) -> str:
-    """Replace ``{{ name }}`` by ``ctx[name]`` (``labels.x`` or plain ``x`` for a label);
-    unknown names become ``?``. Plain text substitution: the result is never markup."""
-    labels = ctx.get("labels", {})
-
-    def sub(m: re.Match[str]) -> str:
-        key: str = m.group(1)
-        if key.startswith("labels."):
-            return str(labels.get(key[7:], "?"))
-        if key in ctx and key != "labels":
-            return str(ctx[key])
-        return str(labels.get(key, "?"))
-
-    return _TEMPLATE.sub(sub, text)
 
 
 @dataclass
@@ -143,8 +107,7 @@ class AlertEngine:
         # ``keep_firing_for`` are durations, so a wall-clock step must not fire or resolve
         # anything (alerts loaded from a state file have none and fall back to wall time)
         self._mono: dict[str, list[float]] = {}
-        self.silences: dict[str, Silence] = {}
-        self._ended: set[str] = set()  # silences whose end is already in the history
+        self.silences = Silences(self._record)
         self.history: deque[dict[str, Any]] = deque(maxlen=self.settings.history_size)
         self._flaps: dict[str, deque[float]] = {}
         self._flapping: set[str] = set()
@@ -315,12 +278,12 @@ class AlertEngine:
         return [Notification(kind, a)]
 
     def _silenced(self, a: Alert, now: float) -> bool:
-        for s in self.silences.values():
-            if s.active(now) and s.matches(a.labels):
-                a.silenced_by = s.id
-                return True
-        a.silenced_by = None
-        return False
+        a.silenced_by = self.silences.silencing(a.labels, now)
+        return a.silenced_by is not None
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        self.history.append(entry)
+        self.dirty = True
 
     def _transition(self, a: Alert, old: str | None, new: str, now: float) -> None:
         self.dirty = True
@@ -338,14 +301,7 @@ class AlertEngine:
             if not flaps and fp not in self.alerts:
                 del self._flaps[fp]
                 self._flapping.discard(fp)
-        for sid, s in list(self.silences.items()):
-            if s.ends_at <= now and sid not in self._ended:
-                self._ended.add(sid)
-                self.history.append({"time": s.ends_at, "silence": sid, "to": "silence_expired"})
-                self.dirty = True
-            if s.ends_at < now - 86400:
-                del self.silences[sid]
-                self._ended.discard(sid)
+        self.silences.prune(now)
 
     # -- operator actions ----------------------------------------------------------------------
     def acknowledge(self, fp: str, by: str) -> Alert:
@@ -368,48 +324,13 @@ class AlertEngine:
                     created_by: str) -> Silence:
         """Silence alerts matching ``matchers`` (see :func:`~..matchers.matchers_from`) for
         ``duration`` seconds from now. ValueError for no matchers, a bad matcher or regex, a cap
-        exceeded (see :mod:`.silences`) or a non-positive duration."""
-        ms = tuple(matchers_from(matchers))
-        check_silence(ms, comment, created_by)
-        if not (math.isfinite(duration) and 0 < duration <= MAX_SILENCE):
-            raise ValueError(f"duration must be more than 0 and at most {MAX_SILENCE / 86400:.0f} days")
-        now = self.clock.time()
-        self._make_room(now)
-        s = Silence(secrets.token_hex(8), ms, now, now + duration, comment, created_by, now)
-        self.silences[s.id] = s
-        self.history.append({"time": now, "silence": s.id, "to": "silence_created",
-                             "matchers": [str(m) for m in ms], "by": created_by,
-                             "comment": comment})
-        self.dirty = True
-        return s
-
-    def _make_room(self, now: float) -> None:
-        """Drop expired silences (earliest end first) until one more fits under MAX_SILENCES;
-        ValueError naming the cap if only active ones are left."""
-        if len(self.silences) < MAX_SILENCES:
-            return
-        expired = sorted((s for s in self.silences.values() if s.ends_at <= now), key=lambda s: s.ends_at)
-        for s in expired[:len(self.silences) - MAX_SILENCES + 1]:
-            del self.silences[s.id]
-            self._ended.discard(s.id)
-        if len(self.silences) >= MAX_SILENCES:
-            raise ValueError(f"{len(self.silences)} active silences, the cap max_silences="
-                             f"{MAX_SILENCES}: expire one first")
+        exceeded or a bad duration (see :meth:`.silences.Silences.add`)."""
+        return self.silences.add(matchers, duration, comment, created_by, self.clock.time())
 
     def expire_silence(self, sid: str, by: str = "operator") -> Silence:
         """End a silence now on an operator's request (KeyError if unknown): the history records
-        ``silence_deleted`` with ``by``, unless it had already run out (``silence_expired``, written
-        by :meth:`prune` when a silence reaches its end)."""
-        s = self.silences[sid]
-        now = self.clock.time()
-        if s.ends_at > now:
-            s.ends_at = now
-            self.history.append({"time": now, "silence": sid, "to": "silence_deleted", "by": by})
-        elif sid not in self._ended:
-            self.history.append({"time": s.ends_at, "silence": sid, "to": "silence_expired"})
-        self._ended.add(sid)
-        self.dirty = True
-        return s
+        ``silence_deleted`` with ``by``, unless it had already run out (``silence_expired``)."""
+        return self.silences.expire(sid, by, self.clock.time())
 
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -428,15 +349,7 @@ class AlertEngine:
             except (TypeError, ValueError):
                 continue
             self.alerts[a.fingerprint] = a
-        for d in state.get("silences", []):
-            try:
-                s = Silence.from_json(d)
-            except (TypeError, ValueError, KeyError, AttributeError):
-                continue  # malformed, or over a cap (a state file written before the caps)
-            if len(self.silences) < MAX_SILENCES:
-                self.silences[s.id] = s
-                if s.ends_at <= self.clock.time():
-                    self._ended.add(s.id)  # its end was recorded (or missed) before the restart
+        self.silences.load(state.get("silences", []), self.clock.time())
         for fp, times in state.get("flaps", {}).items():
             self._flaps[fp] = deque(times, maxlen=self.settings.flap_threshold + 1)
         self._flapping.update(state.get("flapping", []))
@@ -471,5 +384,4 @@ class AlertEngine:
         return counts
 
 
-__all__ = ["Alert", "AlertEngine", "EngineSettings", "Notification", "Silence", "fingerprint",
-           "format_value", "render_template"]
+__all__ = ["Alert", "AlertEngine", "EngineSettings", "Notification", "Silence", "fingerprint"]

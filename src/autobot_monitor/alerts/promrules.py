@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from .config import RuleConfig
+from .text import TEMPLATE_RE
 
-_TPL = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 _FN = {"avg": "avg_over_time", "max": "max_over_time", "min": "min_over_time", "rate": "rate"}
 
 
@@ -45,7 +45,7 @@ def _template(text: str) -> str:
         if key == "threshold":
             return "{{ $labels.threshold }}"
         return "{{ $labels." + key.removeprefix("labels.") + " }}"
-    return _TPL.sub(sub, text)
+    return TEMPLATE_RE.sub(sub, text)
 
 
 def expr(rule: RuleConfig) -> str | None:
