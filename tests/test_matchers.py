@@ -65,7 +65,9 @@ def test_missing_label_is_the_empty_string():
 
 @pytest.mark.parametrize("text, words", [
     ("host~web", "expected NAME=VALUE"),
-    ("1host=a", "expected NAME=VALUE"),
+    ("1host=a", "'1host' is not a valid label name"),
+    ("a-b=~x", "'a-b' is not a valid label name"),
+    ("=x", "expected NAME=VALUE"),
     ("host=~(a)\\1", "RE2 syntax"),           # backreference
     ("host=~(?=a)b", "RE2 syntax"),           # lookahead
     ("host=~(", "bad regular expression"),

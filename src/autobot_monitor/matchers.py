@@ -30,7 +30,7 @@ from .regex import MAX_MATCHERS, MAX_PATTERN_BYTES, RegexError, compile_regex, f
 
 Op = Literal["=", "!=", "=~", "!~"]
 OPS: tuple[Op, ...] = ("=", "!=", "=~", "!~")
-_SPLIT = re.compile(r"^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)(.*)$", re.S)
+_SPLIT = re.compile(r"^\s*([^\s=!~]+)\s*(=~|!~|!=|=)(.*)$", re.S)  # name checked by make()
 _SYNTAX = "NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX"
 
 
