@@ -198,6 +198,19 @@ def json_number(v: float) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every NaN/±Inf float (in dicts, lists and tuples, at any depth) replaced by
+    ``None``: JSON has no such numbers, and a non-finite figure is no figure. Tuples become
+    lists; other values are returned as they are."""
+    if isinstance(obj, float):
+        return json_number(obj)
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
 @dataclass(frozen=True, slots=True)
 class MetricSpec:
     """Declared metadata of one metric family: the single source for name, type, help, unit and

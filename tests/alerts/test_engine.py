@@ -6,7 +6,8 @@ import json
 import pytest
 
 from autobot_monitor.alerts.config import RuleConfig
-from autobot_monitor.alerts.engine import AlertEngine, EngineSettings, fingerprint, render_template
+from autobot_monitor.alerts.engine import AlertEngine, EngineSettings, fingerprint
+from autobot_monitor.alerts.text import render_template
 from autobot_monitor.clock import FakeClock
 
 H = {"host": "h1"}

@@ -4,7 +4,7 @@ A rule::
 
     - name: HighCpuUsage
       metric: autobot_cpu_busy_percent     # selector: name + label matchers
-      match: {cpu: all}                     # "=" matchers; "!v" means !=, "~re" means =~
+      match: ["cpu=all", "host=~web-.*"]   # label matchers: = != =~ !~ (RE2, anchored)
       fn: value                             # value | avg | max | min | rate | time_to_threshold | anomaly
       window: 5m                            # for every fn but value
       op: ">"                               # > >= < <= == !=
@@ -15,24 +15,57 @@ A rule::
       severity: high                        # critical | high | medium | low
       category: cpu
       summary: "CPU {{ value }}% on {{ host }}"
+
+``match`` is a list of matchers (:mod:`..matchers`). A mapping ``{name: value}`` is read too
+(equality); its old ``"~re"`` / ``"!v"`` values are deprecated: :func:`legacy_rule_matchers`
+lists them so the loader can say what to write instead.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
+from ..matchers import Matcher, legacy_spellings, matchers_from
 from ..model import METRIC_NAME_RE
+from ..severity import Severity
 from ..timeparse import parse_duration
-from .silences import check_matchers
 
-Severity = Literal["critical", "high", "medium", "low"]
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
 Fn = Literal["value", "avg", "max", "min", "rate", "time_to_threshold", "anomaly"]
 
-_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+def _matchers(v: object) -> tuple[Matcher, ...]:
+    return tuple(matchers_from(v))  # type: ignore[arg-type]  # checked there: MatcherError
+
+
+Matchers = Annotated[tuple[Matcher, ...], BeforeValidator(_matchers),
+                     PlainSerializer(lambda t: [str(m) for m in t], return_type=list[str])]
+"""Label matchers in config and API bodies: a list of ``"name=~re"`` texts or a mapping; dumped
+as the list of texts."""
+
+
+def legacy_rule_matchers(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """``(location, message)`` for each deprecated ``"~re"``/``"!v"`` matcher in the raw config
+    mapping ``data`` (``rules[i].match.NAME``), the message saying what to write instead."""
+    rules = data.get("rules") if isinstance(data, dict) else None
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
+        match = rule.get("match") if isinstance(rule, dict) else None
+        for name, new in legacy_spellings(match):
+            out.append((("rules", i, "match", name),
+                        f"the '~regex'/'!value' spelling is deprecated: write match as a list, "
+                        f"e.g. [{new!r}]"))
+    return out
 
 
 class _M(BaseModel):
@@ -44,7 +77,7 @@ class RuleConfig(_M):
 
     name: str
     metric: str
-    match: dict[str, str] = Field(default_factory=dict)
+    match: Matchers = ()
     fn: Fn = "value"
     window: float = 300.0
     op: Op = ">"
@@ -53,7 +86,7 @@ class RuleConfig(_M):
     clear: float | None = None
     for_: float = Field(0.0, alias="for")
     keep_firing_for: float = 0.0
-    severity: Severity = "medium"
+    severity: Severity = Severity.MEDIUM
     category: str = "general"
     summary: str = "{{ rule }}: {{ value }}"
     description: str = ""
@@ -85,15 +118,6 @@ class RuleConfig(_M):
             raise ValueError(f"no collector or check emits {v!r}")
         return v
 
-    @field_validator("match")
-    @classmethod
-    def _match(cls, v: dict[str, str]) -> dict[str, str]:
-        for k in v:
-            if not _LABEL.match(k):
-                raise ValueError(f"label name {k!r} is not a valid Prometheus label name")
-        check_matchers(v, "match")  # RE2 regexes, caps max_matchers and max_regex_bytes
-        return v
-
     @model_validator(mode="after")
     def _clear_side(self) -> RuleConfig:
         if self.fn == "time_to_threshold" and self.target is None:
@@ -115,7 +139,7 @@ class ChannelConfig(_M):
     name: str
     type: Literal["webhook", "alertmanager", "slack", "email"]
     url: str | None = None
-    min_severity: Severity = "low"
+    min_severity: Severity = Severity.LOW
     timeout: float = Field(5.0, gt=0, le=60)
     max_retries: int = Field(3, ge=0, le=10)
     # email

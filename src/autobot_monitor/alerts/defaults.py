@@ -37,7 +37,7 @@ def mesh_rules(interval: float) -> list[RuleConfig]:
         r({"name": "PacketLoss", "metric": "autobot_mesh_loss_ratio", "op": ">", "threshold": 0.05,
            "clear": 0.02, "for": 3 * interval, "severity": "high", "category": "network",
            "summary": "{{ host }} -> {{ peer }} ({{ method }}): loss ratio {{ value }} of probes"}),
-        r({"name": "HighLatency", "metric": "autobot_mesh_rtt_seconds", "match": {"quantile": "0.5"},
+        r({"name": "HighLatency", "metric": "autobot_mesh_rtt_seconds", "match": ["quantile=0.5"],
            "op": ">", "threshold": 0.005, "clear": 0.004, "for": 3 * interval, "severity": "medium",
            "category": "network",
            "summary": "{{ host }} -> {{ peer }} ({{ method }}) p50 RTT {{ value }} s (baseline 5 ms)"}),
@@ -52,7 +52,7 @@ def default_rules(t: AlertThresholds, interval: float) -> list[RuleConfig]:
     res, down = 3 * interval, 1 * interval
     r = RuleConfig.model_validate
     return [
-        r({"name": "HighCpuUsage", "metric": "autobot_cpu_busy_percent", "match": {"cpu": "all"},
+        r({"name": "HighCpuUsage", "metric": "autobot_cpu_busy_percent", "match": ["cpu=all"],
            "fn": "avg", "window": RESOURCE_WINDOW, "op": ">", "threshold": t.cpu_percent,
            "clear": max(0.0, t.cpu_percent - 5), "for": res, "severity": "high", "category": "cpu",
            "summary": "CPU busy {{ value }}% on average over 5 m on {{ host }} "
@@ -80,7 +80,7 @@ def default_rules(t: AlertThresholds, interval: float) -> list[RuleConfig]:
         r({"name": "HostDown", "metric": "autobot_host_up", "op": "<", "threshold": 1,
            "for": down, "severity": "critical", "category": "availability",
            "priority_escalation": False, "summary": "host {{ host }} ({{ role }}) is not reporting"}),
-        r({"name": "TargetDown", "metric": "up", "match": {"job": "!autobot-agent"}, "op": "<",
+        r({"name": "TargetDown", "metric": "up", "match": ["job!=autobot-agent"], "op": "<",
            "threshold": 1, "for": down, "severity": "high", "category": "availability",
            "summary": "target {{ instance }} (job {{ job }}) is down"}),
         # averaged over 5 minutes: one PING is timed from the hub's event loop, so a single

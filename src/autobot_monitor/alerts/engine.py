@@ -22,26 +22,22 @@ again. Time comes from the injected clock (wall seconds), so tests need no sleep
 from __future__ import annotations
 
 import hashlib
-import math
-import re
-import secrets
+import operator
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..clock import Clock
+from ..matchers import MatcherInput
+from ..severity import SEVERITY_VALUES, Severity
 from .config import RuleConfig
-from .silences import MAX_SILENCES, check_silence, match_value
+from .silences import Silence, Silences
+from .text import format_value, render_template
 
-SEVERITIES = ("critical", "high", "medium", "low")
-MAX_SILENCE = 366 * 86400.0
-_RAISE = {"critical": "critical", "high": "critical", "medium": "high", "low": "medium"}
-_TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
-
-_OPS = {
-    ">": lambda v, t: v > t, ">=": lambda v, t: v >= t, "<": lambda v, t: v < t,
-    "<=": lambda v, t: v <= t, "==": lambda v, t: v == t, "!=": lambda v, t: v != t,
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq,
+    "!=": operator.ne,
 }
 
 
@@ -51,37 +47,6 @@ def fingerprint(rule: str, labels: dict[str, str]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def format_value(v: float | None, fn: str = "value") -> str:
-    """A value for people: durations for ``time_to_threshold``, 3 significant digits otherwise."""
-    if v is None:
-        return "n/m"
-    if fn == "time_to_threshold":
-        s = int(v)
-        d, s = divmod(s, 86400)
-        h, s = divmod(s, 3600)
-        m, s = divmod(s, 60)
-        parts = [f"{d}d" if d else "", f"{h}h" if h else "", f"{m}m" if m else "",
-                 f"{s}s" if not (d or h) and s else ""]
-        return " ".join(p for p in parts if p) or "0s"
-    return f"{v:.3g}"
-
-
-def render_template(text: str, ctx: dict[str, Any]) -> str:
-    """Replace ``{{ name }}`` by ``ctx[name]`` (``labels.x`` or plain ``x`` for a label);
-    unknown names become ``?``. Plain text substitution: the result is never markup."""
-    labels = ctx.get("labels", {})
-
-    def sub(m: re.Match) -> str:
-        key = m.group(1)
-        if key.startswith("labels."):
-            return str(labels.get(key[7:], "?"))
-        if key in ctx and key != "labels":
-            return str(ctx[key])
-        return str(labels.get(key, "?"))
-
-    return _TEMPLATE.sub(sub, text)
-
-
 @dataclass
 class Alert:
     """One alert instance. Times are Unix seconds; ``None`` = not happened."""
@@ -89,7 +54,7 @@ class Alert:
     fingerprint: str
     rule: str
     labels: dict[str, str]
-    severity: str
+    severity: Severity
     category: str
     state: str  # pending | firing | resolved
     value: float | None
@@ -108,37 +73,11 @@ class Alert:
     notified_state: str | None = None
     last_notified_at: float | None = None
 
-    def to_json(self) -> dict:
+    def __post_init__(self) -> None:
+        self.severity = Severity.parse(self.severity)  # from a state file: a string
+
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class Silence:
-    """Mutes notifications of alerts whose labels match every matcher (``value``, ``!value``,
-    ``~regex``); ``alertname`` matches the rule name."""
-
-    id: str
-    matchers: dict[str, str]
-    starts_at: float
-    ends_at: float
-    comment: str
-    created_by: str
-    created_at: float
-
-    def matches(self, labels: dict[str, str]) -> bool:
-        return all(_match(labels.get(k, ""), v) for k, v in self.matchers.items())
-
-    def active(self, now: float) -> bool:
-        return self.starts_at <= now < self.ends_at
-
-
-_match = match_value  # RE2, anchored: see .silences
-
-
-def label_matches(labels: dict[str, str], matchers: dict[str, str]) -> bool:
-    """True if ``labels`` satisfy every matcher (``v`` equal, ``!v`` not equal, ``~re`` full
-    regex match; a missing label is the empty string, as in Prometheus)."""
-    return all(_match(labels.get(k, ""), v) for k, v in matchers.items())
 
 
 @dataclass
@@ -168,12 +107,11 @@ class AlertEngine:
         # ``keep_firing_for`` are durations, so a wall-clock step must not fire or resolve
         # anything (alerts loaded from a state file have none and fall back to wall time)
         self._mono: dict[str, list[float]] = {}
-        self.silences: dict[str, Silence] = {}
-        self._ended: set[str] = set()  # silences whose end is already in the history
-        self.history: deque[dict] = deque(maxlen=self.settings.history_size)
+        self.silences = Silences(self._record)
+        self.history: deque[dict[str, Any]] = deque(maxlen=self.settings.history_size)
         self._flaps: dict[str, deque[float]] = {}
         self._flapping: set[str] = set()
-        self.fired_counts: dict[tuple[str, str], int] = {}
+        self.fired_counts: dict[tuple[str, Severity], int] = {}
         self.dirty = False
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -203,7 +141,7 @@ class AlertEngine:
             seen.add(fp)
             sev = rule.severity
             if rule.priority_escalation and priorities and priorities.get(labels.get("host", "")) == "critical":
-                sev = _RAISE[sev]
+                sev = sev.raised()
             cond = value is not None and _OPS[rule.op](value, rule.threshold)
             cleared = self._cleared(rule, value, cond)
             out += self._step(rule, fp, labels, sev, value, cond, cleared, now)
@@ -222,7 +160,7 @@ class AlertEngine:
             return value < rule.clear
         return value > rule.clear
 
-    def _step(self, rule: RuleConfig, fp: str, labels: dict[str, str], sev: str,
+    def _step(self, rule: RuleConfig, fp: str, labels: dict[str, str], sev: Severity,
               value: float | None, cond: bool, cleared: bool, now: float) -> list[Notification]:
         a = self.alerts.get(fp)
         ctx = {"rule": rule.name, "value": format_value(value, rule.fn), "labels": labels,
@@ -340,12 +278,12 @@ class AlertEngine:
         return [Notification(kind, a)]
 
     def _silenced(self, a: Alert, now: float) -> bool:
-        for s in self.silences.values():
-            if s.active(now) and s.matches(a.labels):
-                a.silenced_by = s.id
-                return True
-        a.silenced_by = None
-        return False
+        a.silenced_by = self.silences.silencing(a.labels, now)
+        return a.silenced_by is not None
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        self.history.append(entry)
+        self.dirty = True
 
     def _transition(self, a: Alert, old: str | None, new: str, now: float) -> None:
         self.dirty = True
@@ -363,14 +301,7 @@ class AlertEngine:
             if not flaps and fp not in self.alerts:
                 del self._flaps[fp]
                 self._flapping.discard(fp)
-        for sid, s in list(self.silences.items()):
-            if s.ends_at <= now and sid not in self._ended:
-                self._ended.add(sid)
-                self.history.append({"time": s.ends_at, "silence": sid, "to": "silence_expired"})
-                self.dirty = True
-            if s.ends_at < now - 86400:
-                del self.silences[sid]
-                self._ended.discard(sid)
+        self.silences.prune(now)
 
     # -- operator actions ----------------------------------------------------------------------
     def acknowledge(self, fp: str, by: str) -> Alert:
@@ -389,83 +320,42 @@ class AlertEngine:
         self.dirty = True
         return a
 
-    def add_silence(self, matchers: dict[str, str], duration: float, comment: str,
+    def add_silence(self, matchers: MatcherInput, duration: float, comment: str,
                     created_by: str) -> Silence:
-        """Silence alerts matching ``matchers`` for ``duration`` seconds from now. ValueError for
-        no matchers, a bad regex, a cap exceeded (see :mod:`.silences`) or a non-positive
-        duration."""
-        check_silence(matchers, comment, created_by)
-        if not (math.isfinite(duration) and 0 < duration <= MAX_SILENCE):
-            raise ValueError(f"duration must be more than 0 and at most {MAX_SILENCE / 86400:.0f} days")
-        now = self.clock.time()
-        self._make_room(now)
-        s = Silence(secrets.token_hex(8), dict(matchers), now, now + duration, comment, created_by, now)
-        self.silences[s.id] = s
-        self.history.append({"time": now, "silence": s.id, "to": "silence_created",
-                             "matchers": s.matchers, "by": created_by, "comment": comment})
-        self.dirty = True
-        return s
-
-    def _make_room(self, now: float) -> None:
-        """Drop expired silences (earliest end first) until one more fits under MAX_SILENCES;
-        ValueError naming the cap if only active ones are left."""
-        if len(self.silences) < MAX_SILENCES:
-            return
-        expired = sorted((s for s in self.silences.values() if s.ends_at <= now), key=lambda s: s.ends_at)
-        for s in expired[:len(self.silences) - MAX_SILENCES + 1]:
-            del self.silences[s.id]
-            self._ended.discard(s.id)
-        if len(self.silences) >= MAX_SILENCES:
-            raise ValueError(f"{len(self.silences)} active silences, the cap max_silences="
-                             f"{MAX_SILENCES}: expire one first")
+        """Silence alerts matching ``matchers`` (see :func:`~..matchers.matchers_from`) for
+        ``duration`` seconds from now. ValueError for no matchers, a bad matcher or regex, a cap
+        exceeded or a bad duration (see :meth:`.silences.Silences.add`)."""
+        return self.silences.add(matchers, duration, comment, created_by, self.clock.time())
 
     def expire_silence(self, sid: str, by: str = "operator") -> Silence:
         """End a silence now on an operator's request (KeyError if unknown): the history records
-        ``silence_deleted`` with ``by``, unless it had already run out (``silence_expired``, written
-        by :meth:`prune` when a silence reaches its end)."""
-        s = self.silences[sid]
-        now = self.clock.time()
-        if s.ends_at > now:
-            s.ends_at = now
-            self.history.append({"time": now, "silence": sid, "to": "silence_deleted", "by": by})
-        elif sid not in self._ended:
-            self.history.append({"time": s.ends_at, "silence": sid, "to": "silence_expired"})
-        self._ended.add(sid)
-        self.dirty = True
-        return s
+        ``silence_deleted`` with ``by``, unless it had already run out (``silence_expired``)."""
+        return self.silences.expire(sid, by, self.clock.time())
 
     # -- persistence ---------------------------------------------------------------------------
-    def to_state(self) -> dict:
+    def to_state(self) -> dict[str, Any]:
         return {"version": 1, "alerts": [a.to_json() for a in self.alerts.values()],
-                "silences": [asdict(s) for s in self.silences.values()],
+                "silences": [s.to_json() for s in self.silences.values()],
                 "flaps": {fp: list(d) for fp, d in self._flaps.items()},
                 "flapping": sorted(self._flapping),
                 "fired_counts": [[c, s, n] for (c, s), n in self.fired_counts.items()],
                 "history": list(self.history)}
 
-    def load_state(self, state: dict) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:
         """Restore from :meth:`to_state` output; unknown or malformed entries are skipped."""
         for d in state.get("alerts", []):
             try:
                 a = Alert(**d)
-            except TypeError:
+            except (TypeError, ValueError):
                 continue
             self.alerts[a.fingerprint] = a
-        for d in state.get("silences", []):
-            try:
-                s = Silence(**d)
-                check_silence(s.matchers, s.comment, s.created_by)
-            except (TypeError, ValueError, AttributeError):
-                continue  # malformed, or over a cap (a state file written before the caps)
-            if len(self.silences) < MAX_SILENCES:
-                self.silences[s.id] = s
-                if s.ends_at <= self.clock.time():
-                    self._ended.add(s.id)  # its end was recorded (or missed) before the restart
+        self.silences.load(state.get("silences", []), self.clock.time())
         for fp, times in state.get("flaps", {}).items():
             self._flaps[fp] = deque(times, maxlen=self.settings.flap_threshold + 1)
         self._flapping.update(state.get("flapping", []))
-        for c, s, n in state.get("fired_counts", []):
-            self.fired_counts[(c, s)] = n
+        for cat, sev, n in state.get("fired_counts", []):
+            if sev in SEVERITY_VALUES:
+                self.fired_counts[(cat, Severity(sev))] = n
         self.history.extend(state.get("history", [])[-self.settings.history_size:])
 
     # -- views ---------------------------------------------------------------------------------
@@ -483,16 +373,15 @@ class AlertEngine:
                 continue
             self._silenced(a, now)
             out.append(a)
-        out.sort(key=lambda a: (SEVERITIES.index(a.severity), a.state != "firing", a.active_since))
+        out.sort(key=lambda a: (-a.severity.rank, a.state != "firing", a.active_since))
         return out
 
     def firing_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(SEVERITIES, 0)
+        counts = dict.fromkeys(SEVERITY_VALUES, 0)
         for a in self.alerts.values():
             if a.state == "firing":
                 counts[a.severity] += 1
         return counts
 
 
-__all__ = ["Alert", "AlertEngine", "EngineSettings", "Notification", "Silence", "fingerprint",
-           "format_value", "label_matches", "render_template"]
+__all__ = ["Alert", "AlertEngine", "EngineSettings", "Notification", "Silence", "fingerprint"]

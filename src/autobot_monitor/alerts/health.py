@@ -10,15 +10,16 @@ seconds (the history query plus the engine step).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-UNKNOWN = {"health": "unknown", "lastError": "", "lastEvaluation": None, "evaluationTime": None}
+UNKNOWN: dict[str, Any] = {"health": "unknown", "lastError": "", "lastEvaluation": None, "evaluationTime": None}
 
 
 class RuleHealth:
     """The last evaluation's outcome of every rule, by rule name (bounded by the rule count)."""
 
     def __init__(self) -> None:
-        self._by_rule: dict[str, dict] = {}
+        self._by_rule: dict[str, dict[str, Any]] = {}
 
     def record(self, rule: str, now: float, seconds: float, error: str | None = None) -> None:
         """One evaluation of ``rule`` at ``now`` (Unix seconds) that took ``seconds``;
@@ -28,7 +29,7 @@ class RuleHealth:
             "lastEvaluation": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z"),
             "evaluationTime": round(seconds, 6)}
 
-    def get(self, rule: str) -> dict:
+    def get(self, rule: str) -> dict[str, Any]:
         """The fields above for ``rule`` (``unknown`` ones if it never ran)."""
         return dict(self._by_rule.get(rule, UNKNOWN))
 

@@ -19,6 +19,7 @@ import smtplib
 import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from typing import Any
 
 import httpx
 
@@ -26,7 +27,7 @@ from ..clock import Clock
 from ..model import MetricFamily
 from ..redaction import register_secret_url
 from .config import ChannelConfig
-from .engine import SEVERITIES, Alert, Notification
+from .engine import Alert, Notification
 from .metrics import NOTIFY_SPEC
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def _iso(t: float | None) -> str | None:
     return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z") if t else None
 
 
-def alert_payload(kind: str, a: Alert) -> dict:
+def alert_payload(kind: str, a: Alert) -> dict[str, Any]:
     """The generic JSON form of one notified alert."""
     return {"status": kind, "fingerprint": a.fingerprint, "rule": a.rule, "labels": a.labels,
             "severity": a.severity, "category": a.category, "value": a.value,
@@ -47,9 +48,9 @@ def alert_payload(kind: str, a: Alert) -> dict:
             "startsAt": _iso(a.fired_at or a.active_since), "endsAt": _iso(a.resolved_at)}
 
 
-def alertmanager_payload(group: list[Notification]) -> list[dict]:
+def alertmanager_payload(group: list[Notification]) -> list[dict[str, Any]]:
     """Alertmanager ``POST /api/v2/alerts`` body: resolved alerts carry ``endsAt``."""
-    out = []
+    out: list[dict[str, Any]] = []
     for n in group:
         a = n.alert
         item = {"labels": {**a.labels, "alertname": a.rule, "severity": a.severity,
@@ -74,34 +75,39 @@ def slack_text(group: list[Notification]) -> str:
 class Channel:
     """One configured channel with its queue and worker."""
 
-    def __init__(self, cfg: ChannelConfig, client: httpx.AsyncClient, counts: dict):
+    def __init__(self, cfg: ChannelConfig, client: httpx.AsyncClient,
+                 counts: dict[tuple[str, str], int]):
         self.cfg = cfg
         self.client = client
         self.counts = counts
         register_secret_url(cfg.url, whole=cfg.type in ("slack", "webhook"))  # masked in logs
         self.queue: asyncio.Queue[list[Notification]] = asyncio.Queue(maxsize=QUEUE_SIZE)
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task[None] | None = None
         self.backoff_base = 1.0
         self.in_flight = 0
+        self.queued = 0  # notifications in the queue's groups
 
     def _count(self, result: str, n: int = 1) -> None:
         key = (self.cfg.name, result)
         self.counts[key] = self.counts.get(key, 0) + n
 
     def offer(self, group: list[Notification]) -> None:
-        min_idx = SEVERITIES.index(self.cfg.min_severity)
-        group = [n for n in group if SEVERITIES.index(n.alert.severity) <= min_idx]
+        group = [n for n in group if n.alert.severity >= self.cfg.min_severity]
         if not group:
             return
         if self.queue.full():
-            self._count("dropped", len(self.queue.get_nowait()))
+            oldest = self.queue.get_nowait()
+            self.queued -= len(oldest)
+            self._count("dropped", len(oldest))
             self.queue.task_done()
             log.warning("channel %s is backed up: dropped the oldest notification", self.cfg.name)
         self.queue.put_nowait(group)
+        self.queued += len(group)
 
     async def run(self) -> None:
         while True:
             group = await self.queue.get()
+            self.queued -= len(group)
             self.in_flight = len(group)
             try:
                 await self._deliver(group)
@@ -111,7 +117,7 @@ class Channel:
 
     def pending(self) -> int:
         """Notifications queued or being delivered."""
-        return sum(len(g) for g in self.queue._queue) + self.in_flight  # type: ignore[attr-defined]
+        return self.queued + self.in_flight
 
     async def _deliver(self, group: list[Notification]) -> None:
         for attempt in range(self.cfg.max_retries + 1):
@@ -128,20 +134,26 @@ class Channel:
                 else:
                     await asyncio.sleep(self.backoff_base * 2 ** attempt)
 
+    def _url(self) -> str:
+        if not self.cfg.url:  # ChannelConfig requires one for every type but email
+            raise ValueError(f"channel {self.cfg.name} has no url")
+        return self.cfg.url
+
     async def send(self, group: list[Notification]) -> None:
+        """Deliver ``group`` once (raises on any failure; :meth:`_deliver` retries)."""
         t = self.cfg.type
         if t == "webhook":
             body = {"version": "1", "receiver": self.cfg.name,
                     "status": "firing" if any(n.kind != "resolved" for n in group) else "resolved",
                     "alerts": [alert_payload(n.kind, n.alert) for n in group]}
-            (await self.client.post(self.cfg.url, json=body)).raise_for_status()
+            (await self.client.post(self._url(), json=body)).raise_for_status()
         elif t == "alertmanager":
-            url = self.cfg.url.rstrip("/")
+            url = self._url().rstrip("/")
             if not url.endswith("/api/v2/alerts"):
                 url += "/api/v2/alerts"
             (await self.client.post(url, json=alertmanager_payload(group))).raise_for_status()
         elif t == "slack":
-            (await self.client.post(self.cfg.url, json={"text": slack_text(group)})).raise_for_status()
+            (await self.client.post(self._url(), json={"text": slack_text(group)})).raise_for_status()
         elif t == "email":
             await asyncio.to_thread(self._send_email, group)
 
@@ -156,9 +168,12 @@ class Channel:
         msg.set_content(slack_text(group) + "\n\n" + json.dumps(
             [alert_payload(n.kind, n.alert) for n in group], indent=2))
         password = os.environ.get(c.smtp_password_env) if c.smtp_password_env else None
-        smtp_cls = smtplib.SMTP_SSL if c.smtp_tls else smtplib.SMTP
-        kwargs = {"context": ssl.create_default_context()} if c.smtp_tls else {}
-        with smtp_cls(c.smtp_host, c.smtp_port, timeout=c.timeout, **kwargs) as s:
+        host = c.smtp_host or ""  # ChannelConfig requires smtp_host for email
+        smtp: smtplib.SMTP = (
+            smtplib.SMTP_SSL(host, c.smtp_port, timeout=c.timeout,
+                             context=ssl.create_default_context())
+            if c.smtp_tls else smtplib.SMTP(host, c.smtp_port, timeout=c.timeout))
+        with smtp as s:
             if c.smtp_starttls:
                 s.starttls(context=ssl.create_default_context())
             if c.smtp_username and password:

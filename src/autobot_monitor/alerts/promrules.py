@@ -1,6 +1,6 @@
 """Export rules as a Prometheus alerting-rules file (``promtool check rules`` clean).
 
-Translation: the selector becomes ``metric{matchers}`` (``!v`` -> ``!=``, ``~re`` -> ``=~``);
+Translation: the selector becomes ``metric{matchers}`` (the same matchers, values as PromQL strings);
 ``fn`` maps to ``avg_over_time``, ``max_over_time``, ``min_over_time``, ``rate`` over the window,
 and ``time_to_threshold`` to a ``predict_linear`` condition (the value reaches ``target`` within
 ``threshold`` seconds); ``anomaly`` has no PromQL counterpart and is left out with a comment.
@@ -12,12 +12,13 @@ on the threshold alone, and ``keep_firing_for`` carries over. Templates ``{{ val
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import yaml
 
 from .config import RuleConfig
+from .text import TEMPLATE_RE
 
-_TPL = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 _FN = {"avg": "avg_over_time", "max": "max_over_time", "min": "min_over_time", "rate": "rate"}
 
 
@@ -30,22 +31,13 @@ def _dur(seconds: float) -> str:
 
 
 def _selector(rule: RuleConfig) -> str:
-    parts = []
-    for k, v in sorted(rule.match.items()):
-        if v.startswith("~"):
-            op, v = "=~", v[1:]
-        elif v.startswith("!"):
-            op, v = "!=", v[1:]
-        else:
-            op = "="
-        esc = v.replace("\\", "\\\\").replace('"', '\\"')
-        parts.append(f'{k}{op}"{esc}"')
+    parts = [m.promql() for m in sorted(rule.match, key=lambda m: (m.name, m.op, m.value))]
     return rule.metric + ("{" + ",".join(parts) + "}" if parts else "")
 
 
 def _template(text: str) -> str:
-    def sub(m: re.Match) -> str:
-        key = m.group(1)
+    def sub(m: re.Match[str]) -> str:
+        key: str = m.group(1)
         if key == "value":
             return "{{ $value }}"
         if key in ("rule",):
@@ -53,7 +45,7 @@ def _template(text: str) -> str:
         if key == "threshold":
             return "{{ $labels.threshold }}"
         return "{{ $labels." + key.removeprefix("labels.") + " }}"
-    return _TPL.sub(sub, text)
+    return TEMPLATE_RE.sub(sub, text)
 
 
 def expr(rule: RuleConfig) -> str | None:
@@ -63,7 +55,7 @@ def expr(rule: RuleConfig) -> str | None:
         return f"{sel} {rule.op} {rule.threshold:g}"
     if rule.fn in _FN:
         return f"{_FN[rule.fn]}({sel}[{_dur(rule.window)}]) {rule.op} {rule.threshold:g}"
-    if rule.fn == "time_to_threshold":
+    if rule.fn == "time_to_threshold" and rule.target is not None:
         # reaches target within `threshold` seconds, seen from the rising or the falling side
         cmp = ">=" if rule.target >= 0 else "<="
         return (f"predict_linear({sel}[{_dur(rule.window)}], {rule.threshold:g}) {cmp} "
@@ -73,19 +65,19 @@ def expr(rule: RuleConfig) -> str | None:
 
 def export_rules(rules: list[RuleConfig], group: str = "autobot-monitor") -> str:
     """YAML text of a rules file with one group holding every exportable rule."""
-    out = []
-    skipped = []
+    out: list[dict[str, Any]] = []
+    skipped: list[str] = []
     for r in rules:
         e = expr(r)
         if e is None:
             skipped.append(r.name)
             continue
-        item = {"alert": r.name, "expr": e}
+        item: dict[str, Any] = {"alert": r.name, "expr": e}
         if r.for_:
             item["for"] = _dur(r.for_)
         if r.keep_firing_for:
             item["keep_firing_for"] = _dur(r.keep_firing_for)
-        item["labels"] = {"severity": r.severity, "category": r.category,
+        item["labels"] = {"severity": r.severity.value, "category": r.category,
                           "threshold": f"{r.threshold:g}"}
         item["annotations"] = {"summary": _template(r.summary)}
         if r.description:

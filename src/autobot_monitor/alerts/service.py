@@ -13,12 +13,15 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, cast
 
+from .. import atomicfile
 from ..clock import Clock
+from ..matchers import Matcher, match_all
 from ..model import MetricFamily, Sample
 from .config import AlertingConfig, RuleConfig
-from .engine import AlertEngine, EngineSettings, Notification, label_matches
+from .engine import AlertEngine, EngineSettings, Notification
 from .functions import (
     AnomalyBaseline,
     counter_rate,
@@ -39,6 +42,26 @@ DRAIN_DEADLINE = 30.0  # seconds a replaced dispatcher has to deliver what it ho
 _WINDOW_FNS = {"avg": window_avg, "max": window_max, "min": window_min, "rate": counter_rate}
 _COVERED_FNS = ("avg", "max", "min")  # claim the whole window: need data over half of it
 Index = dict[str, list[Sample]]
+Values = list[tuple[dict[str, str], float | None]]
+"""``(labels, value)`` per label set; ``None``: no value this cycle."""
+WindowValues = dict[str, tuple[Values, list[dict[str, str]]]]
+"""rule name -> (values, labels of series too short for the window)."""
+
+
+class Series(Protocol):
+    """One stored series as the history store returns it (``store.base.SeriesPoints``)."""
+
+    @property
+    def labels(self) -> dict[str, str]: ...
+    @property
+    def points(self) -> list[tuple[float, float | None]]: ...
+
+
+class HistoryStore(Protocol):
+    """What the window functions need of the hub's store."""
+
+    def query_range(self, name: str, matchers: Sequence[Matcher], start: float, end: float,
+                    step: float) -> Sequence[Series]: ...
 
 
 def build_index(families: Iterable[MetricFamily], wanted: set[str] | None = None) -> Index:
@@ -72,9 +95,9 @@ class Selector:
         self.idx = idx
         self._eq: dict[tuple[str, str], dict[str, list[Sample]]] = {}
 
-    def select(self, metric: str, match: dict[str, str]) -> list[tuple[dict[str, str], float]]:
-        rows = self.idx.get(metric, ())
-        eq = [(k, v) for k, v in match.items() if v and not v.startswith(("~", "!"))]
+    def select(self, metric: str, match: Sequence[Matcher]) -> Values:
+        rows: Sequence[Sample] = self.idx.get(metric, ())
+        eq = [(m.name, m.value) for m in match if m.op == "="]
         if eq and len(rows) > 16:
             k, v = eq[0]
             inv = self._eq.get((metric, k))
@@ -84,10 +107,10 @@ class Selector:
                     inv.setdefault(_label(row.labels, k), []).append(row)
                 self._eq[(metric, k)] = inv
             rows = inv.get(v, ())
-        out = []
+        out: Values = []
         for row in rows:
             lab = dict(row.labels)
-            if label_matches(lab, match):
+            if match_all(match, lab):
                 out.append((lab, row.value))
         return out
 
@@ -97,7 +120,8 @@ class AlertService:
     functions); ``state_path`` the JSON file holding the engine state across restarts."""
 
     def __init__(self, rules: list[RuleConfig], cfg: AlertingConfig, clock: Clock,
-                 store=None, state_path: str | None = None, interval: float = 10.0):
+                 store: HistoryStore | None = None, state_path: str | None = None,
+                 interval: float = 10.0):
         self.rules = rules
         self.cfg = cfg
         self.clock = clock
@@ -113,7 +137,7 @@ class AlertService:
         self._eval_s: float | None = None
         self._warned: set[str] = set()
         self.health = RuleHealth()
-        self._draining: set[asyncio.Task] = set()
+        self._draining: set[asyncio.Task[int]] = set()
         if state_path and os.path.exists(state_path):
             try:
                 with open(state_path, encoding="utf-8") as f:
@@ -183,21 +207,22 @@ class AlertService:
             await asyncio.to_thread(self._save, self.engine.to_state())
         return notes
 
-    def _window_values(self, rules: list[RuleConfig]) -> tuple[dict, dict[str, str], dict[str, float]]:
+    def _window_values(self, rules: list[RuleConfig]
+                       ) -> tuple[WindowValues, dict[str, str], dict[str, float]]:
         """(rule name -> ([(labels, value)], [labels of series too short for the window]), rule
         name -> error of a failed query, rule name -> seconds its query took), from the store
         (blocking: runs in a worker thread). A series whose points do not reach back to the
         first half of the window (:func:`.functions.covers`) gets no value for ``avg``/``max``/``min``:
         not measured (``rate`` and ``time_to_threshold`` are per second over the span present)."""
         now = self.clock.time()
-        out: dict[str, list] = {}
+        out: WindowValues = {}
         errors: dict[str, str] = {}
         spent: dict[str, float] = {}
         for rule in rules:
-            eq = {k: v for k, v in rule.match.items() if not v.startswith(("~", "!"))}
             t0 = time.perf_counter()
             try:
-                series = self.store.query_range(rule.metric, eq, now - rule.window, now,
+                assert self.store is not None  # only called with a store
+                series = self.store.query_range(rule.metric, rule.match, now - rule.window, now,
                                                 max(self.interval, rule.window / 1000))
             except Exception as e:  # noqa: BLE001 - a store problem must not stop alerting
                 log.error("rule %s: history query failed: %s", rule.name, e)
@@ -205,25 +230,24 @@ class AlertService:
                 spent[rule.name] = time.perf_counter() - t0
                 continue
             spent[rule.name] = time.perf_counter() - t0
-            vals, short = [], []
+            vals: Values = []
+            short: list[dict[str, str]] = []
             for s in series:
-                if not label_matches(s.labels, rule.match):
-                    continue
                 if rule.fn in _COVERED_FNS and not covers(s.points, now - rule.window, rule.window):
                     short.append(dict(s.labels))
                 elif rule.fn == "time_to_threshold":
-                    vals.append((dict(s.labels), time_to_threshold(s.points, rule.target)))
+                    vals.append((dict(s.labels), time_to_threshold(s.points, cast(float, rule.target))))
                 else:
                     vals.append((dict(s.labels), _WINDOW_FNS[rule.fn](s.points)))
             out[rule.name] = (vals, short)
         return out, errors, spent
 
-    def _anomaly(self, rule: RuleConfig, idx: Index) -> list[tuple[dict[str, str], float | None]]:
-        out = []
-        live = set()
+    def _anomaly(self, rule: RuleConfig, idx: Index) -> Values:
+        out: Values = []
+        live: set[tuple[str, str]] = set()
         for row in idx.get(rule.metric, ()):
             lab, v = dict(row.labels), row.value
-            if not label_matches(lab, rule.match):
+            if not match_all(rule.match, lab):
                 continue
             key = (rule.name, json.dumps(lab, sort_keys=True))
             live.add(key)
@@ -232,14 +256,11 @@ class AlertService:
             del self._baselines[key]
         return out
 
-    def _save(self, state: dict) -> None:
-        tmp = f"{self.state_path}.tmp"
+    def _save(self, state: dict[str, Any]) -> None:
+        if not self.state_path:
+            return
         try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(state, f, separators=(",", ":"), default=str)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.state_path)
+            atomicfile.write_json(self.state_path, state, separators=(",", ":"), default=str)
         except OSError as e:
             log.error("cannot save alert state to %s: %s", self.state_path, e)
 
@@ -251,8 +272,8 @@ class AlertService:
         total, active, series, dur = (s.family() for s in ALERT_SPECS)
         for (cat, sev), n in sorted(self.engine.fired_counts.items()):
             total.add(n, {"category": cat, "severity": sev})
-        for sev, n in self.engine.firing_counts().items():
-            active.add(n, {"severity": sev})
+        for sev_name, n in self.engine.firing_counts().items():
+            active.add(n, {"severity": sev_name})
         for name, n in sorted(self.rule_series.items()):
             series.add(n, {"rule": name})
         if self._eval_s is not None:

@@ -20,6 +20,7 @@ import os
 import secrets
 import time
 
+from .. import atomicfile
 from ..model import MetricSpec
 
 KEEP = 200
@@ -49,10 +50,7 @@ def save(result: dict, directory: str) -> str:
     os.makedirs(directory, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(result.get("started", time.time())))
     path = os.path.join(directory, f"{result['type']}-{stamp}-{secrets.token_hex(3)}.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1, allow_nan=False)
-    os.replace(tmp, path)
+    atomicfile.write_json(path, result, indent=1, allow_nan=False)
     for old in _runs(directory, result["type"])[:-KEEP]:
         os.unlink(old)
     return path
@@ -61,9 +59,7 @@ def save(result: dict, directory: str) -> str:
 def set_baseline(result: dict, directory: str) -> str:
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"baseline-{result['type']}.json")
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1, allow_nan=False)
-    os.replace(path + ".tmp", path)
+    atomicfile.write_json(path, result, indent=1, allow_nan=False)
     return path
 
 

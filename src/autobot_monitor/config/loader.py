@@ -8,16 +8,20 @@ location. No file at all means defaults.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from ..alerts.config import legacy_rule_matchers
 from ..errors import ConfigError
 from .models import MonitorConfig
 
 DEFAULT_CONFIG_NAMES = ("monitoring_config.yaml",)
+log = logging.getLogger(__name__)
+_warned: set[str] = set()  # deprecation messages already logged (once per process, not per reload)
 
 
 def _node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, str]:
@@ -111,7 +115,18 @@ def parse_config(text: str, path: str = "<string>") -> MonitorConfig:
         raise ConfigError(sorted(problems, key=lambda p: int(p[len(path) + 1:].split(":", 1)[0]))) from None
     if dups:
         raise ConfigError(dups)
+    _warn_deprecated(path, root, data)
     return cfg
+
+
+def _warn_deprecated(path: str, root: yaml.Node | None, data: dict[str, Any]) -> None:
+    """Log ``FILE:LINE: key: message`` once per process for each deprecated spelling."""
+    for loc, msg in legacy_rule_matchers(data):
+        line, key = _node_line(root, loc)
+        text = f"{path}:{line}: {key}: {msg}"
+        if text not in _warned:
+            _warned.add(text)
+            log.warning("%s", text)
 
 
 def load_config(path: str | None) -> MonitorConfig:

@@ -14,14 +14,14 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..alerts.config import AlertingConfig, RuleConfig
+from ..model import LABEL_NAME_RE
 from ..optimizer.config import OptimizerConfig
+from ..severity import Severity
 from .security import AuthConfig, PrivacyConfig, TlsConfig
 
 Priority = Literal["critical", "high", "medium", "low"]
-Severity = Literal["critical", "high", "medium", "low"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-_LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 class _Model(BaseModel):
@@ -87,7 +87,7 @@ class HostConfig(_TargetLimits):
     @classmethod
     def _v_labels(cls, v: dict[str, str]) -> dict[str, str]:
         for k in v:
-            if not _LABEL_RE.match(k) or k.startswith("__"):
+            if not LABEL_NAME_RE.match(k) or k.startswith("__"):
                 raise ValueError(f"label name {k!r} is not a valid Prometheus label name")
         return v
 
@@ -286,7 +286,7 @@ class MonitorConfig(_Model):
     alert_thresholds: AlertThresholds = AlertThresholds()
     auto_optimization_enabled: bool = False
     max_optimizations_per_hour: int = Field(3, ge=0, le=60)
-    optimization_severity_threshold: Severity = "medium"
+    optimization_severity_threshold: Severity = Severity.MEDIUM
     local_host: LocalHostConfig = LocalHostConfig()
     hosts: list[HostConfig] = Field(default_factory=list)
     targets: list[TargetConfig] = Field(default_factory=list)

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..exposition import render
-from ..model import MetricFamily, json_number
+from ..model import MetricFamily, json_number, json_safe
+from ..severity import SEVERITY_VALUES
 from .health import health
 
 if TYPE_CHECKING:
@@ -148,26 +149,15 @@ def render_snapshot(inp: SnapshotInput) -> Snapshot:
         "alerts": {"active": len(alerts),
                    "firing": sum(1 for a in alerts if a["state"] == "firing"),
                    "by_severity": {s: sum(1 for a in alerts if a["severity"] == s)
-                                   for s in ("critical", "high", "medium", "low")},
+                                   for s in SEVERITY_VALUES},
                    "by_state": {"pending": sum(1 for a in alerts if a["state"] == "pending"),
                                 "firing": sum(1 for a in alerts if a["state"] == "firing"),
                                 "acknowledged": sum(1 for a in alerts if a["acknowledged_by"]),
                                 "silenced": sum(1 for a in alerts if a["silenced_by"]),
                                 "flapping": sum(1 for a in alerts if a["flapping"])}},
     }
-    cur_bytes = _dumps(_finite(current))
-    ws = json.dumps({"type": "metrics_update", "data": _finite(current), "timestamp": now},
+    cur_bytes = _dumps(json_safe(current))
+    ws = json.dumps({"type": "metrics_update", "data": json_safe(current), "timestamp": now},
                     separators=(",", ":"), allow_nan=False)
-    return Snapshot(now, cur_bytes, _dumps(_finite(full)), _dumps(_finite(status)),
+    return Snapshot(now, cur_bytes, _dumps(json_safe(full)), _dumps(json_safe(status)),
                     render(inp.stored), ws)
-
-
-def _finite(obj: object) -> object:
-    """Replace NaN/±Inf floats anywhere in ``obj`` by None (JSON has no such numbers)."""
-    if isinstance(obj, float):
-        return json_number(obj)
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj

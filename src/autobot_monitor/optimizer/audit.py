@@ -16,6 +16,8 @@ import os
 import threading
 from typing import Any
 
+from ..model import json_safe
+
 
 class AuditLog:
     def __init__(self, path: str, max_bytes: int = 5 * 1024 * 1024, backup_count: int = 3):
@@ -27,7 +29,7 @@ class AuditLog:
 
     def append(self, record: dict[str, Any]) -> None:
         """Write ``record`` as one line (non-finite numbers become null)."""
-        line = (json.dumps(_finite(record), separators=(",", ":"), allow_nan=False, default=str)
+        line = (json.dumps(json_safe(record), separators=(",", ":"), allow_nan=False, default=str)
                 + "\n").encode()
         with self._lock:
             try:
@@ -64,13 +66,3 @@ class AuditLog:
             except ValueError:
                 continue
         return out
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj

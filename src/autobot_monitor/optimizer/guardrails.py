@@ -27,7 +27,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Recommendation, severity_rank
+from .. import atomicfile
+from .model import Recommendation
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +80,8 @@ class OptimizerState:
         """Atomic replace (write, fsync, rename). Blocking: call from a thread."""
         if not self.path:
             return
-        tmp = f"{self.path}.tmp"
         try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(self.to_json(), f, separators=(",", ":"), allow_nan=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+            atomicfile.write_json(self.path, self.to_json(), separators=(",", ":"), allow_nan=False)
         except (OSError, ValueError) as e:
             log.error("cannot save optimizer state to %s: %s", self.path, e)
 
@@ -133,7 +129,7 @@ class Guardrails:
         if mode in ("auto", "cli"):
             if not rec.auto_applicable:
                 return Decision(False, "not auto-applicable (apply it explicitly by id)")
-            if severity_rank(rec.severity) < severity_rank(cfg.optimization_severity_threshold):
+            if rec.severity < cfg.optimization_severity_threshold:
                 return Decision(False, f"severity {rec.severity} is below optimization_severity_threshold "
                                 f"{cfg.optimization_severity_threshold}")
         key = rec.action.key

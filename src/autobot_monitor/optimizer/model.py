@@ -13,15 +13,10 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..severity import Severity
 from ..store.base import SeriesPoints
 
-SEVERITIES = ("low", "medium", "high", "critical")
 CATEGORIES = ("cpu", "memory", "disk", "load", "service", "redis", "network", "gpu", "thermal")
-
-
-def severity_rank(sev: str) -> int:
-    """low 0 ... critical 3. Raises ValueError for an unknown severity."""
-    return SEVERITIES.index(sev)
 
 
 @dataclass(frozen=True)
@@ -49,7 +44,7 @@ class Recommendation:
 
     category: str
     kind: str
-    severity: str
+    severity: Severity  # a string ("high") is parsed on construction
     host: str | None
     target: str
     title: str
@@ -66,7 +61,7 @@ class Recommendation:
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
             raise ValueError(f"unknown category {self.category!r}")
-        severity_rank(self.severity)
+        self.severity = Severity.parse(self.severity)  # ValueError for an unknown severity
         if not self.evidence.get("values"):
             raise ValueError("a recommendation needs measured evidence values")
         if not self.id:

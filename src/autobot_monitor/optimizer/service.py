@@ -29,7 +29,7 @@ from .audit import AuditLog
 from .guardrails import PENDING_MAX, Guardrails, OptimizerState
 from .inputs import gather
 from .metrics import OPTIMIZER_SPECS
-from .model import SEVERITIES, Recommendation
+from .model import Recommendation
 from .service_analyzers import analyze_all
 
 log = logging.getLogger(__name__)
@@ -343,7 +343,7 @@ class OptimizerService:
             counts: dict[tuple[str, str], int] = {}
             for r in self.recommendations.values():
                 counts[(r.category, r.severity)] = counts.get((r.category, r.severity), 0) + 1
-            for (c, s), n in sorted(counts.items(), key=lambda x: (x[0][0], SEVERITIES.index(x[0][1]))):
+            for (c, s), n in sorted(counts.items(), key=lambda x: (x[0][0], x[0][1].rank)):
                 recs.add(n, {"category": c, "severity": s})
             last_run.add(self.analyzed_at)
         for s in sorted(self.state.given_up):

@@ -171,11 +171,10 @@ def analyze_network(inp: AnalysisInput) -> list[Recommendation]:
 def analyze_all(inp: AnalysisInput) -> list[Recommendation]:
     """Every analyzer, most severe first (then category, target)."""
     from .host_analyzers import analyze_cpu, analyze_disk, analyze_load, analyze_memory, analyze_thermal
-    from .model import severity_rank
 
     recs: list[Recommendation] = []
     for fn in (analyze_services, analyze_cpu, analyze_memory, analyze_disk, analyze_load,
                analyze_redis, analyze_network, analyze_thermal):
         recs += fn(inp)
-    recs.sort(key=lambda r: (-severity_rank(r.severity), r.category, r.target))
+    recs.sort(key=lambda r: (-r.severity.rank, r.category, r.target))
     return recs

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import time
 
+from ..severity import SEVERITY_VALUES
 from .core import Recorder
 
 MULTIMODAL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -33,7 +34,6 @@ MULTIMODAL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30
 request): 10 ms to 2 min."""
 
 DEVICES = ("gpu", "npu")
-SEVERITIES = ("critical", "high", "medium", "low")
 
 
 class PerformanceMetricsRecorder(Recorder):
@@ -108,8 +108,8 @@ class PerformanceMetricsRecorder(Recorder):
         """Count one performance alert of ``severity`` (critical/high/medium/low) in
         ``category`` (cpu, memory, gpu, latency...). Raises ``ValueError`` for another
         severity."""
-        if severity not in SEVERITIES:
-            raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
+        if severity not in SEVERITY_VALUES:
+            raise ValueError(f"severity must be one of {SEVERITY_VALUES}, got {severity!r}")
         self.alerts.labels(severity, category).inc()
 
 

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from .. import __version__
+from ..model import json_safe
 from .availability import availability
 from .events import alerts_section, benchmarks_section, optimizations_section
 from .period import NICE_STEPS, Period, iso, resolution
@@ -90,15 +91,4 @@ def build_report(source: MetricSource, files: DataFiles, period: Period, cfg, *,
         "optimizations": optimizations_section(files.optimization_log(), period.start, period.end),
         "benchmarks": benchmarks_section(files.benchmark_runs(), period.start, period.end),
     }
-    return Report(finite(doc), series)
-
-
-def finite(obj):
-    """NaN/±Inf anywhere -> None (JSON has no such numbers; a non-finite figure is no figure)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [finite(v) for v in obj]
-    return obj
+    return Report(json_safe(doc), series)

@@ -73,22 +73,22 @@ def make_report(args, now: float):
 
 
 def write_report(report, fmt: str, out: str | None) -> str | None:
-    """Write ``report`` in ``fmt`` to ``out`` (stdout for html/json when None). Returns a note."""
+    """Write ``report`` in ``fmt`` to ``out`` (stdout for html/json when None), replacing it
+    atomically. Returns a note."""
+    from .. import atomicfile
     from .render import render_html, render_json
 
     if fmt == "pdf":
         from .pdf import write_pdf
 
-        pages = write_pdf(report, out)
+        with atomicfile.atomic_path(out) as tmp:
+            pages = write_pdf(report, tmp)
         return f"wrote {out} ({pages} pages)"
     text = render_html(report) if fmt == "html" else render_json(report)
     if out is None:
         sys.stdout.write(text)
         return None
-    tmp = out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, out)
+    atomicfile.write_text(out, text)
     return f"wrote {out} ({len(text.encode())} bytes)"
 
 

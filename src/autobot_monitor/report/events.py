@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-SEVERITIES = ("critical", "high", "medium", "low")
+from ..severity import SEVERITY_VALUES
+
 NOISIEST = 5
 MAX_LISTED = 50
 
@@ -75,7 +76,7 @@ def alerts_section(transitions: list[dict] | None, log_lines: list[dict] | None,
     times = [t for t in times if t is not None]
     complete = bool(log_lines) or (bool(times) and min(times) <= start)
     inside = [i for i in incidents(transitions, log_lines) if start <= i["fired_at"] < end]
-    by_sev = {s: sum(1 for i in inside if i["severity"] == s) for s in SEVERITIES}
+    by_sev = {s: sum(1 for i in inside if i["severity"] == s) for s in SEVERITY_VALUES}
     by_rule: dict[str, int] = {}
     for i in inside:
         by_rule[i["rule"] or "?"] = by_rule.get(i["rule"] or "?", 0) + 1

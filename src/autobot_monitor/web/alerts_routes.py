@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..alerts.engine import SEVERITIES
 from ..hub.snapshot import alert_json
+from ..severity import SEVERITY_VALUES, Severity
 from ..timeparse import parse_duration
 
 
@@ -24,8 +24,10 @@ class AckBody(BaseModel):
 
 class SilenceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    matchers: dict[str, str] = Field(description="label -> value, '!value' or '~regex' (RE2, anchored); "
-                                                 "alertname is the rule name")
+    matchers: list[str] | dict[str, str] = Field(
+        description="label matchers: [\"alertname=HighCpuUsage\", \"host=~web-.*\"] "
+                    "(= != =~ !~, RE2, fully anchored); alertname is the rule name. Deprecated: "
+                    "a mapping label -> value, '!value' or '~regex'")
     duration: str | float = Field("1h", description="seconds or 30m, 2h, 1d")
     comment: str = Field("", max_length=1000)
     created_by: str = Field("operator", max_length=100)
@@ -43,12 +45,12 @@ def build_router(hub) -> APIRouter:
            "of the listed alerts")
     async def list_alerts(
         state: Annotated[Literal["pending", "firing"] | None, Query()] = None,
-        severity: Annotated[Literal["critical", "high", "medium", "low"] | None, Query()] = None,
+        severity: Annotated[Severity | None, Query()] = None,
         host: Annotated[str | None, Query(max_length=200)] = None,
     ) -> dict:
         alerts = hub.alerts.engine.active(state, severity, host)
-        counts = dict.fromkeys(SEVERITIES, 0)  # of the listed (filtered) alerts
-        firing = dict.fromkeys(SEVERITIES, 0)
+        counts = dict.fromkeys(SEVERITY_VALUES, 0)  # of the listed (filtered) alerts
+        firing = dict.fromkeys(SEVERITY_VALUES, 0)
         for a in alerts:
             counts[a.severity] += 1
             if a.state == "firing":
@@ -88,7 +90,7 @@ def build_router(hub) -> APIRouter:
     @r.get("/api/silences", summary="Silences (active and recently expired)")
     async def silences() -> dict:
         now = hub.clock.time()
-        return {"silences": [{**s.__dict__, "active": s.active(now)}
+        return {"silences": [{**s.to_json(), "active": s.active(now)}
                              for s in hub.alerts.engine.silences.values()]}
 
     @r.post("/api/silences", status_code=201, summary="Silence alerts matching label matchers")
@@ -98,7 +100,7 @@ def build_router(hub) -> APIRouter:
             s = hub.alerts.engine.add_silence(body.matchers, duration, body.comment, body.created_by)
         except ValueError as e:
             return _err(400, str(e))
-        return {**s.__dict__, "active": True}
+        return {**s.to_json(), "active": True}
 
     @r.delete("/api/silences/{silence_id}", summary="Delete (end) a silence now; the history "
               "records silence_deleted with who: the authenticated token's name, else ?by=")
@@ -109,6 +111,6 @@ def build_router(hub) -> APIRouter:
             s = hub.alerts.engine.expire_silence(silence_id, who)
         except KeyError:
             return _err(404, f"no silence {silence_id!r}")
-        return {**s.__dict__, "active": False}
+        return {**s.to_json(), "active": False}
 
     return r

@@ -23,8 +23,9 @@ from ..errors import BadRequest, QueryError, StoreError
 from ..exposition import CONTENT_TYPE
 from ..figures import to_json as figures_json
 from ..logs import dropped_records
+from ..matchers import Matcher, parse_matchers
 from ..model import METRIC_NAME_RE, json_number
-from ..store import MAX_POINTS, parse_matcher, parse_matchers
+from ..store import MAX_POINTS
 from ..timeparse import parse_duration, parse_time
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ def create_app(hub, listen_host: str | None = None) -> FastAPI:  # noqa: C901 - 
         try:
             matchers = parse_matchers(match)
             if host:
-                matchers.append(parse_matcher(f"host={host}"))
+                matchers.append(Matcher.make("host", "=", host))
             res = await asyncio.to_thread(hub.store.query, metric, matchers, t_start, t_end, t_step,
                                           "rate" if rate else fn)
             series = res.series
