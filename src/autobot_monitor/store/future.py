@@ -91,7 +91,7 @@ def _cut_chunks(store, cut_ms: int) -> tuple[int, list[int]]:
                 try:
                     if zlib.crc32(data) != crc:
                         raise ValueError("checksum mismatch")
-                    blob, start2, end2, n2 = _cut_blob(codec.decode(data)[1], i, tier, cut_ms)
+                    blob, start2, end2, n2 = _cut_blob(data, i, tier, cut_ms)
                 except ValueError:
                     blob = None
             if blob is None:
@@ -108,15 +108,16 @@ def _cut_chunks(store, cut_ms: int) -> tuple[int, list[int]]:
     return n_raw, sizes
 
 
-def _cut_blob(part, i: int, tier, cut_ms: int):
-    """A decoded chunk cut at ``cut_ms`` -> (blob, start_ms, end_ms, n), or (None, ...) when
-    nothing is left."""
+def _cut_blob(data: bytes, i: int, tier, cut_ms: int):
+    """A chunk of tier ``i`` cut at ``cut_ms`` -> (blob, start_ms, end_ms, n), or (None, ...) when
+    nothing is left. Raises ValueError for a chunk it cannot decode."""
     if i == 0:
-        ts, vs = part
+        ts, vs = codec.decode_raw(data)
         k = int(np.searchsorted(ts, cut_ms, side="right"))
         if k == 0:
             return None, 0, 0, 0
         return codec.encode_raw(ts[:k], vs[:k]), int(ts[0]), int(ts[k - 1]), k
+    part = codec.decode_rollup(data)
     b = part.select(part.t + tier.res_ms - 1 <= cut_ms)
     if not len(b):
         return None, 0, 0, 0
@@ -139,7 +140,7 @@ def _newest_samples(w: sqlite3.Connection, emptied: list, cut_ms: int) -> dict:
         if ser is None:
             continue
         try:
-            ts, vs = codec.decode(data)[1]
+            ts, vs = codec.decode_raw(data)
         except ValueError:
             todo[sid] = ser
             continue

@@ -70,7 +70,7 @@ def _merge(store, i: int, tier, now_ms: int) -> None:
             try:
                 if zlib.crc32(data) != crc:
                     raise ValueError("checksum mismatch")
-                parts.append(codec.decode(data)[1])
+                parts.append(codec.decode_raw(data) if i == 0 else codec.decode_rollup(data))
             except ValueError as e:
                 store.stats.corrupt_chunk(cid, tier.name, str(e), store.path)
                 continue
@@ -79,8 +79,8 @@ def _merge(store, i: int, tier, now_ms: int) -> None:
         if len(parts) < 2:
             continue
         if i == 0:
-            ts = np.concatenate([p[0] for p in parts])
-            vs = np.concatenate([p[1] for p in parts])
+            ts = np.concatenate([p.ts for p in parts])
+            vs = np.concatenate([p.vals for p in parts])
             order = np.argsort(ts, kind="stable")
             ts, vs = ts[order], vs[order]
             keep = np.r_[True, ts[1:] != ts[:-1]]

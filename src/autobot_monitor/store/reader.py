@@ -60,7 +60,7 @@ class ReadMixin:
             try:
                 if zlib.crc32(data) != crc:
                     raise ValueError("checksum mismatch")
-                out.append(codec.decode(data)[1])
+                out.append(codec.decode_raw(data) if tier == 0 else codec.decode_rollup(data))
             except ValueError as e:
                 self.stats.corrupt_chunk(cid, self.tiers[tier].name, str(e), self.path)
         return out
@@ -70,8 +70,8 @@ class ReadMixin:
         counter = type_ == "counter"
         parts = self._chunks(sid, tier, start_ms, end_ms)
         if tier == 0:
-            ts = np.concatenate([p[0] for p in parts] + [hts])
-            vs = np.concatenate([p[1] for p in parts] + [hvs])
+            ts = np.concatenate([p.ts for p in parts] + [hts])
+            vs = np.concatenate([p.vals for p in parts] + [hvs])
             b = codec.raw_buckets(ts, vs, counter, None if parts else pt, None if parts else pv)
         else:
             b = codec.Buckets.concat([*parts, codec.raw_buckets(hts, hvs, counter, pt, pv)])
