@@ -53,9 +53,9 @@ def med(fn, repeat: int) -> float:
 
 def old_query(s: TieredStore, host: str, start: float, end: float, step: float) -> list:
     tier = s.choose_tier(start, end, step)
-    sel, _ = s._select("g", [m for m in __import__("autobot_monitor.store.matchers", fromlist=["x"])
+    sel, _ = s._querier._select("g", [m for m in __import__("autobot_monitor.store.matchers", fromlist=["x"])
                              .to_matchers({"host": host})])
-    return codec.aggregate(s._buckets(sel[0], tier, int(start * 1000), int(end * 1000)),
+    return codec.aggregate(s._querier.buckets(sel[0], tier, int(start * 1000), int(end * 1000)),
                            int(start * 1000), int(step * 1000), "avg")
 
 

@@ -1,7 +1,7 @@
 """TieredStore.drop_after: samples stamped ahead of the clock leave the head, the WAL and every
 tier's chunks (cut ones re-encoded), so the series accept writes again, also after a reopen."""
 
-import os
+import shutil
 
 from autobot_monitor.store import WriteSample
 from autobot_monitor.store.engine import TieredStore
@@ -69,10 +69,13 @@ def test_a_series_only_ever_written_ahead_is_forgotten_and_replays(tmp_path):
     store.write([WriteSample("new", L, 1.0, "gauge", T0 + 86400)])
     assert store.drop_after(T0 + 100) == 1
     assert store.write([WriteSample("new", L, 2.0, "gauge", T0 + 120)]) == 1
-    store._wal.close()  # as after kill -9: no flush, the WAL alone has the head
-    store._closed = True
-    os.close(store._lockf)
-    store = TieredStore(path)
+    crashed = tmp_path / "crashed"  # the files as kill -9 leaves them: no flush, the WAL has the head
+    crashed.mkdir()
+    for f in tmp_path.glob("s.db*"):
+        if not f.name.endswith(".lock"):
+            shutil.copy(f, crashed / f.name)
+    store.close()
+    store = TieredStore(str(crashed / "s.db"))
     try:
         assert _times(store, "new") == [T0 + 120]
     finally:
