@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from autobot_monitor.cli import main
-from autobot_monitor.store import TieredStore, WriteSample
+from autobot_monitor.store import Series, TieredStore
 
 T0 = 1_700_000_400.0  # on a 10-minute boundary
 STATIC = Path(__file__).resolve().parents[2] / "src/autobot_monitor/web/static"
@@ -23,8 +23,8 @@ def fill(s: TieredStore, ks, counter_reset_at: int | None = None, jitter: bool =
     for k in ks:
         t = T0 + 15 * k + ((0.003 if k % 3 else -0.002) if jitter else 0.0)
         c = 150.0 * (k - counter_reset_at if counter_reset_at is not None and k >= counter_reset_at else k)
-        s.write([WriteSample("g", (("host", "a"),), float(k), "gauge", t),
-                 WriteSample("c_total", (("host", "a"),), c, "counter", t)])
+        s.write([Series("g", {"host": "a"}, [(t, float(k))], "gauge"),
+                 Series("c_total", {"host": "a"}, [(t, c)], "counter")])
 
 
 def hole_steps(pts):
@@ -54,7 +54,7 @@ def test_steps_after_the_last_sample_are_null_when_the_store_moved_on(tmp_path):
     s = TieredStore(str(tmp_path / "m.db"))
     fill(s, range(10))
     for k in range(10, 20):  # another series goes on: the store's newest sample moves
-        s.write([WriteSample("other", (), 1.0, "gauge", T0 + 15 * k)])
+        s.write([Series("other", {}, [(T0 + 15 * k, 1.0)], "gauge")])
     pts = s.query("g", {}, T0, T0 + 19 * 15, 15).series[0].points
     assert hole_steps(pts) == [T0 + 15 * k for k in range(10, 20)]
 

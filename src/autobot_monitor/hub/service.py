@@ -31,7 +31,7 @@ from ..config.models import MonitorConfig
 from ..errors import ConfigError, StoreError
 from ..model import MetricFamily, MetricSpec
 from ..report.availability import availability_24h, no_availability
-from ..store import Store, WriteSample, open_store
+from ..store import Series, Store, open_store
 from ..store.future import drop_future
 from .datadir import DataDirWatch, watched_paths
 from .schedule import CycleSchedule
@@ -361,7 +361,7 @@ class Hub:
     async def _write(self, fams: list[MetricFamily], now: float) -> None:
         if self.store is None:
             return
-        rows = [WriteSample(s.name, s.labels, s.value, f.type, now) for f in fams for s in f.samples]
+        rows = [Series(s.name, dict(s.labels), [(now, s.value)], f.type) for f in fams for s in f.samples]
         t0 = time.perf_counter()
         try:
             self._samples_stored += await asyncio.to_thread(self.store.write, rows)

@@ -4,35 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
-
-from ..model import Labels
+from typing import Any, Protocol
 
 MAX_POINTS = 11_000  # same cap as Prometheus' query_range
 
 
-@dataclass(frozen=True, slots=True)
-class WriteSample:
-    """One sample to store: metric ``name``, sorted ``labels``, ``value`` (float, NaN allowed),
-    ``type`` of its family (gauge/counter/info) and ``ts`` (Unix seconds)."""
-
-    name: str
-    labels: Labels
-    value: float
-    type: str
-    ts: float
+Point = tuple[float, float | None]  # (Unix seconds, value; None = no value)
 
 
 @dataclass(slots=True)
-class SeriesPoints:
-    """One series of a range query: ``labels`` (dict, includes nothing of the name) and
-    ``points`` as ``[unix_seconds, value_or_None]`` pairs in time order."""
+class Series:
+    """One series and some of its points, what the store is written and read in: metric
+    ``name``; ``labels`` (a dict, without the name); ``points`` as ``(unix_seconds,
+    value_or_None)`` pairs in time order (written: one point per sample, None stored as NaN;
+    read: one per step or raw sample); ``type`` of its family (``gauge``, ``counter`` or
+    ``info``), which the store keeps per series (counters roll up as increases)."""
 
     name: str
     labels: dict[str, str]
-    points: list[tuple[float, float | None]]
+    points: list[Point]
+    type: str = "gauge"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"metric": self.name, "labels": self.labels,
                 "points": [[t, v] for t, v in self.points]}
 
@@ -43,18 +36,18 @@ class QueryResult:
     of an external backend) and the ``series``."""
 
     tier: str
-    series: list[SeriesPoints]
+    series: list[Series]
 
 
 class Store(Protocol):
     """A metric store. All methods are blocking; async callers run them in a thread."""
 
-    def write(self, samples: Iterable[WriteSample]) -> int:
-        """Persist ``samples``; returns how many were written. Raises ``StoreError``."""
+    def write(self, batch: Iterable[Series]) -> int:
+        """Persist the points of ``batch``; returns how many were written. Raises ``StoreError``."""
         ...
 
     def query_range(self, name: str, matchers: Mapping[str, str], start: float, end: float,
-                    step: float) -> list[SeriesPoints]:
+                    step: float) -> list[Series]:
         """Series called ``name`` whose labels include every ``matchers`` pair, over
         ``[start, end]`` (Unix seconds) at ``step`` seconds: one point per step bucket, the bucket's
         average for gauges and its last value for counters. Raises ``QueryError`` for

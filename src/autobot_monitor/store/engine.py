@@ -49,7 +49,7 @@ from typing import NoReturn
 from ..errors import StoreError
 from ..model import MetricFamily
 from . import diskcap, maintenance
-from .base import MAX_POINTS, QueryResult, SeriesPoints, WriteSample
+from .base import MAX_POINTS, QueryResult, Series
 from .chunks import ChunkStore, Flush, NewSeries, Tier, default_tiers
 from .future import Emptied, cut_chunks
 from .head import Head
@@ -100,25 +100,27 @@ class TieredStore:
         self._querier = Querier(self._head, self._chunks, self.tiers, self._lock)
 
     # -- write --------------------------------------------------------------------------------
-    def write(self, samples: Iterable[WriteSample]) -> int:
-        """Accept a batch (see the module doc for the rules); returns how many samples were
-        accepted. Raises StoreError when the store refuses writes (flush or WAL failing)."""
-        batch = samples if isinstance(samples, list) else list(samples)
-        if not batch:
+    def write(self, batch: Iterable[Series]) -> int:
+        """Accept the points of a batch of series (see the module doc for the rules); returns
+        how many samples were accepted. Raises StoreError when the store refuses writes (flush
+        or WAL failing)."""
+        batch = batch if isinstance(batch, list) else list(batch)
+        size = sum(len(s.points) for s in batch)
+        if not size:
             return 0
         with self._lock:
             if self._closed:
                 raise StoreError("store is closed")
-            max_ms = int(round(max(s.ts for s in batch) * 1000))
+            max_ms = int(round(max(t for s in batch for t, _ in s.points) * 1000))
             head = self._head
-            over = head.samples + len(batch) > self.max_head
+            over = head.samples + size > self.max_head
             if head.samples and (over or self._refusing or max_ms >= (head.window_end or 0)):
-                self._flush(None if over else head.window_end, refuse=len(batch))
-            self._check_cap(len(batch))
+                self._flush(None if over else head.window_end, refuse=size)
+            self._check_cap(size)
             try:
                 n, dup, ooo = head.append(batch)
             except StoreError as e:
-                self._refuse(str(e), len(batch))
+                self._refuse(str(e), size)
             if self._refusing:
                 log.warning("store %s accepts writes again", self.path)
                 self._refusing = None
@@ -245,10 +247,10 @@ class TieredStore:
         return self._querier.query(name, matchers, start, end, step, fn, max_points)
 
     def query_range(self, name: str, matchers: Matchers, start: float, end: float, step: float,
-                    fn: str | None = None) -> list[SeriesPoints]:
+                    fn: str | None = None) -> list[Series]:
         return self._querier.query(name, matchers, start, end, step, fn).series
 
-    def raw_samples(self, name: str, matchers: Matchers, start: float, end: float) -> list[SeriesPoints]:
+    def raw_samples(self, name: str, matchers: Matchers, start: float, end: float) -> list[Series]:
         return self._querier.raw_samples(name, matchers, start, end)
 
     def mean(self, name: str, matchers: Matchers, start: float, end: float) -> float | None:

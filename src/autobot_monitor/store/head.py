@@ -14,6 +14,7 @@ calls it under the store's lock.
 from __future__ import annotations
 
 import logging
+import math
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import numpy as np
 
 from ..errors import StoreError
 from ..model import Labels
-from .base import WriteSample
+from .base import Series
 from .matchers import Matcher, match_all
 from .wal import SeriesDef, Wal
 from .wal import encode as wal_record
@@ -178,27 +179,40 @@ class Head:
             vals.extend(s.vals)
         return wal_record(defs, ids, ts, vals)
 
-    def append(self, batch: Iterable[WriteSample]) -> tuple[int, int, int]:
-        """Append ``batch`` and log it (one fsynced record). Returns (accepted, duplicates,
-        out of order). Raises StoreError when the log fails; the head is then as before."""
+    def series_for(self, name: str, labels: dict[str, str], type_: str,
+                   defs: list[SeriesDef]) -> HeadSeries:
+        """The series ``name``/``labels``; a new one is registered (and appended to ``defs``).
+        Labels of a dict built in sorted order (the usual case) need no sort."""
+        ser = self.by_key.get((name, tuple(labels.items())))
+        if ser is None:
+            key = tuple(sorted(labels.items()))
+            ser = self.by_key.get((name, key))
+            if ser is None:
+                ser = self._add(self._next_id, name, key, type_)
+                defs.append((ser.id, type_, name, key))
+        return ser
+
+    def append(self, batch: Iterable[Series]) -> tuple[int, int, int]:
+        """Append the points of ``batch`` (None values as NaN) and log them (one fsynced record).
+        Returns (accepted, duplicates, out of order). Raises StoreError when the log fails; the
+        head is then as before."""
         defs: list[SeriesDef] = []
         ids, tss, vals = array("I"), array("q"), array("d")
         touched: list[tuple[HeadSeries, int]] = []
         dup = ooo = 0
         for s in batch:
-            ser = self.by_key.get((s.name, s.labels))
-            if ser is None:
-                ser = self._add(self._next_id, s.name, s.labels, s.type)
-                defs.append((ser.id, s.type, s.name, s.labels))
-            t = int(round(s.ts * 1000))
-            if t <= ser.last_ts:
-                dup, ooo = (dup + 1, ooo) if t == ser.last_ts else (dup, ooo + 1)
-                continue
-            touched.append((ser, ser.last_ts))
-            self._push(ser, t, s.value)
-            ids.append(ser.id)
-            tss.append(t)
-            vals.append(s.value)
+            ser = self.series_for(s.name, s.labels, s.type, defs)
+            for ts, value in s.points:
+                t = int(round(ts * 1000))
+                if t <= ser.last_ts:
+                    dup, ooo = (dup + 1, ooo) if t == ser.last_ts else (dup, ooo + 1)
+                    continue
+                v = math.nan if value is None else value
+                touched.append((ser, ser.last_ts))
+                self._push(ser, t, v)
+                ids.append(ser.id)
+                tss.append(t)
+                vals.append(v)
         try:
             self.wal.append(wal_record(defs, ids, tss, vals))
         except StoreError:

@@ -19,7 +19,7 @@ import httpx
 
 from ..errors import QueryError, StoreError
 from ..model import METRIC_NAME_RE
-from .base import MAX_POINTS, QueryResult, SeriesPoints
+from .base import MAX_POINTS, QueryResult, Series
 from .matchers import to_matchers
 
 _FN = {"avg": "avg_over_time", "min": "min_over_time", "max": "max_over_time",
@@ -89,11 +89,11 @@ class PrometheusStore:
             labels = {k: v for k, v in s["metric"].items() if k != "__name__"}
             got = {int(round(float(t) * 1000)): float(v) for t, v in s["values"]}
             # a step the server has no value for (stale: nothing within its lookback) is null
-            out.append(SeriesPoints(name, labels, [(t / 1000.0, got.get(t)) for t in grid]))
+            out.append(Series(name, labels, [(t / 1000.0, got.get(t)) for t in grid]))
         out.sort(key=lambda s: sorted(s.labels.items()))
         return QueryResult(self.tier, out)
 
-    def query_range(self, name, matchers, start, end, step, fn=None) -> list[SeriesPoints]:
+    def query_range(self, name, matchers, start, end, step, fn=None) -> list[Series]:
         return self.query(name, matchers, start, end, step, fn).series
 
     def mean(self, name, matchers, start: float, end: float) -> float | None:

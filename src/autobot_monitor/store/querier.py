@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import QueryError
 from . import codec
-from .base import MAX_POINTS, QueryResult, SeriesPoints
+from .base import MAX_POINTS, QueryResult, Series
 from .chunks import ChunkStore, Tier
 from .head import Head, HeadView
 from .matchers import Matcher, to_matchers
@@ -41,9 +41,9 @@ class Querier:
             return self._head.select(name, matchers), self._generation()
 
     def _retry(self, name: str, matchers: list[Matcher],
-               read: Callable[[list[HeadView]], list[SeriesPoints]]) -> list[SeriesPoints]:
+               read: Callable[[list[HeadView]], list[Series]]) -> list[Series]:
         """``read`` the selected series, again while a generation changed meanwhile."""
-        out: list[SeriesPoints] = []
+        out: list[Series] = []
         for _ in range(_TRIES):
             sel, gen = self._select(name, matchers)
             out = read(sel)
@@ -92,7 +92,7 @@ class Querier:
         look = max(2 * step_ms, LOOKBACK_MS)  # tells whether the first steps are in a hole
         res_ms = self._tiers[tier].res_ms
 
-        def read(sel: list[HeadView]) -> list[SeriesPoints]:
+        def read(sel: list[HeadView]) -> list[Series]:
             if fn == "rate" and any(s.type != "counter" for s in sel):
                 raise QueryError(f"rate applies to counters; {name} is a {sel[0].type}")
             out = []
@@ -101,25 +101,25 @@ class Querier:
                 pts = codec.steps(self.buckets(s, tier, start_ms - look, end_ms), start_ms, end_ms,
                                   step_ms, f, res_ms, self._head.newest_ms)
                 if pts:
-                    out.append(SeriesPoints(name, dict(s.labels), pts))
+                    out.append(Series(name, dict(s.labels), pts, s.type))
             return out
 
         return QueryResult(self._tiers[tier].name, self._retry(name, to_matchers(matchers), read))
 
-    def raw_samples(self, name: str, matchers: Matchers, start: float, end: float) -> list[SeriesPoints]:
+    def raw_samples(self, name: str, matchers: Matchers, start: float, end: float) -> list[Series]:
         """Every stored raw sample (exact values, NaN/±Inf included) in ``[start, end]``.
         Raises QueryError when ``end < start``."""
         if end < start:
             raise QueryError("end must not be before start")
         start_ms, end_ms = int(start * 1000), int(end * 1000)
 
-        def read(sel: list[HeadView]) -> list[SeriesPoints]:
+        def read(sel: list[HeadView]) -> list[Series]:
             out = []
             for s in sel:
                 b = self.buckets(s, 0, start_ms, end_ms)
                 if len(b):
                     pts = list(zip((b.t / 1000.0).tolist(), b.last.tolist(), strict=True))
-                    out.append(SeriesPoints(name, dict(s.labels), pts))
+                    out.append(Series(name, dict(s.labels), pts, s.type))
             return out
 
         return self._retry(name, to_matchers(matchers), read)

@@ -59,12 +59,15 @@ class MirroredStore:
     def __getattr__(self, name):  # query, query_range, mean, metric_names, ... go to the store
         return getattr(self.inner, name)
 
-    def write(self, samples) -> int:
-        batch = samples if isinstance(samples, list) else list(samples)
+    def write(self, batch) -> int:
+        """Write ``batch`` (:class:`~.base.Series`) to the inner store, then queue its points as one
+        entry for Redis (stamped with the newest point's time)."""
+        batch = batch if isinstance(batch, list) else list(batch)
         n = self.inner.write(batch)
-        if batch:
-            entry = (max(s.ts for s in batch),
-                     [[s.name, dict(s.labels), s.value if math.isfinite(s.value) else None] for s in batch])
+        rows = [[s.name, dict(s.labels), v if v is not None and math.isfinite(v) else None]
+                for s in batch for _, v in s.points]
+        if rows:
+            entry = (max(t for s in batch for t, _ in s.points), rows)
             with self._cv:
                 if len(self._q) >= self.cfg.backlog_max:
                     self._q.popleft()
