@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -105,13 +106,19 @@ class TieredStore:
         how many samples were accepted. Raises StoreError when the store refuses writes (flush
         or WAL failing)."""
         batch = batch if isinstance(batch, list) else list(batch)
-        size = sum(len(s.points) for s in batch)
+        size, newest = 0, -math.inf
+        for s in batch:  # points are in time order: the last is the newest
+            pts = s.points
+            if pts:
+                size += len(pts)
+                if pts[-1][0] > newest:
+                    newest = pts[-1][0]
         if not size:
             return 0
         with self._lock:
             if self._closed:
                 raise StoreError("store is closed")
-            max_ms = int(round(max(t for s in batch for t, _ in s.points) * 1000))
+            max_ms = int(round(newest * 1000))
             head = self._head
             over = head.samples + size > self.max_head
             if head.samples and (over or self._refusing or max_ms >= (head.window_end or 0)):

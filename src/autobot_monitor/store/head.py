@@ -200,8 +200,11 @@ class Head:
         ids, tss, vals = array("I"), array("q"), array("d")
         touched: list[tuple[HeadSeries, int]] = []
         dup = ooo = 0
+        by_key, push = self.by_key, self._push
         for s in batch:
-            ser = self.series_for(s.name, s.labels, s.type, defs)
+            ser = by_key.get((s.name, tuple(s.labels.items())))
+            if ser is None:
+                ser = self.series_for(s.name, s.labels, s.type, defs)
             for ts, value in s.points:
                 t = int(round(ts * 1000))
                 if t <= ser.last_ts:
@@ -209,7 +212,7 @@ class Head:
                     continue
                 v = math.nan if value is None else value
                 touched.append((ser, ser.last_ts))
-                self._push(ser, t, v)
+                push(ser, t, v)
                 ids.append(ser.id)
                 tss.append(t)
                 vals.append(v)
