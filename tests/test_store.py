@@ -128,9 +128,9 @@ def test_acknowledged_writes_survive_kill_9_and_a_torn_tail_is_dropped(tmp_path)
         import os, signal
         from autobot_monitor.store import Series, TieredStore
         s = TieredStore({p!r})
-        for i in range(1500):  # crosses two head windows: chunks + WAL
-            s.write([Series("g", {{"host": "a"}}, [({T0} + i, float(i))], "gauge"),
-                     Series("c_total", {{}}, [({T0} + i, float(i))], "counter")])
+        for w in range(0, 1500, 600):  # one batch per head window; two flushed: chunks + WAL
+            pts = [({T0} + i, float(i)) for i in range(w, min(w + 600, 1500))]
+            s.write([Series("g", {{"host": "a"}}, pts, "gauge"), Series("c_total", {{}}, pts, "counter")])
         print("written", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """)

@@ -3,6 +3,8 @@ tier's chunks (cut ones re-encoded), so the series accept writes again, also aft
 
 import shutil
 
+from storesupport import write_windows
+
 from autobot_monitor.store import Series
 from autobot_monitor.store.engine import TieredStore
 
@@ -11,10 +13,8 @@ L = {"host": "a"}
 
 
 def _write(store, start: float, n: int, step: float = 30.0) -> None:
-    for i in range(n):
-        t = start + i * step
-        store.write([Series("g", L, [(t, float(i))], "gauge"),
-                     Series("c_total", L, [(t, float(i))], "counter")])
+    pts = [(start + i * step, float(i)) for i in range(n)]
+    write_windows(store, [Series("g", L, pts, "gauge"), Series("c_total", L, pts, "counter")])
 
 
 def _times(store, name: str, tier_step: float | None = None) -> list[float]:

@@ -4,6 +4,7 @@ import sqlite3
 
 import numpy as np
 import pytest
+from storesupport import write_windows
 
 from autobot_monitor.errors import StoreError
 from autobot_monitor.store import Series, TieredStore, default_tiers
@@ -17,11 +18,14 @@ def fam(store, name):
 
 
 def fill(store, seconds, step=10, start=T0):
-    """A gauge (i % 100) and a counter (+step per sample, reset at the half) every ``step`` s."""
+    """A gauge (i % 100) and a counter (+step per sample, reset at the half) every ``step`` s,
+    written one batch per head window."""
+    g = Series("g", {"host": "a"}, [], "gauge")
+    c = Series("c_total", {"host": "a"}, [], "counter")
     for k, i in enumerate(range(0, seconds, step)):
-        c = (k if i < seconds // 2 else k - seconds // step // 2 + 1) * float(step)
-        store.write([Series("g", {"host": "a"}, [(start + i, float(k % 100))], "gauge"),
-                     Series("c_total", {"host": "a"}, [(start + i, c)], "counter")])
+        g.points.append((start + i, float(k % 100)))
+        c.points.append((start + i, (k if i < seconds // 2 else k - seconds // step // 2 + 1) * float(step)))
+    write_windows(store, [g, c])
 
 
 def test_tier_is_chosen_by_step_and_rollups_agree_with_raw(tmp_path):
