@@ -6,7 +6,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..model import MetricFamily
+from .matchers import Matcher
+
 MAX_POINTS = 11_000  # same cap as Prometheus' query_range
+
+# label matchers as every read takes them: ``{name: value}`` (equality) or Matcher objects
+Matchers = Mapping[str, str] | Iterable[Matcher] | None
 
 
 Point = tuple[float, float | None]  # (Unix seconds, value; None = no value)
@@ -46,20 +52,26 @@ class Store(Protocol):
         """Persist the points of ``batch``; returns how many were written. Raises ``StoreError``."""
         ...
 
-    def query_range(self, name: str, matchers: Mapping[str, str], start: float, end: float,
-                    step: float) -> list[Series]:
+    def query_range(self, name: str, matchers: Matchers, start: float, end: float,
+                    step: float, fn: str | None = None) -> list[Series]:
         """Series called ``name`` whose labels include every ``matchers`` pair, over
         ``[start, end]`` (Unix seconds) at ``step`` seconds: one point per step bucket, the bucket's
-        average for gauges and its last value for counters. Raises ``QueryError`` for
-        ``end < start``, ``step <= 0`` or more than :data:`MAX_POINTS` points per series."""
+        average for gauges and its last value for counters (``fn`` as in :meth:`query`). Raises
+        ``QueryError`` for ``end < start``, ``step <= 0`` or more than :data:`MAX_POINTS` points
+        per series."""
         ...
 
-    def mean(self, name: str, matchers: Mapping[str, str], start: float,
+    def raw_samples(self, name: str, matchers: Matchers, start: float, end: float) -> list[Series]:
+        """Every stored sample of the matching series in ``[start, end]``, exact. Raises
+        ``QueryError`` for ``end < start`` or a backend that cannot answer it."""
+        ...
+
+    def mean(self, name: str, matchers: Matchers, start: float,
              end: float) -> float | None:
         """Average of all matching samples in ``[start, end]``; None when there is none."""
         ...
 
-    def query(self, name: str, matchers, start: float, end: float, step: float,
+    def query(self, name: str, matchers: Matchers, start: float, end: float, step: float,
               fn: str | None = None) -> QueryResult:
         """Like :meth:`query_range` with label ``matchers`` (a ``{name: value}`` mapping or
         :class:`~.matchers.Matcher` objects with ``=``, ``!=``, ``=~``, ``!~``) and ``fn``: None
@@ -75,7 +87,7 @@ class Store(Protocol):
         """Drop samples older than the retention; returns how many were dropped."""
         ...
 
-    def families(self) -> list:
+    def families(self) -> list[MetricFamily]:
         """The store's self-metrics as MetricFamily objects (may be empty)."""
         ...
 

@@ -159,8 +159,8 @@ class ChunkStore:
             if w.in_transaction:
                 w.execute("ROLLBACK")
             raise
-        for r in rows:
-            self.tier_bytes[r[1]] += r[5]
+        for row in rows:
+            self.tier_bytes[row[1]] += row[5]
 
     def insert(self, rows: list[ChunkRow]) -> None:
         """Insert chunk rows (inside the caller's transaction; ``tier_bytes`` is the caller's)."""

@@ -122,7 +122,7 @@ class Buckets:
     def __len__(self) -> int:
         return len(self.t)
 
-    def select(self, mask_or_slice) -> Buckets:
+    def select(self, mask_or_slice: np.ndarray | slice) -> Buckets:
         return Buckets(*(getattr(self, f)[mask_or_slice] for f in ("t", *_FIELDS)))
 
     @staticmethod

@@ -50,11 +50,11 @@ from typing import NoReturn
 from ..errors import StoreError
 from ..model import MetricFamily
 from . import diskcap, maintenance
-from .base import MAX_POINTS, QueryResult, Series
+from .base import MAX_POINTS, Matchers, QueryResult, Series
 from .chunks import ChunkStore, Flush, NewSeries, Tier, default_tiers
 from .future import Emptied, cut_chunks
 from .head import Head
-from .querier import Matchers, Querier
+from .querier import Querier
 from .stats import StoreStats
 
 __all__ = ["Tier", "TieredStore", "default_tiers"]

@@ -36,7 +36,7 @@ def drop_future(store: Any, t: float, when: str) -> int:
     if drop is None:
         return 0
     try:
-        n = drop(t)
+        n = int(drop(t))
     except StoreError as e:
         log.error("cannot delete samples stamped in the future: %s", e)
         return 0

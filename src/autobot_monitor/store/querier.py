@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 
 import numpy as np
 
 from ..errors import QueryError
 from . import codec
-from .base import MAX_POINTS, QueryResult, Series
+from .base import MAX_POINTS, Matchers, QueryResult, Series
 from .chunks import ChunkStore, Tier
 from .head import Head, HeadView
 from .matchers import Matcher, to_matchers
 
 LOOKBACK_MS = 300_000  # read before a range's start: is its first step inside a hole?
 _TRIES = 5  # reads retried while flushes keep moving samples
-
-Matchers = Mapping[str, str] | Iterable[Matcher] | None
 
 
 class Querier:

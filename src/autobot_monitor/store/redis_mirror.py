@@ -18,10 +18,13 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Iterable
+from typing import Any
 
 import redis
 
-from ..model import MetricSpec
+from ..model import MetricFamily, MetricSpec
+from .base import Series, Store
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +42,14 @@ class MirroredStore:
     """Wraps a store: everything goes to ``inner``; writes are also queued for Redis (``cfg``
     is a :class:`~..config.models.RedisMirrorConfig`)."""
 
-    def __init__(self, inner, cfg):
+    def __init__(self, inner: Store, cfg: Any):
         self.inner = inner
         self.cfg = cfg
         host, _, port = cfg.address.rpartition(":")
         pw = os.environ.get(cfg.password_env) if cfg.password_env else None
         self._r = redis.Redis(host=host, port=int(port), db=cfg.db, password=pw,
                               socket_timeout=cfg.timeout, socket_connect_timeout=cfg.timeout)
-        self._q: collections.deque = collections.deque()
+        self._q: collections.deque[tuple[float, list[list[Any]]]] = collections.deque()
         self._cv = threading.Condition()
         self._stop = False
         self.up: bool | None = None
@@ -56,10 +59,10 @@ class MirroredStore:
         self._t = threading.Thread(target=self._run, name="redis-mirror", daemon=True)
         self._t.start()
 
-    def __getattr__(self, name):  # query, query_range, mean, metric_names, ... go to the store
+    def __getattr__(self, name: str) -> Any:  # query, query_range, mean, metric_names, ... go to the store
         return getattr(self.inner, name)
 
-    def write(self, batch) -> int:
+    def write(self, batch: Iterable[Series]) -> int:
         """Write ``batch`` (:class:`~.base.Series`) to the inner store, then queue its points as one
         entry for Redis (stamped with the newest point's time)."""
         batch = batch if isinstance(batch, list) else list(batch)
@@ -116,7 +119,7 @@ class MirroredStore:
             self.up, backoff, self._dropped_in_outage = True, 0.2, 0
             self.mirrored += 1
 
-    def families(self) -> list:
+    def families(self) -> list[MetricFamily]:
         up, bl, mir, dr = (s.family() for s in MIRROR_SPECS)
         if self.up is not None:
             up.add(1.0 if self.up else 0.0)
