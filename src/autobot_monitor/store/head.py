@@ -198,21 +198,26 @@ class Head:
         head is then as before."""
         defs: list[SeriesDef] = []
         ids, tss, vals = array("I"), array("q"), array("d")
-        touched: list[tuple[HeadSeries, int]] = []
+        touched: list[tuple[HeadSeries, int]] = []  # per sample appended: its series' last_ts before
         dup = ooo = 0
-        by_key, push = self.by_key, self._push
+        by_key = self.by_key
         for s in batch:
+            if not s.points:
+                continue
             ser = by_key.get((s.name, tuple(s.labels.items())))
             if ser is None:
                 ser = self.series_for(s.name, s.labels, s.type, defs)
+            sts, svals = ser.ts, ser.vals
             for ts, value in s.points:
-                t = int(round(ts * 1000))
+                t = round(ts * 1000)
                 if t <= ser.last_ts:
                     dup, ooo = (dup + 1, ooo) if t == ser.last_ts else (dup, ooo + 1)
                     continue
                 v = math.nan if value is None else value
                 touched.append((ser, ser.last_ts))
-                push(ser, t, v)
+                sts.append(t)
+                svals.append(v)
+                ser.last_ts = t
                 ids.append(ser.id)
                 tss.append(t)
                 vals.append(v)
@@ -221,20 +226,24 @@ class Head:
         except StoreError:
             self._rollback(touched, defs)
             raise
+        if ids:
+            self._dirty.update(ser for ser, _ in touched)
+            self.samples += len(ids)
+            if self.window_end is None:
+                self.window_end = (tss[0] // self.window_ms + 1) * self.window_ms
+            newest = max(tss)
+            if self.newest_ms is None or newest > self.newest_ms:
+                self.newest_ms = newest
         return len(ids), dup, ooo
 
     def _rollback(self, touched: list[tuple[HeadSeries, int]], defs: list[SeriesDef]) -> None:
+        """Undo the appends of a batch the log refused (the counters were not changed yet)."""
         for ser, old in reversed(touched):
             ser.ts.pop()
             ser.vals.pop()
             ser.last_ts = old
-            self.samples -= 1
-            if not ser.ts:
-                self._dirty.discard(ser)
         for _sid, _, name, labels in defs:
             self._forget(self.by_key[(name, labels)])
-        if not self._dirty:
-            self.window_end = None
 
     # -- flush ------------------------------------------------------------------------------
     def flush_parts(self, cut: int | None) -> list[FlushPart]:
