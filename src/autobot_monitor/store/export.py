@@ -88,21 +88,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
         if args.data_dir:
-            from ..config.loader import find_default_config, load_config
-            from .factory import open_store
-            from .matchers import parse_matcher, parse_matchers
-
-            cfg = load_config(args.config or find_default_config())
-            store = open_store(cfg.storage, args.data_dir)
-            try:
-                ms = parse_matchers(args.match)
-                if args.host:
-                    ms.append(parse_matcher(f"host={args.host}"))
-                res = (store.query_range(args.metric, ms, start, end, step, args.fn) if step
-                       else store.raw_samples(args.metric, ms, start, end))
-            finally:
-                store.close()
-            series = [{"metric": s.name, "labels": s.labels, "points": s.points} for s in res]
+            series = _from_store(args, start, end, step)
         else:
             params = {"metric": args.metric, "start": repr(start), "end": repr(end),
                       **({"step": repr(step)} if step else {}), **({"host": args.host} if args.host else {}),
@@ -132,6 +118,27 @@ def cmd_export(args: argparse.Namespace) -> int:
             out.close()
     print(f"exported {n} points of {len(series)} series", file=sys.stderr)
     return 0
+
+
+def _from_store(args: argparse.Namespace, start: float, end: float,
+                step: float | None) -> list[dict[str, Any]]:
+    """``export --data-dir``: the series read straight from the store of a stopped hub (whose
+    config is ``--config``). Raises ConfigError, QueryError or StoreError."""
+    from ..config.loader import find_default_config, load_config
+    from .factory import open_store
+    from .matchers import parse_matcher, parse_matchers
+
+    cfg = load_config(args.config or find_default_config())
+    store = open_store(cfg.storage, args.data_dir)
+    try:
+        ms = parse_matchers(args.match)
+        if args.host:
+            ms.append(parse_matcher(f"host={args.host}"))
+        res = (store.query_range(args.metric, ms, start, end, step, args.fn) if step
+               else store.raw_samples(args.metric, ms, start, end))
+    finally:
+        store.close()
+    return [{"metric": s.name, "labels": s.labels, "points": s.points} for s in res]
 
 
 def cmd_export_prometheus_config(args: argparse.Namespace) -> int:
