@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 from autobot_monitor.clock import FakeClock  # noqa: E402
 from autobot_monitor.config import load_config  # noqa: E402
 from autobot_monitor.hub.service import Hub  # noqa: E402
-from autobot_monitor.store import TieredStore, WriteSample  # noqa: E402
+from autobot_monitor.store import Series, TieredStore  # noqa: E402
 
 T0 = 1_700_006_400.0
 DAY = 86400.0
@@ -78,14 +78,14 @@ def _drop(args) -> dict:
             for i in range(args.series)]
     s = TieredStore(path)
     for c in range(61):
-        s.write([WriteSample(n, lb, float(c), "gauge", T0 + 10 * c) for n, lb in keys])
+        s.write([Series(n, dict(lb), [(T0 + 10 * c, float(c))], "gauge") for n, lb in keys])
     for c in range(3):
-        s.write([WriteSample(n, lb, float(c), "gauge", T0 + DAY + 10 * c) for n, lb in keys])
+        s.write([Series(n, dict(lb), [(T0 + DAY + 10 * c, float(c))], "gauge") for n, lb in keys])
     t = time.perf_counter()
     n_head = s.drop_after(T0 + 610)
     head_s = time.perf_counter() - t
     for c in range(3):
-        s.write([WriteSample(n, lb, float(c), "gauge", T0 + DAY + 10 * c) for n, lb in keys])
+        s.write([Series(n, dict(lb), [(T0 + DAY + 10 * c, float(c))], "gauge") for n, lb in keys])
     s.close()  # the day-ahead samples go to chunks
     t = time.perf_counter()
     s = TieredStore(path)

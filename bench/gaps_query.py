@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 from autobot_monitor.report.availability import availability_24h as _availability  # noqa: E402
-from autobot_monitor.store import TieredStore, WriteSample, codec  # noqa: E402
+from autobot_monitor.store import Series, TieredStore, codec  # noqa: E402
 
 T0 = 1_700_006_400.0
 DAY = 86400
@@ -37,8 +37,8 @@ def build(hosts: int) -> TieredStore:
         if HOLE[0] <= t < HOLE[1]:
             continue
         s.write([w for h in range(hosts) for w in (
-            WriteSample("autobot_host_up", (("host", f"h{h}"),), 1.0, "gauge", t),
-            WriteSample("g", (("host", f"h{h}"),), float(k % 100), "gauge", t))])
+            Series("autobot_host_up", {"host": f"h{h}"}, [(t, 1.0)], "gauge"),
+            Series("g", {"host": f"h{h}"}, [(t, float(k % 100))], "gauge"))])
     return s
 
 
@@ -53,9 +53,9 @@ def med(fn, repeat: int) -> float:
 
 def old_query(s: TieredStore, host: str, start: float, end: float, step: float) -> list:
     tier = s.choose_tier(start, end, step)
-    sel, _ = s._select("g", [m for m in __import__("autobot_monitor.store.matchers", fromlist=["x"])
+    sel, _ = s._querier._select("g", [m for m in __import__("autobot_monitor.store.matchers", fromlist=["x"])
                              .to_matchers({"host": host})])
-    return codec.aggregate(s._buckets(sel[0], tier, int(start * 1000), int(end * 1000)),
+    return codec.aggregate(s._querier.buckets(sel[0], tier, int(start * 1000), int(end * 1000)),
                            int(start * 1000), int(step * 1000), "avg")
 
 

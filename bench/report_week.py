@@ -24,15 +24,15 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 from autobot_monitor.config.models import MonitorConfig  # noqa: E402
-from autobot_monitor.store import WriteSample, open_store  # noqa: E402
+from autobot_monitor.store import Series, open_store  # noqa: E402
 
 HOSTS = ("main", "frontend", "npu-worker", "redis", "ai-stack", "browser")
 SERVICES = ("backend-api", "ollama", "frontend", "npu-worker", "ai-stack", "browser", "redis", "redis-port")
 WEEK = 7 * 86400
 
 
-def lab(**kw) -> tuple:
-    return tuple(sorted(kw.items()))
+def lab(**kw) -> dict:
+    return dict(sorted(kw.items()))
 
 
 def generate(data_dir: str, end: float, interval: float) -> int:
@@ -45,28 +45,28 @@ def generate(data_dir: str, end: float, interval: float) -> int:
             ph = 2 * math.pi * (t % 86400) / 86400
             for i, h in enumerate(HOSTS):
                 batch += [
-                    WriteSample("autobot_host_up", lab(host=h, role="r", priority="high"),
-                                0.0 if k % 5000 == i else 1.0, g, t),
-                    WriteSample("autobot_cpu_busy_percent", lab(host=h, cpu="all"),
-                                40 + 35 * math.sin(ph + i) + (k * 7 % 13), g, t),
-                    WriteSample("autobot_memory_used_percent", lab(host=h), 50 + 10 * i + 0.00001 * k, g, t)]
+                    Series("autobot_host_up", lab(host=h, role="r", priority="high"),
+                           [(t, 0.0 if k % 5000 == i else 1.0)], g),
+                    Series("autobot_cpu_busy_percent", lab(host=h, cpu="all"),
+                           [(t, 40 + 35 * math.sin(ph + i) + (k * 7 % 13))], g),
+                    Series("autobot_memory_used_percent", lab(host=h), [(t, 50 + 10 * i + 0.00001 * k)], g)]
                 for m, base in (("/", 40.0), ("/var/lib", 60.0)):
-                    batch.append(WriteSample("autobot_filesystem_used_percent",
-                                             lab(host=h, mountpoint=m, device="sda1", fstype="ext4"),
-                                             base + 0.00003 * k, g, t))
+                    batch.append(Series("autobot_filesystem_used_percent",
+                                        lab(host=h, mountpoint=m, device="sda1", fstype="ext4"),
+                                        [(t, base + 0.00003 * k)], g))
                 for dev in ("eth0", "eth1"):
-                    batch += [WriteSample("autobot_network_receive_bytes_per_second", lab(host=h, device=dev),
-                                          1e6 * (1 + math.sin(ph)), g, t),
-                              WriteSample("autobot_network_transmit_bytes_per_second", lab(host=h, device=dev),
-                                          3e5 * (1 + math.cos(ph)), g, t)]
+                    batch += [Series("autobot_network_receive_bytes_per_second", lab(host=h, device=dev),
+                                     [(t, 1e6 * (1 + math.sin(ph)))], g),
+                              Series("autobot_network_transmit_bytes_per_second", lab(host=h, device=dev),
+                                     [(t, 3e5 * (1 + math.cos(ph)))], g)]
                 for p in range(10):
                     pl = lab(host=h, pid=str(1000 + p), name=f"proc-{p}")
-                    batch += [WriteSample("autobot_process_cpu_percent", pl, 5.0 * p, g, t),
-                              WriteSample("autobot_process_resident_memory_bytes", pl, 2**20 * (p + 1), g, t)]
+                    batch += [Series("autobot_process_cpu_percent", pl, [(t, 5.0 * p)], g),
+                              Series("autobot_process_resident_memory_bytes", pl, [(t, 2**20 * (p + 1))], g)]
             for j, s in enumerate(SERVICES):
                 sl = lab(service=s, type="http", host=HOSTS[j % 6])
-                batch += [WriteSample("autobot_service_up", sl, 0.0 if k % 7000 < j else 1.0, g, t),
-                          WriteSample("autobot_service_response_time_seconds", sl, 0.02 + 0.001 * j, g, t)]
+                batch += [Series("autobot_service_up", sl, [(t, 0.0 if k % 7000 < j else 1.0)], g),
+                          Series("autobot_service_response_time_seconds", sl, [(t, 0.02 + 0.001 * j)], g)]
             if (t + interval) // 600 != t // 600:  # one write per store head window (600 s)
                 n += store.write(batch)
                 batch = []

@@ -22,7 +22,7 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
-from autobot_monitor.store import TieredStore, WriteSample  # noqa: E402
+from autobot_monitor.store import Series, TieredStore  # noqa: E402
 
 T0 = 1_700_006_400.0
 
@@ -41,7 +41,8 @@ def ingest(args) -> dict:
     batches = []
     for c in range(args.cycles):
         vals = rng.random(len(keys)).round(2).tolist()
-        batches.append([WriteSample(n, lab, v, "gauge", T0 + 10 * c) for (n, lab), v in zip(keys, vals, strict=True)])
+        batches.append([Series(n, dict(lab), [(T0 + 10 * c, v)], "gauge")
+                        for (n, lab), v in zip(keys, vals, strict=True)])
     cpu0, t0 = time.process_time(), time.perf_counter()
     for b in batches:
         s.write(b)
@@ -64,8 +65,8 @@ def query(args) -> dict:
         ts = T0 + h * 3600 + np.arange(3600)
         g = (50 + 10 * np.sin(ts / 3000) + rng.normal(0, 1, 3600)).round(1)
         c = np.cumsum(rng.integers(0, 1000, 3600)) + h * 3600 * 1000
-        s.write([WriteSample("g", (("host", "a"),), float(v), "gauge", float(t)) for t, v in zip(ts, g, strict=True)]
-                + [WriteSample("c_total", (("host", "a"),), float(v), "counter", float(t))
+        s.write([Series("g", {"host": "a"}, [(float(t), float(v))], "gauge") for t, v in zip(ts, g, strict=True)]
+                + [Series("c_total", {"host": "a"}, [(float(t), float(v))], "counter")
                    for t, v in zip(ts, c, strict=True)])
     s.flush()
     s.enforce_retention(T0 + days * 86400)
@@ -94,7 +95,7 @@ def memory(args) -> dict:
     s = TieredStore(os.path.join(d, "m.db"))
     peak = 0
     for c in range(args.cycles):
-        s.write([WriteSample(n, lab, float(c % 7), "gauge", T0 + 10 * c) for n, lab in keys])
+        s.write([Series(n, dict(lab), [(T0 + 10 * c, float(c % 7))], "gauge") for n, lab in keys])
         peak = max(peak, proc.memory_info().rss)
     rss1 = proc.memory_info().rss
     s.close()
@@ -124,7 +125,8 @@ def bytes_per_sample(args) -> dict:
             nxt += 1
             fams, _ = await runner.run()
             now = time.time()
-            n += s.write([WriteSample(x.name, x.labels, x.value, f.type, now) for f in fams for x in f.samples])
+            n += s.write([Series(x.name, dict(x.labels), [(now, x.value)], f.type)
+                          for f in fams for x in f.samples])
 
     asyncio.run(run())
     runner.close()

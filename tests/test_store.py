@@ -12,13 +12,13 @@ import pytest
 
 from autobot_monitor.errors import QueryError, StoreError
 from autobot_monitor.model import make_labels
-from autobot_monitor.store import MAX_POINTS, TieredStore, WriteSample, default_tiers, parse_matcher
+from autobot_monitor.store import MAX_POINTS, Series, TieredStore, default_tiers, parse_matcher
 
 T0 = 1_700_000_400.0  # on a 10-minute (and minute) boundary
 
 
 def _w(store, name, labels, value, ts, type_="gauge"):
-    return store.write([WriteSample(name, make_labels(labels), value, type_, ts)])
+    return store.write([Series(name, dict(make_labels(labels)), [(ts, value)], type_)])
 
 
 def test_range_query_averages_gauges_per_step(tmp_path):
@@ -126,11 +126,11 @@ def test_acknowledged_writes_survive_kill_9_and_a_torn_tail_is_dropped(tmp_path)
     p = str(tmp_path / "m.db")
     code = textwrap.dedent(f"""
         import os, signal
-        from autobot_monitor.store import TieredStore, WriteSample
+        from autobot_monitor.store import Series, TieredStore
         s = TieredStore({p!r})
-        for i in range(1500):  # crosses two head windows: chunks + WAL
-            s.write([WriteSample("g", (("host", "a"),), float(i), "gauge", {T0} + i),
-                     WriteSample("c_total", (), float(i), "counter", {T0} + i)])
+        for w in range(0, 1500, 600):  # one batch per head window; two flushed: chunks + WAL
+            pts = [({T0} + i, float(i)) for i in range(w, min(w + 600, 1500))]
+            s.write([Series("g", {{"host": "a"}}, pts, "gauge"), Series("c_total", {{}}, pts, "counter")])
         print("written", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     """)

@@ -14,7 +14,7 @@ from autobot_monitor.alerts.service import AlertService
 from autobot_monitor.clock import FakeClock
 from autobot_monitor.config.models import AlertThresholds, MonitorConfig, StorageConfig
 from autobot_monitor.model import MetricFamily
-from autobot_monitor.store import WriteSample, open_store
+from autobot_monitor.store import Series, open_store
 
 
 def test_local_host_defaults_to_high_and_resource_rules_average():
@@ -38,8 +38,8 @@ async def test_bursty_cpu_flaps_a_raw_rule_but_not_the_averaged_default(tmp_path
         for i in range(90):  # 15 minutes: 3 cycles at 95 %, 2 at 40 %, average 73 %
             clock.advance(10)
             v = 95.0 if i % 5 < 3 else 40.0
-            await asyncio.to_thread(store.write, [WriteSample(
-                "autobot_cpu_busy_percent", labels, v, "gauge", clock.time())])
+            await asyncio.to_thread(store.write, [Series(
+                "autobot_cpu_busy_percent", dict(labels), [(clock.time(), v)], "gauge")])
             fam = MetricFamily("autobot_cpu_busy_percent", "gauge", "cpu", "percent")
             fam.add(v, dict(labels))
             await svc.evaluate([fam], {"box": "high"})
@@ -81,8 +81,8 @@ async def test_window_rule_needs_half_its_window_of_data(tmp_path):
 
     async def cycle(v: float) -> list[str]:
         clock.advance(10)
-        await asyncio.to_thread(store.write, [WriteSample(
-            "autobot_cpu_busy_percent", labels, v, "gauge", clock.time())])
+        await asyncio.to_thread(store.write, [Series(
+            "autobot_cpu_busy_percent", dict(labels), [(clock.time(), v)], "gauge")])
         return [n.kind for n in await svc.evaluate([], {"box": "high"})]
 
     try:

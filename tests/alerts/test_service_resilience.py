@@ -15,7 +15,7 @@ from autobot_monitor.alerts.service import AlertService
 from autobot_monitor.clock import FakeClock
 from autobot_monitor.config.models import StorageConfig
 from autobot_monitor.errors import StoreError
-from autobot_monitor.store import WriteSample, open_store
+from autobot_monitor.store import Series, open_store
 from support import Receiver
 
 pytestmark = pytest.mark.timeout(60)
@@ -40,8 +40,8 @@ class FlakyStore:
 async def cycle(svc, store, clock, value):
     clock.advance(10)
     now = clock.time()
-    await asyncio.to_thread(store.store.write, [WriteSample(
-        "autobot_cpu_busy_percent", (("cpu", "all"), ("host", "h1")), value, "gauge", now)])
+    await asyncio.to_thread(store.store.write, [Series(
+        "autobot_cpu_busy_percent", {"cpu": "all", "host": "h1"}, [(now, value)], "gauge")])
     return [n.kind for n in await svc.evaluate([], {})]
 
 

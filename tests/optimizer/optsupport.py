@@ -8,7 +8,7 @@ import types
 from autobot_monitor.config.loader import parse_config
 from autobot_monitor.optimizer.model import AnalysisInput, HostInput
 from autobot_monitor.optimizer.service import AlertHook, OptimizerService
-from autobot_monitor.store.base import SeriesPoints
+from autobot_monitor.store.base import Series
 
 NOW = 1_700_000_000.0
 
@@ -18,7 +18,7 @@ def cfg(text: str = ""):
 
 
 def series(name: str, labels: dict, values, start: float = NOW - 3600, step: float = 60.0):
-    return SeriesPoints(name, labels, [(start + i * step, v) for i, v in enumerate(values)])
+    return Series(name, labels, [(start + i * step, v) for i, v in enumerate(values)])
 
 
 def linear(a: float, per_step: float, n: int = 61, noise: float = 0.0, seed: int = 1):

@@ -15,9 +15,8 @@ import textwrap
 import pytest
 from optsupport import cfg, optimizer_over
 
-from autobot_monitor.model import make_labels
 from autobot_monitor.optimizer.model import ActionRef, Recommendation
-from autobot_monitor.store import WriteSample, open_store
+from autobot_monitor.store import Series, open_store
 from support import wait_until
 
 
@@ -34,8 +33,8 @@ def child(tmp_path):
 
 
 def write_cpu(store, start, n, value, step=10.0):
-    store.write([WriteSample("autobot_cpu_busy_percent", make_labels({"host": "box", "cpu": "all"}),
-                             value, "gauge", start + i * step) for i in range(n)])
+    store.write([Series("autobot_cpu_busy_percent", {"cpu": "all", "host": "box"},
+                        [(start + i * step, value) for i in range(n)], "gauge")])
 
 
 def cpu_rec(name):

@@ -7,7 +7,7 @@ import pytest
 
 from autobot_monitor.exposition import parse, render
 from autobot_monitor.model import make_labels
-from autobot_monitor.store import TieredStore, WriteSample
+from autobot_monitor.store import Series, TieredStore
 from autobot_monitor.web.applications import application_view
 
 T0 = 1_700_000_000.0
@@ -18,14 +18,14 @@ LES = ("0.05", "0.1", "0.25", "0.5", "+Inf")
 def _write(store, t, op, cum: dict[str, float], ok: float, err: float, instance="a:1",
            job="shop"):
     base = {"job": job, "instance": instance, "team": "web", "operation": op}
-    rows = [WriteSample(H + "_bucket", make_labels({**base, "le": le}), cum.get(le, 0.0),
-                        "counter", t) for le in LES]
-    rows.append(WriteSample(H + "_count", make_labels(base), cum.get("+Inf", 0.0), "counter", t))
+    rows = [Series(H + "_bucket", dict(make_labels({**base, "le": le})), [(t, cum.get(le, 0.0))], "counter")
+            for le in LES]
+    rows.append(Series(H + "_count", dict(make_labels(base)), [(t, cum.get("+Inf", 0.0))], "counter"))
     for status, v in (("ok", ok), ("error", err)):
-        rows.append(WriteSample("autobot_operations_total", make_labels({**base, "status": status}),
-                                v, "counter", t))
-    rows.append(WriteSample("up", make_labels({"job": job, "instance": instance, "host": ""}),
-                            1.0, "gauge", t))
+        rows.append(Series("autobot_operations_total", dict(make_labels({**base, "status": status})),
+                           [(t, v)], "counter"))
+    rows.append(Series("up", dict(make_labels({"job": job, "instance": instance, "host": ""})),
+                       [(t, 1.0)], "gauge"))
     store.write(rows)
 
 

@@ -22,7 +22,7 @@ import json
 import os
 
 from autobot_monitor.config.models import MonitorConfig
-from autobot_monitor.store import WriteSample, open_store
+from autobot_monitor.store import Series, open_store
 
 DAY = 86400
 STEP = 10
@@ -30,11 +30,11 @@ MOUNT = "/data<script>alert(1)</script>"
 PROC = "<script>evil()</script>"
 
 
-def _lab(**kw) -> tuple:
-    return tuple(sorted(kw.items()))
+def _lab(**kw) -> dict:
+    return dict(sorted(kw.items()))
 
 
-def cycle(t: float, k: int, day: int) -> list[WriteSample]:
+def cycle(t: float, k: int, day: int) -> list[Series]:
     """Samples of one hub cycle at ``t``; ``day`` 0 = previous day, 1 = report day."""
     g = "gauge"
     h1 = 0.0 if day == 1 and (1000 <= k < 1030 or 5000 <= k < 5006) else 1.0
@@ -42,24 +42,24 @@ def cycle(t: float, k: int, day: int) -> list[WriteSample]:
     cpu = float(k % 100) if day == 1 else 20.0
     fs = 50.0 + 10.0 * (k * STEP + 5) / DAY if day == 1 else 40.0
     out = [
-        WriteSample("autobot_host_up", _lab(host="h1", role="db", priority="high"), h1, g, t),
-        WriteSample("autobot_host_up", _lab(host="h2", role="web", priority="low"), 1.0, g, t),
-        WriteSample("autobot_service_up", _lab(service="web", type="http", host="h1"), web, g, t),
-        WriteSample("autobot_service_response_time_seconds", _lab(service="web", type="http", host="h1"),
-                    0.05, g, t),
-        WriteSample("autobot_cpu_busy_percent", _lab(host="h1", cpu="all"), cpu, g, t),
-        WriteSample("autobot_cpu_busy_percent", _lab(host="h2", cpu="all"), 5.0, g, t),
-        WriteSample("autobot_memory_used_percent", _lab(host="h1"), 40.0, g, t),
-        WriteSample("autobot_filesystem_used_percent",
-                    _lab(host="h1", mountpoint=MOUNT, device="sdb1", fstype="ext4"), fs, g, t),
-        WriteSample("autobot_network_receive_bytes_per_second", _lab(host="h1", device="eth0"), 1e6, g, t),
-        WriteSample("autobot_network_receive_bytes_per_second", _lab(host="h1", device="lo"), 5e9, g, t),
-        WriteSample("autobot_network_transmit_bytes_per_second", _lab(host="h1", device="eth0"), 2e5, g, t),
+        Series("autobot_host_up", _lab(host="h1", role="db", priority="high"), [(t, h1)], g),
+        Series("autobot_host_up", _lab(host="h2", role="web", priority="low"), [(t, 1.0)], g),
+        Series("autobot_service_up", _lab(service="web", type="http", host="h1"), [(t, web)], g),
+        Series("autobot_service_response_time_seconds", _lab(service="web", type="http", host="h1"),
+               [(t, 0.05)], g),
+        Series("autobot_cpu_busy_percent", _lab(host="h1", cpu="all"), [(t, cpu)], g),
+        Series("autobot_cpu_busy_percent", _lab(host="h2", cpu="all"), [(t, 5.0)], g),
+        Series("autobot_memory_used_percent", _lab(host="h1"), [(t, 40.0)], g),
+        Series("autobot_filesystem_used_percent",
+               _lab(host="h1", mountpoint=MOUNT, device="sdb1", fstype="ext4"), [(t, fs)], g),
+        Series("autobot_network_receive_bytes_per_second", _lab(host="h1", device="eth0"), [(t, 1e6)], g),
+        Series("autobot_network_receive_bytes_per_second", _lab(host="h1", device="lo"), [(t, 5e9)], g),
+        Series("autobot_network_transmit_bytes_per_second", _lab(host="h1", device="eth0"), [(t, 2e5)], g),
     ]
     if day == 1:
-        out += [WriteSample("autobot_process_cpu_percent", _lab(host="h1", pid="42", name=PROC), 50.0, g, t),
-                WriteSample("autobot_process_resident_memory_bytes", _lab(host="h1", pid="42", name=PROC),
-                            100 * 2**20, g, t)]
+        out += [Series("autobot_process_cpu_percent", _lab(host="h1", pid="42", name=PROC), [(t, 50.0)], g),
+                Series("autobot_process_resident_memory_bytes", _lab(host="h1", pid="42", name=PROC),
+                       [(t, 100 * 2**20)], g)]
     return out
 
 
@@ -70,16 +70,15 @@ def seed(data_dir: str, end: float, extra_hosts: int = 0) -> None:
     start = end - DAY
     store = open_store(MonitorConfig().storage, data_dir)
     try:
-        batch: list[WriteSample] = []
+        batch: list[Series] = []
         for day in (0, 1):
             base = start - DAY + day * DAY
             for k in range(DAY // STEP):
                 t = base + k * STEP + 5
                 batch += cycle(t, k, day)
                 for i in range(extra_hosts):
-                    batch += [WriteSample(s.name, tuple(sorted({**dict(s.labels), "host": f"x{i}"}.items())),
-                                          s.value, s.type, s.ts) for s in cycle(t, k, day)
-                              if dict(s.labels).get("host") == "h1"]
+                    batch += [Series(s.name, {**s.labels, "host": f"x{i}"}, s.points, s.type)
+                              for s in cycle(t, k, day) if s.labels.get("host") == "h1"]
                 if (t + STEP) // 600 != t // 600:  # one write per store head window (600 s)
                     store.write(batch)
                     batch = []

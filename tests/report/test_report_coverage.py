@@ -14,7 +14,7 @@ import pytest
 from autobot_monitor.cli import main
 from autobot_monitor.report.availability import availability_24h as _availability
 from autobot_monitor.report.render import host_figure
-from autobot_monitor.store import TieredStore, WriteSample
+from autobot_monitor.store import Series, TieredStore
 
 DAY = 86400
 END = 1_700_006_400.0  # a UTC midnight... of some day; only the arithmetic matters
@@ -27,8 +27,8 @@ def three_minutes(path: str, at: float, hosts_down: int = 0) -> TieredStore:
     s = TieredStore(path)
     for k in range(12):
         t = at + 15 * k
-        s.write([WriteSample("autobot_host_up", (("host", "h"),), 0.0 if k < hosts_down else 1.0, "gauge", t),
-                 WriteSample("autobot_cpu_busy_percent", (("cpu", "all"), ("host", "h")), 100.0, "gauge", t)])
+        s.write([Series("autobot_host_up", {"host": "h"}, [(t, 0.0 if k < hosts_down else 1.0)], "gauge"),
+                 Series("autobot_cpu_busy_percent", {"cpu": "all", "host": "h"}, [(t, 100.0)], "gauge")])
     return s
 
 

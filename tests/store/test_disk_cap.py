@@ -6,7 +6,7 @@ import os
 import pytest
 
 from autobot_monitor.errors import StoreError
-from autobot_monitor.store import TieredStore, WriteSample, default_tiers
+from autobot_monitor.store import Series, TieredStore, default_tiers
 
 T0 = 1_700_006_400.0
 CAP = 300_000
@@ -29,7 +29,7 @@ def test_cap_counts_the_write_ahead_log_refuses_once_logged_and_recovers(tmp_pat
     refused = []
     for k in range(400):
         try:
-            s.write([WriteSample("g", lab, float(k), "gauge", T0 + 10 * k) for lab in labels])
+            s.write([Series("g", dict(lab), [(T0 + 10 * k, float(k))], "gauge") for lab in labels])
         except StoreError as e:
             assert "max_disk_bytes=300000" in str(e)
             refused.append(k)
@@ -46,7 +46,7 @@ def test_cap_counts_the_write_ahead_log_refuses_once_logged_and_recovers(tmp_pat
     assert s.raw_samples("g", {"i": "7"}, T0, T0 + 10 * last)[0].points[-1] == (T0 + 10 * last, float(last))
     # retention frees pages in the database: writes are accepted again, logged once
     s.enforce_retention(T0 + 10 * 86400)
-    s.write([WriteSample("g", labels[0], 1.0, "gauge", T0 + 10 * 86400)])
+    s.write([Series("g", dict(labels[0]), [(T0 + 10 * 86400, 1.0)], "gauge")])
     assert fam(s, "autobot_store_writes_refused")[()] == 0.0
     assert caplog.text.count("accepts writes again") == 1
     s.close()
@@ -55,7 +55,7 @@ def test_cap_counts_the_write_ahead_log_refuses_once_logged_and_recovers(tmp_pat
 def test_no_cap_means_no_refusal(tmp_path):
     s = TieredStore(str(tmp_path / "m.db"), window_s=86400)
     for k in range(50):
-        s.write([WriteSample("g", (("i", str(i)),), 1.0, "gauge", T0 + k) for i in range(200)])
+        s.write([Series("g", {"i": str(i)}, [(T0 + k, 1.0)], "gauge") for i in range(200)])
     assert fam(s, "autobot_store_writes_refused")[()] == 0.0
     with pytest.raises(StoreError):
         TieredStore(str(tmp_path / "m.db"))  # the lock file is part of the store; still held

@@ -5,7 +5,7 @@ import math
 import subprocess
 import sys
 
-from autobot_monitor.store import TieredStore, WriteSample
+from autobot_monitor.store import Series, TieredStore
 
 T0 = 1_700_000_400.0
 
@@ -13,7 +13,7 @@ T0 = 1_700_000_400.0
 def test_export_raw_samples_as_json_and_csv_from_the_data_dir(tmp_path):
     s = TieredStore(str(tmp_path / "metrics.db"))
     for i, v in enumerate([1.5, math.nan, math.inf]):
-        s.write([WriteSample("g", (("host", "a"),), v, "gauge", T0 + i)])
+        s.write([Series("g", {"host": "a"}, [(T0 + i, v)], "gauge")])
     cfg = tmp_path / "c.yaml"
     cfg.write_text("monitoring_interval: 5\n")
     args = [sys.executable, "-m", "autobot_monitor.cli", "export", "--data-dir", str(tmp_path),

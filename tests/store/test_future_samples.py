@@ -1,20 +1,20 @@
 """TieredStore.drop_after: samples stamped ahead of the clock leave the head, the WAL and every
 tier's chunks (cut ones re-encoded), so the series accept writes again, also after a reopen."""
 
-import os
+import shutil
 
-from autobot_monitor.store import WriteSample
+from storesupport import write_windows
+
+from autobot_monitor.store import Series
 from autobot_monitor.store.engine import TieredStore
 
 T0 = 1_700_000_000.0
-L = (("host", "a"),)
+L = {"host": "a"}
 
 
 def _write(store, start: float, n: int, step: float = 30.0) -> None:
-    for i in range(n):
-        t = start + i * step
-        store.write([WriteSample("g", L, float(i), "gauge", t),
-                     WriteSample("c_total", L, float(i), "counter", t)])
+    pts = [(start + i * step, float(i)) for i in range(n)]
+    write_windows(store, [Series("g", L, pts, "gauge"), Series("c_total", L, pts, "counter")])
 
 
 def _times(store, name: str, tier_step: float | None = None) -> list[float]:
@@ -33,13 +33,13 @@ def test_drop_after_cuts_head_chunks_and_rollups_and_survives_reopen(tmp_path):
     assert store.drop_after(cut) == 2 * (100 - 51 + 3)
     assert _times(store, "g") == [T0 + 30 * i for i in range(51)]
     assert cut - 180 < max(_times(store, "g", 60)) <= cut  # 1m buckets up to the cut stay
-    assert store.write([WriteSample("g", L, 7.0, "gauge", cut + 1)]) == 1  # accepted again
+    assert store.write([Series("g", L, [(cut + 1, 7.0)], "gauge")]) == 1  # accepted again
     store.close()
     store = TieredStore(path)
     try:
         assert _times(store, "g")[-2:] == [T0 + 1500, cut + 1]
         assert store.drop_after(T0 + 86400) == 0
-        assert store.write([WriteSample("c_total", L, 1e3, "counter", cut + 2)]) == 1
+        assert store.write([Series("c_total", L, [(cut + 2, 1e3)], "counter")]) == 1
     finally:
         store.close()
 
@@ -52,9 +52,9 @@ def test_future_chunks_found_at_open_are_deleted(tmp_path):
     store.close()  # the day-ahead samples are now in chunks
     store = TieredStore(path)
     try:
-        assert store.write([WriteSample("g", L, 1.0, "gauge", T0 + 300)]) == 0  # blocked
+        assert store.write([Series("g", L, [(T0 + 300, 1.0)], "gauge")]) == 0  # blocked
         assert store.drop_after(T0 + 200) == 10
-        assert store.write([WriteSample("g", L, 1.0, "gauge", T0 + 300)]) == 1
+        assert store.write([Series("g", L, [(T0 + 300, 1.0)], "gauge")]) == 1
         assert _times(store, "g") == [T0 + 30 * i for i in range(5)] + [T0 + 300]
         fam = next(f for f in store.families() if f.name == "autobot_store_samples_future_dropped_total")
         assert fam.samples[0].value == 10
@@ -66,13 +66,16 @@ def test_a_series_only_ever_written_ahead_is_forgotten_and_replays(tmp_path):
     path = str(tmp_path / "s.db")
     store = TieredStore(path)
     _write(store, T0, 2)
-    store.write([WriteSample("new", L, 1.0, "gauge", T0 + 86400)])
+    store.write([Series("new", L, [(T0 + 86400, 1.0)], "gauge")])
     assert store.drop_after(T0 + 100) == 1
-    assert store.write([WriteSample("new", L, 2.0, "gauge", T0 + 120)]) == 1
-    store._wal.close()  # as after kill -9: no flush, the WAL alone has the head
-    store._closed = True
-    os.close(store._lockf)
-    store = TieredStore(path)
+    assert store.write([Series("new", L, [(T0 + 120, 2.0)], "gauge")]) == 1
+    crashed = tmp_path / "crashed"  # the files as kill -9 leaves them: no flush, the WAL has the head
+    crashed.mkdir()
+    for f in tmp_path.glob("s.db*"):
+        if not f.name.endswith(".lock"):
+            shutil.copy(f, crashed / f.name)
+    store.close()
+    store = TieredStore(str(crashed / "s.db"))
     try:
         assert _times(store, "new") == [T0 + 120]
     finally:

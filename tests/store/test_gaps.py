@@ -9,10 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from storesupport import write_windows
 
 from autobot_monitor import figures
 from autobot_monitor.cli import main
-from autobot_monitor.store import TieredStore, WriteSample
+from autobot_monitor.store import Series, TieredStore
 
 T0 = 1_700_000_400.0  # on a 10-minute boundary
 STATIC = Path(__file__).resolve().parents[2] / "src/autobot_monitor/web/static"
@@ -21,11 +22,14 @@ STATIC = Path(__file__).resolve().parents[2] / "src/autobot_monitor/web/static"
 def fill(s: TieredStore, ks, counter_reset_at: int | None = None, jitter: bool = False) -> None:
     """Cycle ``k`` at ``T0 + 15 k`` (± 3 ms with ``jitter``): gauge ``g`` = k, counter ``c_total``
     +150 per cycle (10/s), restarted from 0 at cycle ``counter_reset_at``."""
+    g = Series("g", {"host": "a"}, [], "gauge")
+    c = Series("c_total", {"host": "a"}, [], "counter")
     for k in ks:
         t = T0 + 15 * k + ((0.003 if k % 3 else -0.002) if jitter else 0.0)
-        c = 150.0 * (k - counter_reset_at if counter_reset_at is not None and k >= counter_reset_at else k)
-        s.write([WriteSample("g", (("host", "a"),), float(k), "gauge", t),
-                 WriteSample("c_total", (("host", "a"),), c, "counter", t)])
+        g.points.append((t, float(k)))
+        c.points.append((t, 150.0 * (k - counter_reset_at if counter_reset_at is not None
+                                     and k >= counter_reset_at else k)))
+    write_windows(s, [g, c])
 
 
 def hole_steps(pts):
@@ -54,8 +58,8 @@ def test_a_hole_answers_null_for_its_steps_and_jitter_makes_none(tmp_path):
 def test_steps_after_the_last_sample_are_null_when_the_store_moved_on(tmp_path):
     s = TieredStore(str(tmp_path / "m.db"))
     fill(s, range(10))
-    for k in range(10, 20):  # another series goes on: the store's newest sample moves
-        s.write([WriteSample("other", (), 1.0, "gauge", T0 + 15 * k)])
+    # another series goes on: the store's newest sample moves
+    write_windows(s, [Series("other", {}, [(T0 + 15 * k, 1.0) for k in range(10, 20)], "gauge")])
     pts = s.query("g", {}, T0, T0 + 19 * 15, 15).series[0].points
     assert hole_steps(pts) == [T0 + 15 * k for k in range(10, 20)]
 

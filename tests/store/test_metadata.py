@@ -4,17 +4,17 @@ restart, and stores a histogram's buckets as counters (rate over them works)."""
 import os
 
 from autobot_monitor.model import MetricSpec
-from autobot_monitor.store import TieredStore, WriteSample
+from autobot_monitor.store import Series, TieredStore
 
 T0 = 1_700_000_000.0
 
 
-def _rows(t: float, n: float) -> list[WriteSample]:
+def _rows(t: float, n: float) -> list[Series]:
     hist = MetricSpec("op_seconds", "histogram", "Ops.", "seconds", ("op",)).family()
     hist.add_histogram([(0.1, n), (1, 2 * n)], 0.5 * n, 2 * n, {"op": "x"})
     info = MetricSpec("build_info", "info", "Build.", "", ("version",)).family()
     info.add(1, {"version": "1"})
-    return [WriteSample(s.name, s.labels, s.value, f.type, t, f.unit, f.help)
+    return [Series(s.name, dict(s.labels), [(t, s.value)], f.type, f.unit, f.help)
             for f in (hist, info) for s in f.samples]
 
 

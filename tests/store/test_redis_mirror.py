@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from autobot_monitor.config.models import RedisMirrorConfig
-from autobot_monitor.store import TieredStore, WriteSample
+from autobot_monitor.store import Series, TieredStore
 from autobot_monitor.store.redis_mirror import MirroredStore
 from support import REDIS_SERVER, RedisServer, wait_until
 
@@ -16,8 +16,8 @@ T0 = 1_700_000_400.0
 
 
 def cycle(store, k):
-    store.write([WriteSample("g", (("host", "a"),), float(k), "gauge", T0 + k),
-                 WriteSample("c_total", (), float("nan") if k == 0 else k, "counter", T0 + k)])
+    store.write([Series("g", {"host": "a"}, [(T0 + k, float(k))], "gauge"),
+                 Series("c_total", {}, [(T0 + k, float("nan") if k == 0 else k)], "counter")])
 
 
 def test_mirror_buffers_while_redis_is_down_and_replays_the_bounded_backlog(tmp_path, caplog):

@@ -4,9 +4,10 @@ import sqlite3
 
 import numpy as np
 import pytest
+from storesupport import write_windows
 
 from autobot_monitor.errors import StoreError
-from autobot_monitor.store import TieredStore, WriteSample, default_tiers
+from autobot_monitor.store import Series, TieredStore, default_tiers
 
 T0 = 1_700_006_400.0  # on an hour boundary
 DAY = 86400
@@ -17,11 +18,14 @@ def fam(store, name):
 
 
 def fill(store, seconds, step=10, start=T0):
-    """A gauge (i % 100) and a counter (+step per sample, reset at the half) every ``step`` s."""
+    """A gauge (i % 100) and a counter (+step per sample, reset at the half) every ``step`` s,
+    written one batch per head window."""
+    g = Series("g", {"host": "a"}, [], "gauge")
+    c = Series("c_total", {"host": "a"}, [], "counter")
     for k, i in enumerate(range(0, seconds, step)):
-        c = (k if i < seconds // 2 else k - seconds // step // 2 + 1) * float(step)
-        store.write([WriteSample("g", (("host", "a"),), float(k % 100), "gauge", start + i),
-                     WriteSample("c_total", (("host", "a"),), c, "counter", start + i)])
+        g.points.append((start + i, float(k % 100)))
+        c.points.append((start + i, (k if i < seconds // 2 else k - seconds // step // 2 + 1) * float(step)))
+    write_windows(store, [g, c])
 
 
 def test_tier_is_chosen_by_step_and_rollups_agree_with_raw(tmp_path):
@@ -97,7 +101,7 @@ def test_a_full_disk_refuses_writes_clearly_and_recovers_nothing_lost(tmp_path, 
     labels = [(("i", str(i)),) for i in range(300)]
     refused_at = None
     for k in range(400):
-        batch = [WriteSample("g", lab, float(k), "gauge", T0 + 10 * k) for lab in labels]
+        batch = [Series("g", dict(lab), [(T0 + 10 * k, float(k))], "gauge") for lab in labels]
         try:
             s.write(batch)
         except StoreError as e:
@@ -109,7 +113,7 @@ def test_a_full_disk_refuses_writes_clearly_and_recovers_nothing_lost(tmp_path, 
     assert fam(s, "autobot_store_samples_refused_total")[()] >= 300
     head = fam(s, "autobot_store_head_samples")[()]
     with pytest.raises(StoreError):  # still refusing the same batch, head not growing
-        s.write([WriteSample("g", lab, 1.0, "gauge", T0 + 10 * refused_at + 1) for lab in labels])
+        s.write([Series("g", dict(lab), [(T0 + 10 * refused_at + 1, 1.0)], "gauge") for lab in labels])
     assert fam(s, "autobot_store_head_samples")[()] == head
     assert "refuses writes" in caplog.text
     # what was acknowledged is still readable

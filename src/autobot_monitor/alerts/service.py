@@ -49,7 +49,7 @@ WindowValues = dict[str, tuple[Values, list[dict[str, str]]]]
 
 
 class Series(Protocol):
-    """One stored series as the history store returns it (``store.base.SeriesPoints``)."""
+    """One stored series as the history store returns it (``store.base.Series`` satisfies it)."""
 
     @property
     def labels(self) -> dict[str, str]: ...

@@ -117,15 +117,13 @@ def store_scores(result: dict, storage, data_dir: str) -> int:
     :func:`~autobot_monitor.store.open_store`, so only while no hub holds it); returns samples
     written. Raises StoreError when the store cannot be opened or refuses the write."""
     from ..store import open_store
-    from ..store.base import WriteSample
+    from ..store.base import Series
 
     ts = result["finished"]
-    samples = [WriteSample(SCORE_SPEC.name, (("category", c), ("type", result["type"])),
-                           float(r["score"]), "gauge", ts)
-               for c, r in result["categories"].items() if r["score"] is not None]
-    if result["overall"]["score"] is not None:
-        samples.append(WriteSample(SCORE_SPEC.name, (("category", "overall"), ("type", result["type"])),
-                                   float(result["overall"]["score"]), "gauge", ts))
+    scores = {c: r["score"] for c, r in result["categories"].items()}
+    scores["overall"] = result["overall"]["score"]
+    samples = [Series(SCORE_SPEC.name, {"category": c, "type": result["type"]}, [(ts, float(v))], "gauge")
+               for c, v in scores.items() if v is not None]
     store = open_store(storage, data_dir)
     try:
         return store.write(samples)

@@ -25,7 +25,7 @@ from ..errors import StoreError
 from ..model import MetricFamily, Sample
 from ..privacy import redact_process_names
 from ..report.availability import no_availability
-from ..store import WriteSample
+from ..store import Series
 from .scrape import ScrapeResult, with_target_labels
 from .snapshot import HostState
 from .summary import summarize
@@ -141,7 +141,7 @@ def apply_availability(hosts: Mapping[str, HostState], services: Mapping[str, di
 
 
 class SampleWriter(Protocol):
-    def write(self, rows: list[WriteSample]) -> int: ...
+    def write(self, rows: list[Series]) -> int: ...
 
 
 @dataclass
@@ -160,7 +160,7 @@ def write(store: SampleWriter, fams: Sequence[MetricFamily], now: float,
     """Write every sample of ``fams`` stamped ``now`` (blocking: run in a worker thread). A
     :class:`~..errors.StoreError` is counted in ``health`` and logged once per change of state,
     never raised: a failing store must not stop the cycle (alerts stay as evaluated)."""
-    rows = [WriteSample(s.name, s.labels, s.value, f.type, now, f.unit, f.help)
+    rows = [Series(s.name, dict(s.labels), [(now, s.value)], f.type, f.unit, f.help)
             for f in fams for s in f.samples]
     t0 = time.perf_counter()
     try:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..severity import Severity
-from ..store.base import SeriesPoints
+from ..store.base import Series
 
 CATEGORIES = ("cpu", "memory", "disk", "load", "service", "redis", "network", "gpu", "thermal")
 
@@ -101,13 +101,13 @@ class AnalysisInput:
     window: float
     hosts: list[HostInput]
     services: dict[str, dict]
-    history: dict[str, list[SeriesPoints]]
+    history: dict[str, list[Series]]
     thresholds: Any
     opt: Any
     redis: dict[str, dict] = field(default_factory=dict)
     cleanup: dict[str, dict] = field(default_factory=dict)
 
-    def series(self, metric: str, **match: str) -> list[SeriesPoints]:
+    def series(self, metric: str, **match: str) -> list[Series]:
         """Stored series of ``metric`` whose labels include every ``match`` pair."""
         return [s for s in self.history.get(metric, ())
                 if all(s.labels.get(k) == v for k, v in match.items())]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import struct
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import zstandard
@@ -91,6 +92,13 @@ def _dec_ts(b: bytes, n: int, t0: int) -> tuple[np.ndarray, int]:
     return ts, 1 + m * width
 
 
+class RawChunk(NamedTuple):
+    """A decoded raw chunk: ``ts`` (int64 ms, strictly increasing) and ``vals`` (float64)."""
+
+    ts: np.ndarray
+    vals: np.ndarray
+
+
 def encode_raw(ts: np.ndarray, vals: np.ndarray) -> bytes:
     """Samples (int64 ms, float64) of one series in strictly increasing time -> chunk blob."""
     n = len(ts)
@@ -114,7 +122,7 @@ class Buckets:
     def __len__(self) -> int:
         return len(self.t)
 
-    def select(self, mask_or_slice) -> Buckets:
+    def select(self, mask_or_slice: np.ndarray | slice) -> Buckets:
         return Buckets(*(getattr(self, f)[mask_or_slice] for f in ("t", *_FIELDS)))
 
     @staticmethod
@@ -133,8 +141,12 @@ def encode_rollup(b: Buckets) -> bytes:
     return _HDR.pack(VERSION, KIND_ROLLUP, n, int(b.t[0])) + _zc()[0].compress(body)
 
 
-def decode(blob: bytes) -> tuple[int, object]:
-    """Blob -> ``(KIND_RAW, (ts, vals))`` or ``(KIND_ROLLUP, Buckets)``. Raises ValueError."""
+Chunk = RawChunk | Buckets  # what :func:`decode` returns: the type tells the kind
+
+
+def decode(blob: bytes) -> Chunk:
+    """Blob -> :class:`RawChunk` (a raw chunk) or :class:`Buckets` (a rollup chunk).
+    Raises ValueError for a blob it cannot parse."""
     try:
         ver, kind, n, t0 = _HDR.unpack_from(blob)
         if ver != VERSION or n <= 0:
@@ -144,15 +156,31 @@ def decode(blob: bytes) -> tuple[int, object]:
         if kind == KIND_RAW:
             if len(body) != off + 8 * n:
                 raise ValueError("raw chunk has the wrong length")
-            return kind, (ts, _unxor(body[off:], n))
+            return RawChunk(ts, _unxor(body[off:], n))
         if kind == KIND_ROLLUP:
             if len(body) != off + 8 * n * len(_FIELDS):
                 raise ValueError("rollup chunk has the wrong length")
             cols = [_unxor(body[off + i * 8 * n: off + (i + 1) * 8 * n], n) for i in range(len(_FIELDS))]
-            return kind, Buckets(ts, *cols)
+            return Buckets(ts, *cols)
         raise ValueError(f"unknown chunk kind {kind}")
     except (struct.error, zstandard.ZstdError) as e:
         raise ValueError(f"undecodable chunk: {e}") from e
+
+
+def decode_raw(blob: bytes) -> RawChunk:
+    """A raw tier's blob -> :class:`RawChunk`; ValueError when it is not one (see :func:`decode`)."""
+    c = decode(blob)
+    if not isinstance(c, RawChunk):
+        raise ValueError("rollup chunk where a raw chunk belongs")
+    return c
+
+
+def decode_rollup(blob: bytes) -> Buckets:
+    """A rollup tier's blob -> :class:`Buckets`; ValueError when it is not one."""
+    c = decode(blob)
+    if not isinstance(c, Buckets):
+        raise ValueError("raw chunk where a rollup chunk belongs")
+    return c
 
 
 def raw_buckets(ts: np.ndarray, vals: np.ndarray, counter: bool,

@@ -3,16 +3,18 @@ Prometheus scrape config for the inventory."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
 import math
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import yaml
 
 
-def write_rows(series: list[dict], fmt: str, out) -> int:
+def write_rows(series: list[dict[str, Any]], fmt: str, out: TextIO) -> int:
     """``series``: ``[{"metric", "labels", "points": [[t, v], ...]}]``. CSV columns: metric,
     labels (``k=v;k=v``), timestamp (Unix seconds), value (empty for no value, ``NaN``/``+Inf``
     spelled out). JSON: one document ``{"series": [...]}`` (non-finite values as null).
@@ -34,7 +36,7 @@ def write_rows(series: list[dict], fmt: str, out) -> int:
     return n
 
 
-def prometheus_config(cfg, hub_address: str) -> str:
+def prometheus_config(cfg: Any, hub_address: str) -> str:
     """YAML for Prometheus: job ``autobot-hub`` (the hub's own /metrics at ``hub_address``),
     ``autobot-agent`` (every inventory host, labelled host/role/priority plus its labels) and
     one job per extra target; ``scrape_interval`` is the hub's ``monitoring_interval``."""
@@ -42,7 +44,7 @@ def prometheus_config(cfg, hub_address: str) -> str:
     local = cfg.local_host.name
     jobs = [{"job_name": "autobot-hub", "static_configs": [
         {"targets": [hub_address], **({"labels": {"host": local}} if local else {})}]}]
-    by_scheme: dict[str, list] = {}
+    by_scheme: dict[str, list[dict[str, Any]]] = {}
     for h in cfg.hosts:
         by_scheme.setdefault(h.scheme, []).append(
             {"targets": [h.address], "labels": {**h.labels, "host": h.name, "role": h.role,
@@ -63,7 +65,7 @@ def prometheus_config(cfg, hub_address: str) -> str:
     return buf.getvalue()
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     """``autobot-monitor export``: from the running hub's API (``--url``), or with ``--data-dir``
     straight from a stopped hub's store (exact raw samples unless ``--step``). Exit 0, 1 when the
     hub or store is unavailable, 2 for bad input."""
@@ -86,21 +88,7 @@ def cmd_export(args) -> int:
     out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
         if args.data_dir:
-            from ..config.loader import find_default_config, load_config
-            from .factory import open_store
-            from .matchers import parse_matcher, parse_matchers
-
-            cfg = load_config(args.config or find_default_config())
-            store = open_store(cfg.storage, args.data_dir)
-            try:
-                ms = parse_matchers(args.match)
-                if args.host:
-                    ms.append(parse_matcher(f"host={args.host}"))
-                res = (store.query_range(args.metric, ms, start, end, step, args.fn) if step
-                       else store.raw_samples(args.metric, ms, start, end))
-            finally:
-                store.close()
-            series = [{"metric": s.name, "labels": s.labels, "points": s.points} for s in res]
+            series = _from_store(args, start, end, step)
         else:
             params = {"metric": args.metric, "start": repr(start), "end": repr(end),
                       **({"step": repr(step)} if step else {}), **({"host": args.host} if args.host else {}),
@@ -132,7 +120,28 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_export_prometheus_config(args) -> int:
+def _from_store(args: argparse.Namespace, start: float, end: float,
+                step: float | None) -> list[dict[str, Any]]:
+    """``export --data-dir``: the series read straight from the store of a stopped hub (whose
+    config is ``--config``). Raises ConfigError, QueryError or StoreError."""
+    from ..config.loader import find_default_config, load_config
+    from .factory import open_store
+    from .matchers import parse_matcher, parse_matchers
+
+    cfg = load_config(args.config or find_default_config())
+    store = open_store(cfg.storage, args.data_dir)
+    try:
+        ms = parse_matchers(args.match)
+        if args.host:
+            ms.append(parse_matcher(f"host={args.host}"))
+        res = (store.query_range(args.metric, ms, start, end, step, args.fn) if step
+               else store.raw_samples(args.metric, ms, start, end))
+    finally:
+        store.close()
+    return [{"metric": s.name, "labels": s.labels, "points": s.points} for s in res]
+
+
+def cmd_export_prometheus_config(args: argparse.Namespace) -> int:
     """``autobot-monitor export-prometheus-config``: the scrape config on stdout or ``--output``."""
     import sys
 
@@ -154,7 +163,7 @@ def cmd_export_prometheus_config(args) -> int:
     return 0
 
 
-def add_parsers(sub, default_url: str, default_data_dir: str | None) -> None:
+def add_parsers(sub: Any, default_url: str, default_data_dir: str | None) -> None:
     """Register ``export`` and ``export-prometheus-config`` on the CLI's subparsers."""
     s = sub.add_parser("export", help="export stored history as CSV or JSON")
     s.add_argument("--metric", required=True)

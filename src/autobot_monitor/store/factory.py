@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
+from .base import Store
 from .engine import TieredStore, default_tiers
 
 
-def resolve_path(storage, data_dir: str) -> str:
+def resolve_path(storage: Any, data_dir: str) -> str:
     """``storage.path`` made absolute against ``data_dir``."""
     return storage.path if os.path.isabs(storage.path) else os.path.join(data_dir, storage.path)
 
 
-def open_store(storage, data_dir: str):
+def open_store(storage: Any, data_dir: str) -> Store:
     """``storage`` is a :class:`~..config.models.StorageConfig`. Returns the embedded
     :class:`TieredStore`, or a :class:`~.prometheus.PrometheusStore` for ``backend: prometheus``;
     either wrapped in a :class:`~.redis_mirror.MirroredStore` when ``storage.redis`` is set.
@@ -20,7 +22,7 @@ def open_store(storage, data_dir: str):
     if storage.backend == "prometheus":
         from .prometheus import PrometheusStore
 
-        store = PrometheusStore(storage.prometheus_url)
+        store: Store = PrometheusStore(storage.prometheus_url)
     else:
         tiers = default_tiers(storage.retention_days, storage.rollup_1m_retention_days,
                               storage.rollup_1h_retention_days,

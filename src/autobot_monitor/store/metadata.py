@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from ..model import HISTOGRAM_SUFFIXES, family_name
-from .base import WriteSample
+from .base import Series
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS metadata (name TEXT PRIMARY KEY, type TEXT NOT NULL,
     unit TEXT NOT NULL, help TEXT NOT NULL);"""
@@ -50,7 +50,7 @@ class MetadataTable:
         for name, type_, unit, help_ in conn.execute("SELECT name, type, unit, help FROM metadata"):
             self._meta[name] = MetricMeta(type_, unit, help_)
 
-    def note(self, s: WriteSample) -> None:
+    def note(self, s: Series) -> None:
         """Remember the metadata ``s`` carries (the store calls this once per sample name and
         process, so metadata that changes while the hub runs is picked up on its next start)."""
         fam = family_name(s.type, s.name)

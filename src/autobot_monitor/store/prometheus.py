@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import httpx
 
 from ..errors import QueryError, StoreError
-from ..model import METRIC_NAME_RE, unit_of
-from .base import MAX_POINTS, QueryResult, SeriesPoints
+from ..model import METRIC_NAME_RE, MetricFamily, unit_of
+from .base import MAX_POINTS, Matchers, QueryResult, Series
 from .matchers import to_matchers
 from .metadata import MetricMeta
 
@@ -27,7 +29,7 @@ _FN = {"avg": "avg_over_time", "min": "min_over_time", "max": "max_over_time",
        "last": "last_over_time", "sum": "sum_over_time", "count": "count_over_time"}
 
 
-def selector(name: str, matchers) -> str:
+def selector(name: str, matchers: Matchers) -> str:
     """PromQL selector ``name{k="v",...}`` (values escaped as JSON strings, which PromQL reads)."""
     if not METRIC_NAME_RE.match(name):
         raise QueryError(f"{name!r} is not a valid metric name")
@@ -48,7 +50,7 @@ class PrometheusStore:
         self.url = url.rstrip("/")
         self._c = httpx.Client(timeout=timeout)
 
-    def _get(self, path: str, params: dict) -> dict:
+    def _get(self, path: str, params: dict[str, Any]) -> Any:
         try:
             r = self._c.get(self.url + path, params=params)
         except httpx.HTTPError as e:
@@ -64,10 +66,10 @@ class PrometheusStore:
                              f"{body.get('error', r.text[:200])}")
         return body["data"]
 
-    def write(self, samples) -> int:
+    def write(self, batch: Iterable[Series]) -> int:
         return 0
 
-    def query(self, name, matchers, start: float, end: float, step: float,
+    def query(self, name: str, matchers: Matchers, start: float, end: float, step: float,
               fn: str | None = None) -> QueryResult:
         if end < start:
             raise QueryError("end must not be before start")
@@ -90,14 +92,18 @@ class PrometheusStore:
             labels = {k: v for k, v in s["metric"].items() if k != "__name__"}
             got = {int(round(float(t) * 1000)): float(v) for t, v in s["values"]}
             # a step the server has no value for (stale: nothing within its lookback) is null
-            out.append(SeriesPoints(name, labels, [(t / 1000.0, got.get(t)) for t in grid]))
+            out.append(Series(name, labels, [(t / 1000.0, got.get(t)) for t in grid]))
         out.sort(key=lambda s: sorted(s.labels.items()))
         return QueryResult(self.tier, out)
 
-    def query_range(self, name, matchers, start, end, step, fn=None) -> list[SeriesPoints]:
+    def query_range(self, name: str, matchers: Matchers, start: float, end: float, step: float,
+                    fn: str | None = None) -> list[Series]:
         return self.query(name, matchers, start, end, step, fn).series
 
-    def mean(self, name, matchers, start: float, end: float) -> float | None:
+    def raw_samples(self, name: str, matchers: Matchers, start: float, end: float) -> list[Series]:
+        raise QueryError("raw samples are read from the embedded store only: give a step")
+
+    def mean(self, name: str, matchers: Matchers, start: float, end: float) -> float | None:
         q = f"avg(avg_over_time({selector(name, matchers)}[{_dur(max(end - start, 0.001))}]))"
         res = self._get("/api/v1/query", {"query": q, "time": end}).get("result", [])
         return float(res[0]["value"][1]) if res else None
@@ -122,7 +128,7 @@ class PrometheusStore:
     def enforce_retention(self, now: float) -> int:
         return 0  # the server keeps its own retention
 
-    def families(self) -> list:
+    def families(self) -> list[MetricFamily]:
         return []
 
     def close(self) -> None:

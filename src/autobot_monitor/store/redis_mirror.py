@@ -18,9 +18,13 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Iterable
+from typing import Any
 
 import redis
 
+from ..model import MetricFamily
+from .base import Series, Store
 from .metrics import MIRROR_SPECS
 
 log = logging.getLogger(__name__)
@@ -30,14 +34,14 @@ class MirroredStore:
     """Wraps a store: everything goes to ``inner``; writes are also queued for Redis (``cfg``
     is a :class:`~..config.models.RedisMirrorConfig`)."""
 
-    def __init__(self, inner, cfg):
+    def __init__(self, inner: Store, cfg: Any):
         self.inner = inner
         self.cfg = cfg
         host, _, port = cfg.address.rpartition(":")
         pw = os.environ.get(cfg.password_env) if cfg.password_env else None
         self._r = redis.Redis(host=host, port=int(port), db=cfg.db, password=pw,
                               socket_timeout=cfg.timeout, socket_connect_timeout=cfg.timeout)
-        self._q: collections.deque = collections.deque()
+        self._q: collections.deque[tuple[float, list[list[Any]]]] = collections.deque()
         self._cv = threading.Condition()
         self._stop = False
         self.up: bool | None = None
@@ -47,15 +51,18 @@ class MirroredStore:
         self._t = threading.Thread(target=self._run, name="redis-mirror", daemon=True)
         self._t.start()
 
-    def __getattr__(self, name):  # query, query_range, mean, metric_names, ... go to the store
+    def __getattr__(self, name: str) -> Any:  # query, query_range, mean, metric_names, ... go to the store
         return getattr(self.inner, name)
 
-    def write(self, samples) -> int:
-        batch = samples if isinstance(samples, list) else list(samples)
+    def write(self, batch: Iterable[Series]) -> int:
+        """Write ``batch`` (:class:`~.base.Series`) to the inner store, then queue its points as one
+        entry for Redis (stamped with the newest point's time)."""
+        batch = batch if isinstance(batch, list) else list(batch)
         n = self.inner.write(batch)
-        if batch:
-            entry = (max(s.ts for s in batch),
-                     [[s.name, dict(s.labels), s.value if math.isfinite(s.value) else None] for s in batch])
+        rows = [[s.name, dict(s.labels), v if v is not None and math.isfinite(v) else None]
+                for s in batch for _, v in s.points]
+        if rows:
+            entry = (max(t for s in batch for t, _ in s.points), rows)
             with self._cv:
                 if len(self._q) >= self.cfg.backlog_max:
                     self._q.popleft()
@@ -104,7 +111,7 @@ class MirroredStore:
             self.up, backoff, self._dropped_in_outage = True, 0.2, 0
             self.mirrored += 1
 
-    def families(self) -> list:
+    def families(self) -> list[MetricFamily]:
         up, bl, mir, dr = (s.family() for s in MIRROR_SPECS)
         if self.up is not None:
             up.add(1.0 if self.up else 0.0)

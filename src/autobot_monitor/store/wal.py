@@ -18,6 +18,7 @@ import struct
 import zlib
 from array import array
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from ..atomicfile import atomic_open
 from ..errors import StoreError
@@ -28,9 +29,10 @@ _DEF = struct.Struct("<IBH")
 TYPES = ("gauge", "counter", "info")
 
 SeriesDef = tuple[int, str, str, tuple[tuple[str, str], ...]]  # id, type, name, labels
+Record = tuple[list[SeriesDef], "array[int]", "array[int]", "array[float]"]  # defs, ids, ms, values
 
 
-def encode(defs: list[SeriesDef], ids: array, ts: array, vals: array) -> bytes:
+def encode(defs: list[SeriesDef], ids: array[int], ts: array[int], vals: array[float]) -> bytes:
     parts = [_CNT.pack(len(defs), len(ids))]
     for sid, type_, name, labels in defs:
         body = json.dumps([name, dict(labels)], separators=(",", ":")).encode()
@@ -40,7 +42,7 @@ def encode(defs: list[SeriesDef], ids: array, ts: array, vals: array) -> bytes:
     return _REC.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def decode(payload: bytes) -> tuple[list[SeriesDef], array, array, array]:
+def decode(payload: bytes) -> Record:
     nd, ns = _CNT.unpack_from(payload)
     off = _CNT.size
     defs: list[SeriesDef] = []
@@ -65,13 +67,13 @@ class Wal:
 
     def __init__(self, path: str):
         self.path = path
-        self._f = None
+        self._f: BinaryIO | None = None
 
-    def replay(self) -> tuple[Iterator[tuple[list[SeriesDef], array, array, array]], list[int]]:
+    def replay(self) -> tuple[Iterator[Record], list[int]]:
         """Iterate the intact records; the list gets ``[dropped_bytes]`` once iteration ends."""
         dropped = [0]
 
-        def it():
+        def it() -> Iterator[Record]:
             try:
                 with open(self.path, "rb") as f:
                     data = f.read()
@@ -92,7 +94,7 @@ class Wal:
             dropped[0] = len(data) - off
         return it(), dropped
 
-    def _open(self):
+    def _open(self) -> BinaryIO:
         if self._f is None:
             try:
                 self._f = open(self.path, "ab")  # noqa: SIM115 - kept open, closed in close()
