@@ -87,6 +87,11 @@ class Store(Protocol):
         """Every stored metric name, sorted."""
         ...
 
+    def metadata(self, name: str | None = None) -> Mapping[str, Any]:
+        """Family name -> metadata (``.type``, ``.unit``, ``.help``, ``.to_json()``) of every
+        family, or of the one ``name`` (a family or sample name) belongs to."""
+        ...
+
     def enforce_retention(self, now: float) -> int:
         """Drop samples older than the retention; returns how many were dropped."""
         ...
