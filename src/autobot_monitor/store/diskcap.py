@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-SLACK = 16384  # bytes kept free for the page granularity of a flush
+SLACK = 24576  # bytes kept free for the page granularity of a flush (index and metadata pages)
 
 
 def file_bytes(path: str) -> int:
