@@ -40,6 +40,26 @@ def wait_until(pred, timeout: float = 20.0, interval: float = 0.1, what: str = "
     raise AssertionError(f"timed out waiting for {what} (last error: {last_exc})")
 
 
+async def wait_until_async(pred, timeout: float = 20.0, interval: float = 0.01,
+                           what: str = "condition"):
+    """:func:`wait_until` for coroutines: polls ``pred()`` every ``interval`` seconds while the
+    running event loop keeps going; returns its first truthy value, AssertionError after
+    ``timeout`` seconds."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while time.monotonic() < deadline:
+        try:
+            v = pred()
+            if v:
+                return v
+        except Exception as e:  # noqa: BLE001 - retried
+            last_exc = e
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what} (last error: {last_exc})")
+
+
 class CliProcess:
     """``python -m autobot_monitor.cli ARGS`` as a real child process, stderr to a file."""
 

@@ -6,7 +6,6 @@ HTTP service going away and coming back."""
 from __future__ import annotations
 
 import subprocess
-import time
 
 import httpx
 import pytest
@@ -14,6 +13,10 @@ import pytest
 from support import CliProcess, HttpServer, Receiver, free_port, wait_http, wait_until
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def cycles(url: str) -> int:
+    return httpx.get(url + "/api/system/status").json()["cycles"]
 
 
 def statuses(receiver, rule):
@@ -95,8 +98,11 @@ def test_default_service_down_rule_with_silence(hub):
     assert httpx.post(url + "/api/silences", json={"matchers": {"a": "~("}}).status_code == 400
     svc.stop()
     wait_until(lambda: any(a["rule"] == "ServiceDown" and a["state"] == "firing"
-                           for a in httpx.get(url + "/api/alerts").json()["alerts"]), 30, 0.2, "firing")
-    time.sleep(1.5)
+                           and a["silenced_by"] == s.json()["id"]
+                           for a in httpx.get(url + "/api/alerts").json()["alerts"]), 30, 0.2,
+               "firing, silenced")
+    later = cycles(url) + 2  # two more cycles to notify in, had the silence not held
+    wait_until(lambda: cycles(url) >= later, 30, 0.2, "two more cycles")
     assert "firing" not in statuses(receiver, "ServiceDown")  # silenced
     assert httpx.delete(f"{url}/api/silences/{s.json()['id']}").status_code == 200
     wait_until(lambda: "firing" in statuses(receiver, "ServiceDown"), 30, 0.2, "firing after unsilence")

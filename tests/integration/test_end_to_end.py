@@ -16,7 +16,7 @@ import httpx
 import pytest
 import websockets
 
-from support import PROMTOOL, CliProcess, HttpServer, RedisServer, free_port, wait_http
+from support import PROMTOOL, CliProcess, HttpServer, RedisServer, free_port, wait_http, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -221,7 +221,10 @@ def test_sighup_reload_applies_good_config_and_refuses_bad(world):
             raise AssertionError(world["hub"].output()[-3000:]) from None
         cfg.write_text(original + "bogus_key: 1\n")
         world["hub"].send_signal(signal.SIGHUP)
-        time.sleep(3)
+        wait_until(lambda: "bogus_key: unknown key" in world["hub"].output(), 30, 0.1,
+                   "the refused reload's log line")
+        later = get(world, "/api/system/status").json()["cycles"] + 1
+        wait_http(world["url"] + "/api/system/status", 30, lambda r: r.json()["cycles"] >= later)
         assert world["hub"].proc.poll() is None
         assert "added" in get(world, "/api/metrics/current").json()["services"]
         assert "bogus_key: unknown key" in world["hub"].output()
@@ -233,9 +236,11 @@ def test_sighup_reload_applies_good_config_and_refuses_bad(world):
     assert r.status_code == 200 and r.json()["status"] == "reloaded"
     # reloads racing the cycles must never stop them (they once closed a runner mid-cycle)
     before = get(world, "/api/system/status").json()["cycles"]
-    for _ in range(15):
+    done = world["hub"].output().count("configuration reloaded")
+    for i in range(1, 16):  # one at a time, each as soon as the one before has applied
         world["hub"].send_signal(signal.SIGHUP)
-        time.sleep(0.2)
+        wait_until(lambda i=i: world["hub"].output().count("configuration reloaded") >= done + i,
+                   30, 0.02, f"reload {i}")
     wait_http(world["url"] + "/api/system/status", 30, lambda r: r.json()["cycles"] >= before + 5)
 
 
