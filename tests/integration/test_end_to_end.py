@@ -80,7 +80,7 @@ def test_current_shows_real_local_and_agent_figures(world):
     cur = get(world, "/api/metrics/current").json()
     for name in ("hub-host", "agent-1"):
         h = cur["hosts"][name]
-        assert h["up"] is True and h["last_seen"] > time.time() - 30
+        assert h["up"] is True and h["last_seen"] == cur["timestamp"]  # seen in this very cycle
         s = h["summary"]
         assert 0.0 <= s["cpu_percent"] <= 100.0
         assert 0.0 < s["memory"]["used_percent"] < 100.0
@@ -95,7 +95,7 @@ def test_current_shows_real_local_and_agent_figures(world):
 def test_service_checks_against_real_services(world):
     sv = get(world, "/api/metrics/current").json()["services"]
     assert sv["cache"]["up"] and sv["cache"]["details"]["connected_clients"] >= 1
-    assert 0 < sv["cache"]["response_time_seconds"] < 5
+    assert 0 < sv["cache"]["response_time_seconds"] <= 5.0  # within the check's default timeout
     assert sv["web-ok"]["up"] and sv["web-ok"]["status_code"] == 200
     assert not sv["web-500"]["up"] and sv["web-500"]["status_code"] == 500
     assert not sv["closed"]["up"] and sv["closed"]["response_time_seconds"] is None

@@ -106,7 +106,6 @@ async def test_hub_scrapes_https_agent_with_token_and_marks_dead_host_down(tmp_p
         assert good.up and good.error is None and good.summary, good.error
         assert not dead.up and dead.last_scrape_error == "timeout"  # never seen: down at once
         assert dead.error == "last scrape failed: timeout (1 of the last 1)"
-        assert (hub._cycle_s or 0) < 2.0  # the hung host costs one scrape timeout, not more
         # the good agent goes away: still up after 1 miss, down after down_after (2)
         agent.stop()
         await hub.run_cycle()

@@ -119,15 +119,20 @@ def test_latency_percentiles_match_the_injected_delays(world):
     (app,) = doc["applications"]
     assert app["job"] == "demo"
     assert app["instances"] == [{"instance": world["instance"], "up": True}]
-    for op, (lo, hi), n in (("fast", (0.05, 0.1), N_FAST), ("slow", (0.25, 0.5), N_SLOW + N_FAIL)):
+    # an injected delay is a floor under every observation: each quantile lies above the lower
+    # edge of the delay's bucket (a loaded machine may add time, never take it away)
+    p50 = {}
+    for op, lo, n in (("fast", 0.05, N_FAST), ("slow", 0.25, N_SLOW + N_FAIL)):
         h = _hist(doc, "autobot_operation_duration_seconds", operation=op)
         assert h["observations"] == n
         assert h["rate_per_second"] > 0
-        for k in ("p50", "p90", "p99"):
-            assert lo < h["quantiles"][k] <= hi, (op, k, h)
+        q = h["quantiles"]
+        assert lo < q["p50"] <= q["p90"] <= q["p99"], (op, h)
+        p50[op] = q["p50"]
+    assert p50["fast"] < p50["slow"]
     img = _hist(doc, "autobot_multimodal_processing_seconds", modality="image")
     assert img["observations"] == N_IMAGE
-    assert 0.1 < img["quantiles"]["p50"] <= 0.25
+    assert 0.1 < img["quantiles"]["p50"]
 
 
 def test_error_ratio_from_the_outcome_counter(world):
@@ -139,7 +144,7 @@ def test_error_ratio_from_the_outcome_counter(world):
     assert s["metric"] == "autobot_operation_duration_seconds"
     assert s["error_ratio"] == pytest.approx(N_FAIL / (N_FAST + N_SLOW + N_FAIL + N_IMAGE))
     # the slowest operations decide the summary's tail
-    assert 0.25 < s["quantiles"]["p99"] <= 0.5
+    assert s["quantiles"]["p99"] > 0.25
 
 
 def test_application_metrics_are_stored_and_re_exposed(world):
