@@ -10,7 +10,7 @@ import subprocess
 import httpx
 import pytest
 
-from support import CliProcess, HttpServer, Receiver, free_port, wait_http, wait_until
+from support import HttpServer, HubProcess, Receiver, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -28,39 +28,21 @@ def statuses(receiver, rule):
 def hub(tmp_path):
     receiver = Receiver()
     svc = HttpServer()
-    port = free_port()
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"""
-monitoring_interval: 1
-dashboard_port: {port}
-dashboard_enabled: false
-local_host: {{name: box}}
-collectors:
-  processes: {{scan_interval: 1}}
-  disabled: [gpu, npu, sensors]
-services:
-  - {{name: web, type: http, url: "{svc.url('/')}", timeout: 1}}
-rules:
-  - name: BurnerHot
-    metric: autobot_process_cpu_percent
-    match: {{name: sha256sum}}
-    threshold: 10
-    clear: 2
-    for: 1s
-    severity: high
-    category: cpu
-    summary: "{{{{ name }}}} uses {{{{ value }}}}% CPU on {{{{ host }}}}"
-alerting:
-  channels:
-    - {{name: hook, type: webhook, url: "{receiver.url}/hook"}}
-""")
-    proc = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp_path / "d")])
-    url = f"http://127.0.0.1:{port}"
+    hub = HubProcess(tmp_path, {
+        "dashboard_enabled": False, "local_host": {"name": "box"},
+        "collectors": {"processes": {"scan_interval": 1}, "disabled": ["gpu", "npu", "sensors"]},
+        "services": [{"name": "web", "type": "http", "url": svc.url("/"), "timeout": 1}],
+        "rules": [{"name": "BurnerHot", "metric": "autobot_process_cpu_percent",
+                   "match": {"name": "sha256sum"}, "threshold": 10, "clear": 2, "for": "1s",
+                   "severity": "high", "category": "cpu",
+                   "summary": "{{ name }} uses {{ value }}% CPU on {{ host }}"}],
+        "alerting": {"channels": [{"name": "hook", "type": "webhook",
+                                   "url": f"{receiver.url}/hook"}]}})
     try:
-        wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 2)
-        yield url, receiver, svc, proc
+        hub.wait_cycles(2)
+        yield hub.url, receiver, svc, hub
     finally:  # also when setup fails
-        proc.stop()
+        hub.stop()
         receiver.stop()
 
 

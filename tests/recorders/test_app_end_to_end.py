@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from autobot_monitor.config.loader import load_config
-from support import PROMTOOL, CliProcess, free_port, wait_http
+from support import PROMTOOL, HubProcess, free_port, wait_http
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -68,40 +68,36 @@ async def _load(app_url: str) -> list[int]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("apps")
-    app_port, hub_port = free_port(), free_port()
+    app_port = free_port()
     app = AppProcess(["--port", str(app_port), "--endpoint", f"fast={FAST}",
                       "--endpoint", f"slow={SLOW}", "--modality", f"image={IMAGE}"])
-    cfg = tmp / "cfg.yaml"
-    cfg.write_text(f"""
-monitoring_interval: 1
-dashboard_port: {hub_port}
-dashboard_enabled: false
-local_host: {{enabled: false}}
-targets:
-  - {{job: demo, url: "http://127.0.0.1:{app_port}/metrics", labels: {{team: qa}}}}
-rules:
-  - {{name: DemoFailures, metric: autobot_operations_total, match: {{job: demo, status: error}},
-     fn: rate, window: 1m, op: ">", threshold: 0, severity: high, category: application}}
-""")
-    hub = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp / "data")])
-    w = {"app": f"http://127.0.0.1:{app_port}", "hub": f"http://127.0.0.1:{hub_port}",
+    hub = HubProcess(tmp, {
+        "dashboard_enabled": False, "local_host": {"enabled": False},
+        "targets": [{"job": "demo", "url": f"http://127.0.0.1:{app_port}/metrics",
+                     "labels": {"team": "qa"}}],
+        "rules": [{"name": "DemoFailures", "metric": "autobot_operations_total",
+                   "match": {"job": "demo", "status": "error"}, "fn": "rate", "window": "1m",
+                   "op": ">", "threshold": 0, "severity": "high", "category": "application"}]})
+    w = {"app": f"http://127.0.0.1:{app_port}", "hub": hub.url,
          "instance": f"127.0.0.1:{app_port}"}
     try:
-        wait_http(w["app"] + "/healthz", 30)
-        # two stored scrapes before the load: every declared series has a baseline of 0
-        wait_http(w["hub"] + "/api/applications?window=2m", 60,
-                  lambda r: (r.json()["applications"][0]["summary"] or {}).get("observations") == 0)
-        w["codes"] = asyncio.run(_load(w["app"]))
-        w["doc"] = wait_http(
-            w["hub"] + "/api/applications?window=2m", 30,
-            lambda r: r.json()["applications"][0]["summary"]["observations"]
-            == N_FAST + N_SLOW + N_FAIL + N_IMAGE).json()
-    except AssertionError:
-        print(hub.output(), app.output())
-        raise
-    yield w
-    hub.stop()
-    app.stop()
+        try:
+            wait_http(w["app"] + "/healthz", 30)
+            # two stored scrapes before the load: every declared series has a baseline of 0
+            hub.wait_http("/api/applications?window=2m", lambda r: (
+                r.json()["applications"][0]["summary"] or {}).get("observations") == 0)
+            w["codes"] = asyncio.run(_load(w["app"]))
+            w["doc"] = hub.wait_http(
+                "/api/applications?window=2m",
+                lambda r: r.json()["applications"][0]["summary"]["observations"]
+                == N_FAST + N_SLOW + N_FAIL + N_IMAGE, 30).json()
+        except AssertionError:
+            print(app.output())
+            raise
+        yield w
+    finally:  # also when setup fails
+        hub.stop()
+        app.stop()
 
 
 def _hist(doc, metric, **labels):

@@ -238,16 +238,12 @@ def test_open_mode_refuses_cross_origin_writes_and_websocket(tmp_path):
     import httpx
     import websockets
 
-    from support import CliProcess, free_port, wait_http
+    from support import HubProcess
 
-    port = free_port()
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"monitoring_interval: 1\ndashboard_port: {port}\n"
-                   "collectors: {enabled: [cpu, memory, loadavg]}\n")
-    hub = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp_path / "d")])
-    url = f"http://127.0.0.1:{port}"
+    hub = HubProcess(tmp_path, {"collectors": {"enabled": ["cpu", "memory", "loadavg"]}})
+    url = hub.url
     try:
-        wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 1)
+        hub.wait_cycles(1)
         evil = {"Origin": "http://evil.example"}
         r = httpx.post(url + "/api/admin/reload", headers=evil)
         assert r.status_code == 403 and "cross-origin" in r.json()["error"]
