@@ -24,11 +24,13 @@ def statuses(receiver, rule):
             for a in body.get("alerts", []) if a["rule"] == rule]
 
 
-@pytest.fixture
-def hub(tmp_path):
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    """One hub for the module: the burner test leaves the service up, the silence test (last)
+    takes it down."""
     receiver = Receiver()
     svc = HttpServer()
-    hub = HubProcess(tmp_path, {
+    hub = HubProcess(tmp_path_factory.mktemp("alerts-live"), {
         "dashboard_enabled": False, "local_host": {"name": "box"},
         "collectors": {"processes": {"scan_interval": 1}, "disabled": ["gpu", "npu", "sensors"]},
         "services": [{"name": "web", "type": "http", "url": svc.url("/"), "timeout": 1}],
