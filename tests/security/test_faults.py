@@ -12,10 +12,10 @@ from secsupport import Hub
 from support import REDIS_SERVER, RedisServer, wait_until
 
 
-def _serving(hub, cycles_from: int, more: int = 3) -> dict:
+def _serving(hub, cycles_from: int, more: int = 2) -> dict:
     """Wait for ``more`` further cycles; assert the hub answered throughout; return current."""
     wait_until(lambda: hub.get("/api/system/status", None).json()["cycles"] >= cycles_from + more,
-               30, 0.2, "cycles to advance")
+               30, 0.1, "cycles to advance")
     assert hub.get("/healthz", None).status_code == 200
     r = hub.get("/api/metrics/current", None)
     assert r.status_code == 200
