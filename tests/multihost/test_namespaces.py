@@ -164,8 +164,9 @@ def test_emulated_delay_and_loss_are_reported(lab):
     direct = current(lab)["hosts"]["h1"]["mesh"]["h3"]
     for method, row in zip(("tcp", "icmp"), rows, strict=True):
         print(f"emulated link {method}: {row}")
-        # the delay is a floor on the round trip; the same pair's direct link is faster
-        assert row["rtt_p50_seconds"] >= injected_rtt, (method, row)
+        # the delay is a floor on the round trip (less the estimator's 20 % slack); the same
+        # pair's direct link is faster
+        assert row["rtt_p50_seconds"] >= 0.8 * injected_rtt, (method, row)
         assert row["rtt_p50_seconds"] > direct[method]["rtt_p50_seconds"], (method, row, direct)
     # the default mesh rules fire for that path, and only for it
     wait_until(lambda: firing(lab, "PacketLoss", host="h1", peer="slow"), 20, 0.5, "PacketLoss")
