@@ -10,10 +10,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 
 import httpx
+import yaml
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 PROMTOOL = shutil.which("promtool")
@@ -37,6 +39,26 @@ def wait_until(pred, timeout: float = 20.0, interval: float = 0.1, what: str = "
         except Exception as e:  # noqa: BLE001 - retried
             last_exc = e
         time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what} (last error: {last_exc})")
+
+
+async def wait_until_async(pred, timeout: float = 20.0, interval: float = 0.01,
+                           what: str = "condition"):
+    """:func:`wait_until` for coroutines: polls ``pred()`` every ``interval`` seconds while the
+    running event loop keeps going; returns its first truthy value, AssertionError after
+    ``timeout`` seconds."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while time.monotonic() < deadline:
+        try:
+            v = pred()
+            if v:
+                return v
+        except Exception as e:  # noqa: BLE001 - retried
+            last_exc = e
+        await asyncio.sleep(interval)
     raise AssertionError(f"timed out waiting for {what} (last error: {last_exc})")
 
 
@@ -75,6 +97,107 @@ def wait_http(url: str, timeout: float = 30.0, pred=None) -> httpx.Response:
         r = httpx.get(url, timeout=2)
         return r if r.status_code == 200 and (pred is None or pred(r)) else None
     return wait_until(ok, timeout, 0.2, f"GET {url}")
+
+
+HUB_DEFAULTS = {"monitoring_interval": 1}
+
+
+class HubProcess:
+    """The one way tests start a hub: ``autobot-monitor start`` as a real child process.
+
+    The config is ``HUB_DEFAULTS`` (1 s cycles) with ``config``'s keys over it, and
+    ``dashboard_port`` (the API's port) a free port unless ``config`` names one; it is written as
+    YAML to ``tmp/monitoring_config.yaml``, the data directory is ``tmp/data`` (or ``data``).
+    ``args`` are extra ``start`` arguments, ``env`` extra environment variables; ``scheme`` and
+    ``verify`` are for a hub serving TLS. Use it as a context manager, or call :meth:`stop`.
+    Waiting methods raise AssertionError with the hub's output when the hub does not get there.
+    """
+
+    def __init__(self, tmp, config: dict | None = None, *, args: tuple = (),
+                 env: dict | None = None, scheme: str = "http", verify=True, data=None):
+        self.config = {**HUB_DEFAULTS, **(config or {})}
+        self.config.setdefault("dashboard_port", free_port())
+        self.port: int = self.config["dashboard_port"]
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.verify = verify
+        self.cfg = tmp / "monitoring_config.yaml"
+        self.data = data if data is not None else tmp / "data"
+        self.args, self.env = tuple(args), env
+        self.write_config(self.config)
+        self.proc = self._start()
+
+    def _start(self) -> CliProcess:
+        return CliProcess(["start", "--config", str(self.cfg), "--data-dir", str(self.data),
+                           *self.args], env=self.env)
+
+    def write_config(self, config: dict) -> None:
+        """Write ``config`` (the whole document) as the hub's config file."""
+        self.cfg.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def get(self, path: str, **kw) -> httpx.Response:
+        kw.setdefault("timeout", 10)
+        return httpx.get(self.url + path, verify=self.verify, **kw)
+
+    def cycles(self) -> int:
+        """Cycles finished so far (``/api/system/status``)."""
+        return self.get("/api/system/status").json()["cycles"]
+
+    def wait_http(self, path: str, pred: Callable[[httpx.Response], object] | None = None,
+                  timeout: float = 60) -> httpx.Response:
+        """GET ``path`` until it answers 200 and ``pred(response)`` holds; the response."""
+        def ok():
+            if self.proc.proc.poll() is not None:
+                return "exited"
+            r = self.get(path, timeout=2)
+            return r if r.status_code == 200 and (pred is None or pred(r)) else None
+        try:
+            r = wait_until(ok, timeout, 0.1, f"GET {path}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nhub output:\n{self.output()[-4000:]}") from None
+        if r == "exited":
+            raise AssertionError(f"hub exited with {self.proc.proc.returncode}:\n"
+                                 f"{self.output()[-4000:]}")
+        return r
+
+    def wait_cycles(self, n: int = 1, timeout: float = 60) -> httpx.Response:
+        """Wait until the hub has finished ``n`` cycles in all."""
+        return self.wait_http("/api/system/status", lambda r: r.json()["cycles"] >= n, timeout)
+
+    def wait_more_cycles(self, n: int = 1, timeout: float = 60) -> None:
+        """Wait until the hub has finished ``n`` cycles more than now."""
+        self.wait_cycles(self.cycles() + n, timeout)
+
+    def output(self) -> str:
+        return self.proc.output()
+
+    def send_signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.proc.pid
+
+    def poll(self) -> int | None:
+        """The exit status once the hub has exited, else None."""
+        return self.proc.proc.poll()
+
+    def wait(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for the hub to exit; its exit status
+        (subprocess.TimeoutExpired when it is still running)."""
+        return self.proc.proc.wait(timeout)
+
+    def restart(self) -> None:
+        """Start the hub again (same config and data) after it has stopped."""
+        self.proc = self._start()
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        return self.proc.stop(sig)
+
+    def __enter__(self) -> HubProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 class RedisServer:

@@ -15,21 +15,15 @@ import httpx
 import pytest
 
 from autobot_monitor.logguard import GuardedRotatingFileHandler
-from support import CliProcess, free_port, wait_http
+from support import HubProcess, free_port
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     d = tmp_path_factory.mktemp("hub")
-    cfg = d / "c.yaml"
-    cfg.write_text("monitoring_interval: 5\n")
-    port = free_port()
-    p = CliProcess(["start", "--config", str(cfg), "--port", str(port), "--data-dir", str(d / "data")])
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=90)
-        yield {"port": port, "dir": d, "config": cfg}
-    finally:
-        p.stop()
+    with HubProcess(d, {"monitoring_interval": 5}) as hub:
+        hub.wait_http("/healthz", timeout=90)
+        yield {"port": hub.port, "dir": d, "config": hub.cfg}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

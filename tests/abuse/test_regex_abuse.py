@@ -13,7 +13,7 @@ import pytest
 from autobot_monitor.alerts.engine import AlertEngine
 from autobot_monitor.alerts.silences import MAX_SILENCES
 from autobot_monitor.clock import FakeClock
-from support import CliProcess, free_port, wait_http, wait_until
+from support import HubProcess, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -23,25 +23,14 @@ EVIL = "(.*.*)*X"
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("regex")
-    port = free_port()
-    cfg = tmp / "c.yaml"
-    cfg.write_text(f"""
-monitoring_interval: 1
-dashboard_port: {port}
-dashboard_enabled: false
-local_host: {{name: {HOST}}}
-collectors: {{disabled: [gpu, npu, sensors, processes, diskstats, filesystem, netdev]}}
-rules:
-  - {{name: AlwaysUp, metric: autobot_uptime_seconds, threshold: 0, severity: low, category: system}}
-""")
-    proc = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp / "d")])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 1)
-        yield url
-    finally:
-        proc.stop()
+    with HubProcess(tmp_path_factory.mktemp("regex"), {
+            "dashboard_enabled": False, "local_host": {"name": HOST},
+            "collectors": {"disabled": ["gpu", "npu", "sensors", "processes", "diskstats",
+                                        "filesystem", "netdev"]},
+            "rules": [{"name": "AlwaysUp", "metric": "autobot_uptime_seconds", "threshold": 0,
+                       "severity": "low", "category": "system"}]}) as hub:
+        hub.wait_cycles(1)
+        yield hub.url
 
 
 def cycles(url: str) -> int:

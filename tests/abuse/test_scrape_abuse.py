@@ -14,7 +14,7 @@ import pytest
 from evil_target import EvilTarget
 
 from autobot_monitor.exposition import parse
-from support import CliProcess, free_port, wait_http, wait_until
+from support import HubProcess, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -24,28 +24,17 @@ BAD = {"endless": "body_size_limit", "bomb": "body_size_limit", "many": "sample_
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("abuse")
     evil, stuck = EvilTarget(), EvilTarget(hang_metrics=True)
-    port = free_port()
-    targets = "".join(f"  - {{job: {j}, url: '{evil.url('/' + j)}'}}\n"
-                      for j in [*BAD, "spoof"])
-    cfg = tmp / "config.yaml"
-    cfg.write_text(f"""
-monitoring_interval: 2
-dashboard_port: {port}
-local_host: {{enabled: false}}
-scrape: {{timeout: 1.5, body_size_limit: 4194304}}
-logging: {{performance_jsonl: false}}
-hosts:
-  - {{name: agent-evil, address: '{evil.address}'}}
-  - {{name: stuck, address: '{stuck.address}'}}
-targets:
-{targets}""")
-    hub = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp / "data")])
-    url = f"http://127.0.0.1:{port}"
+    hub = HubProcess(tmp_path_factory.mktemp("abuse"), {
+        "monitoring_interval": 2, "local_host": {"enabled": False},
+        "scrape": {"timeout": 1.5, "body_size_limit": 4194304},
+        "logging": {"performance_jsonl": False},
+        "hosts": [{"name": "agent-evil", "address": evil.address},
+                  {"name": "stuck", "address": stuck.address}],
+        "targets": [{"job": j, "url": evil.url("/" + j)} for j in [*BAD, "spoof"]]})
     try:
-        wait_http(f"{url}/api/system/status", 60, lambda r: r.json()["cycles"] >= 3)
-        yield {"url": url, "hub": hub, "evil": evil}
+        hub.wait_cycles(3)
+        yield {"url": hub.url, "hub": hub, "evil": evil}
     finally:
         hub.stop()
         evil.stop()
@@ -75,10 +64,8 @@ def test_bad_scrapes_are_up_0_with_their_reason_and_store_nothing(world):
 
 
 def test_hub_keeps_cycling_with_bounded_memory(world):
-    url = world["url"]
-    start = httpx.get(f"{url}/api/system/status", timeout=10).json()["cycles"]
-    wait_http(f"{url}/api/system/status", 60, lambda r: r.json()["cycles"] >= start + 2)
-    rss = psutil.Process(world["hub"].proc.pid).memory_info().rss
+    world["hub"].wait_more_cycles(2)
+    rss = psutil.Process(world["hub"].pid).memory_info().rss
     assert rss < 400 * 1024 * 1024, f"hub RSS {rss / 2**20:.0f} MiB"
 
 
@@ -115,17 +102,14 @@ def test_sigterm_is_prompt_during_a_hung_scrape(tmp_path):
     """A 50 s scrape timeout on a target that never answers: SIGTERM still ends the hub at once
     (before, it waited for the scrape to time out)."""
     evil = EvilTarget()
-    port = free_port()
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(f"monitoring_interval: 60\ndashboard_port: {port}\n"
-                   "local_host: {enabled: false}\nscrape: {timeout: 50}\n"
-                   f"targets:\n  - {{job: hung, url: '{evil.url('/hung')}'}}\n")
-    hub = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp_path / "data")])
+    hub = HubProcess(tmp_path, {"monitoring_interval": 60, "local_host": {"enabled": False},
+                                "scrape": {"timeout": 50},
+                                "targets": [{"job": "hung", "url": evil.url("/hung")}]})
     try:
         wait_until(lambda: "/hung" in evil.requests, 60, what="the hung scrape in flight")
         hub.send_signal(signal.SIGTERM)
         try:
-            rc = hub.proc.wait(30)  # generous; the scrape alone would take 50 s
+            rc = hub.wait(30)  # generous; the scrape alone would take 50 s
         except subprocess.TimeoutExpired:
             pytest.fail("hub still running 30 s after SIGTERM during a hung scrape")
         assert rc == 0, hub.output()

@@ -1,8 +1,6 @@
 """Notification channels against real local receivers: an HTTP server for webhook, Slack and
 Alertmanager-style pushes, an SMTP server (aiosmtpd) for email."""
 
-import asyncio
-
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -10,7 +8,7 @@ from autobot_monitor.alerts.config import AlertingConfig, ChannelConfig, RuleCon
 from autobot_monitor.alerts.engine import AlertEngine
 from autobot_monitor.alerts.notify import Dispatcher
 from autobot_monitor.clock import FakeClock
-from support import Receiver, free_port
+from support import Receiver, free_port, wait_until_async
 
 
 @pytest.fixture
@@ -43,11 +41,7 @@ RULE = RuleConfig.model_validate({"name": "HighCpu", "metric": "node_load1", "th
 
 
 async def wait_for(pred, timeout=10):
-    for _ in range(int(timeout * 20)):
-        if pred():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
+    await wait_until_async(pred, timeout, 0.02)
 
 
 async def test_all_channels_deliver_firing_and_resolved(receiver, smtp):
@@ -95,10 +89,9 @@ async def test_failing_and_slow_channels_do_not_delay_others(receiver):
         ch.backoff_base = 0.05
     d.start()
     eng = AlertEngine(clock)
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
     d.submit(eng.evaluate(RULE, [({"host": "h1"}, 5.0)]))
-    assert loop.time() - t0 < 0.1  # submit never waits for delivery
+    # submit never waits for delivery: it returns with every channel's notification still queued
+    assert receiver.posts == [] and [ch.pending() for ch in d.channels] == [1, 1, 1, 1]
     await wait_for(lambda: "/good" in receiver.paths(), 2)
     await wait_for(lambda: d.counts.get(("bad", "failed")) == 1 and d.counts.get(("dead", "failed")) == 1
                    and d.counts.get(("slow", "failed")) == 1, 10)
@@ -120,13 +113,14 @@ async def test_grouping_and_min_severity(receiver):
     d.submit(eng.evaluate(low, [({"host": "a"}, 5.0)]))
     clock.advance(10)
     d.submit(eng.evaluate(low, [({"host": "a"}, 5.0), ({"host": "b"}, 5.0)]))
-    await asyncio.sleep(0.3)
-    assert receiver.posts == []  # still inside group_wait
+    # still inside group_wait: nothing handed to any channel, so nothing can be sent
+    assert [ch.pending() for ch in d.channels] == [0, 0] and receiver.posts == []
     clock.advance(25)
     d.submit([])
-    await wait_for(lambda: len(receiver.posts) >= 1)
-    await asyncio.sleep(0.3)
-    assert receiver.paths() == ["/hook"]  # pager takes critical only
+    # the group went to the hook only (pager takes critical only): the hook delivers it
+    assert [ch.pending() for ch in d.channels] == [2, 0]  # one group of two alerts
+    await wait_for(lambda: d.counts.get(("hook", "sent")) == 2)
+    assert receiver.paths() == ["/hook"] and ("pager", "sent") not in d.counts
     assert sorted(a["labels"]["host"] for a in receiver.posts[0][1]["alerts"]) == ["a", "b"]
     await d.aclose()
 

@@ -31,7 +31,7 @@ def _cli(*args, cwd):
 
 
 def test_legacy_spelling_runs_the_system_benchmark_and_saves_json(tmp_path):
-    r = _cli("--benchmark", "system", "--duration", "1.5", "--disk-size", "4M", "--json",
+    r = _cli("--benchmark", "system", "--duration", "1", "--disk-size", "4M", "--json",
              "--data-dir", str(tmp_path / "d"), "--config", os.devnull, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -46,7 +46,7 @@ def test_legacy_spelling_runs_the_system_benchmark_and_saves_json(tmp_path):
 
 
 def test_unconfigured_categories_are_not_measured_and_api_uses_url(tmp_path, http_server):
-    r = _cli("benchmark", "api", "--url", http_server.url("/"), "--duration", "1", "--json",
+    r = _cli("benchmark", "api", "--url", http_server.url("/"), "--duration", "0.5", "--json",
              "--no-save", "--config", os.devnull, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)

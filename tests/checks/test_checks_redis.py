@@ -74,7 +74,7 @@ def test_parse_recorded_info_text():
 async def test_redis_up_with_plausible_figures(redis_server):
     fams, (r,) = await run_once(svc(redis_server, host="db1"))
     assert r.up and r.error is None and r.host == "db1" and r.type == "redis"
-    assert 0 < r.response_time_seconds < 5
+    assert 0 < r.response_time_seconds <= 5.0  # measured, within the check's (default) timeout
     ping = value(fams, "autobot_redis_ping_seconds", service="cache")
     assert 0 < ping <= r.response_time_seconds
     assert value(fams, "autobot_redis_memory_used_bytes") > 100_000

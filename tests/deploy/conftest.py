@@ -9,7 +9,7 @@ import shutil
 import pytest
 from deploy_support import HUB_HOST
 
-from support import CliProcess, HttpServer, RedisServer, free_port, wait_http
+from support import HttpServer, HubProcess, RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -17,29 +17,16 @@ def live_hub(tmp_path_factory):
     """{"url", "port", "proc"}: a hub on a free port with a Redis and an HTTP check."""
     if not os.path.exists(shutil.which("redis-server") or "/usr/bin/redis-server"):
         pytest.skip("redis-server not installed (scripts/ensure-test-tools.sh installs it)")
-    tmp = tmp_path_factory.mktemp("deployhub")
     redis, web = RedisServer(), HttpServer()
-    port = free_port()
-    cfg = tmp / "monitoring_config.yaml"
-    cfg.write_text(f"""
-monitoring_interval: 1
-dashboard_port: {port}
-local_host: {{name: {HUB_HOST}}}
-services:
-  - {{name: cache, type: redis, address: "{redis.address}", host: {HUB_HOST}, databases: [0]}}
-  - {{name: web, type: http, url: "{web.url('/')}", host: {HUB_HOST}}}
-""")
-    proc = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp / "data")])
-    url = f"http://127.0.0.1:{port}"
+    hub = HubProcess(tmp_path_factory.mktemp("deployhub"), {
+        "local_host": {"name": HUB_HOST},
+        "services": [{"name": "cache", "type": "redis", "address": redis.address, "host": HUB_HOST,
+                      "databases": [0]},
+                     {"name": "web", "type": "http", "url": web.url("/"), "host": HUB_HOST}]})
     try:
-        wait_http(url + "/healthz", 60, lambda r: r.json().get("last_cycle"))
-    except AssertionError:
-        print(proc.output())
-        proc.stop()
+        hub.wait_http("/healthz", lambda r: r.json().get("last_cycle"))
+        yield {"url": hub.url, "port": hub.port, "proc": hub.proc}
+    finally:
+        hub.stop()
         redis.stop()
         web.stop()
-        raise
-    yield {"url": url, "port": port, "proc": proc}
-    proc.stop()
-    redis.stop()
-    web.stop()

@@ -6,14 +6,17 @@ HTTP service going away and coming back."""
 from __future__ import annotations
 
 import subprocess
-import time
 
 import httpx
 import pytest
 
-from support import CliProcess, HttpServer, Receiver, free_port, wait_http, wait_until
+from support import HttpServer, HubProcess, Receiver, wait_until
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def cycles(url: str) -> int:
+    return httpx.get(url + "/api/system/status").json()["cycles"]
 
 
 def statuses(receiver, rule):
@@ -21,43 +24,27 @@ def statuses(receiver, rule):
             for a in body.get("alerts", []) if a["rule"] == rule]
 
 
-@pytest.fixture
-def hub(tmp_path):
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    """One hub for the module: the burner test leaves the service up, the silence test (last)
+    takes it down."""
     receiver = Receiver()
     svc = HttpServer()
-    port = free_port()
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"""
-monitoring_interval: 1
-dashboard_port: {port}
-dashboard_enabled: false
-local_host: {{name: box}}
-collectors:
-  processes: {{scan_interval: 1}}
-  disabled: [gpu, npu, sensors]
-services:
-  - {{name: web, type: http, url: "{svc.url('/')}", timeout: 1}}
-rules:
-  - name: BurnerHot
-    metric: autobot_process_cpu_percent
-    match: {{name: sha256sum}}
-    threshold: 10
-    clear: 2
-    for: 1s
-    severity: high
-    category: cpu
-    summary: "{{{{ name }}}} uses {{{{ value }}}}% CPU on {{{{ host }}}}"
-alerting:
-  channels:
-    - {{name: hook, type: webhook, url: "{receiver.url}/hook"}}
-""")
-    proc = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp_path / "d")])
-    url = f"http://127.0.0.1:{port}"
+    hub = HubProcess(tmp_path_factory.mktemp("alerts-live"), {
+        "dashboard_enabled": False, "local_host": {"name": "box"},
+        "collectors": {"processes": {"scan_interval": 1}, "disabled": ["gpu", "npu", "sensors"]},
+        "services": [{"name": "web", "type": "http", "url": svc.url("/"), "timeout": 1}],
+        "rules": [{"name": "BurnerHot", "metric": "autobot_process_cpu_percent",
+                   "match": {"name": "sha256sum"}, "threshold": 10, "clear": 2, "for": "1s",
+                   "severity": "high", "category": "cpu",
+                   "summary": "{{ name }} uses {{ value }}% CPU on {{ host }}"}],
+        "alerting": {"channels": [{"name": "hook", "type": "webhook",
+                                   "url": f"{receiver.url}/hook"}]}})
     try:
-        wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 2)
-        yield url, receiver, svc, proc
+        hub.wait_cycles(2)
+        yield hub.url, receiver, svc, hub
     finally:  # also when setup fails
-        proc.stop()
+        hub.stop()
         receiver.stop()
 
 
@@ -95,8 +82,11 @@ def test_default_service_down_rule_with_silence(hub):
     assert httpx.post(url + "/api/silences", json={"matchers": {"a": "~("}}).status_code == 400
     svc.stop()
     wait_until(lambda: any(a["rule"] == "ServiceDown" and a["state"] == "firing"
-                           for a in httpx.get(url + "/api/alerts").json()["alerts"]), 30, 0.2, "firing")
-    time.sleep(1.5)
+                           and a["silenced_by"] == s.json()["id"]
+                           for a in httpx.get(url + "/api/alerts").json()["alerts"]), 30, 0.2,
+               "firing, silenced")
+    later = cycles(url) + 2  # two more cycles to notify in, had the silence not held
+    wait_until(lambda: cycles(url) >= later, 30, 0.2, "two more cycles")
     assert "firing" not in statuses(receiver, "ServiceDown")  # silenced
     assert httpx.delete(f"{url}/api/silences/{s.json()['id']}").status_code == 200
     wait_until(lambda: "firing" in statuses(receiver, "ServiceDown"), 30, 0.2, "firing after unsilence")

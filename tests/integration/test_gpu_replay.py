@@ -10,24 +10,21 @@ import sys
 import httpx
 import pytest
 
-from support import CliProcess, free_port, wait_http
+from support import CliProcess, HubProcess, free_port
 
 pytestmark = pytest.mark.timeout(120)
 
 
 def test_recorded_gpus_flow_from_agent_to_hub_and_status(tmp_path):
-    agent_port, hub_port = free_port(), free_port()
+    agent_port = free_port()
     agent = CliProcess(["agent", "--listen", f"127.0.0.1:{agent_port}", "--interval", "1",
                         "--nvml-replay", "tests/fixtures/nvml/fan_not_supported.json"])
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"monitoring_interval: 1\ndashboard_port: {hub_port}\ndashboard_enabled: false\n"
-                   f"local_host: {{enabled: false}}\n"
-                   f"hosts:\n  - {{name: gpu-box, address: '127.0.0.1:{agent_port}'}}\n")
-    hub = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp_path / "d")])
-    url = f"http://127.0.0.1:{hub_port}"
+    hub = HubProcess(tmp_path, {"dashboard_enabled": False, "local_host": {"enabled": False},
+                                "hosts": [{"name": "gpu-box", "address": f"127.0.0.1:{agent_port}"}]})
+    url = hub.url
     try:
-        r = wait_http(url + "/api/metrics/current", 60,
-                      lambda r: r.json()["hosts"].get("gpu-box", {}).get("up"))
+        r = hub.wait_http("/api/metrics/current",
+                          lambda r: r.json()["hosts"].get("gpu-box", {}).get("up"))
         s = r.json()["hosts"]["gpu-box"]["summary"]
         assert s["gpu_available"] == 1
         [g] = s["gpus"]

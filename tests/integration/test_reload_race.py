@@ -3,6 +3,8 @@ runner and checker the cycle is using (that once ended the cycle loop for good).
 
 import asyncio
 
+import pytest
+
 from autobot_monitor.config import load_config
 from autobot_monitor.hub.service import Hub
 
@@ -16,21 +18,39 @@ async def test_reload_during_a_cycle_waits_for_it(tmp_path):
     try:
         runner = hub.runner
         original = runner.run
-        started = asyncio.Event()
+        started, release = asyncio.Event(), asyncio.Event()
 
-        async def slow_run():
+        async def held_run():
             started.set()
-            await asyncio.sleep(0.5)  # the reload lands here, mid-collection
+            await release.wait()  # the reload lands here, mid-collection
             return await original()
 
-        runner.run = slow_run
+        class WatchedLock(asyncio.Lock):
+            """The hub's cycle lock, telling when someone waits for it."""
+            contended = asyncio.Event()
+
+            async def acquire(self):
+                if self.locked():
+                    self.contended.set()
+                return await super().acquire()
+
+        hub._cycle_lock = lock = WatchedLock()
+        runner.run = held_run
         cycle = asyncio.create_task(hub.run_cycle())
         await started.wait()
         # changed collector settings: the reload rebuilds the runner the cycle is using
         cfg_path.write_text("monitoring_interval: 1\ndashboard_enabled: false\n"
                             "collectors: {enabled: [cpu, memory]}\n")
-        assert await hub.reload() is None
+        reload = asyncio.create_task(hub.reload())
+        contended = asyncio.create_task(lock.contended.wait())
+        await asyncio.wait([reload, contended], timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        if not contended.done():
+            contended.cancel()
+            pytest.fail("the reload did not wait for the running cycle")
+        assert not reload.done() and hub.runner is runner  # waiting: nothing swapped yet
+        release.set()
         snap = await cycle  # raised "cannot schedule new futures after shutdown" before the fix
+        assert await reload is None
         assert snap.timestamp > 0
         assert hub.runner is not runner  # the reload did apply, after the cycle
         await hub.run_cycle()

@@ -13,40 +13,32 @@ import sys
 import httpx
 import pytest
 
-from support import CliProcess, free_port, wait_http, wait_until
+from support import HubProcess, free_port, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture
 def hub(tmp_path):
-    port, svc_port = free_port(), free_port()
+    svc_port = free_port()
     pidfile = tmp_path / "svc.pid"
     script = tmp_path / "restart-web"
     script.write_text(f"#!/bin/sh\n{sys.executable} -m http.server {svc_port} --bind 127.0.0.1 "
                       f"--directory {tmp_path} >/dev/null 2>&1 &\necho $! > {pidfile}\n")
     script.chmod(0o755)
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"""
-monitoring_interval: 1
-dashboard_port: {port}
-dashboard_enabled: false
-local_host: {{name: box}}
-collectors: {{disabled: [gpu, npu, sensors]}}
-services:
-  - {{name: web, type: http, url: "http://127.0.0.1:{svc_port}/", timeout: 1}}
-optimizer:
-  settle_time: 1s
-  measure_window: 2s
-  services: [{{service: web, command: [{script}], grace: 1s}}]
-""")
-    proc = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp_path / "d")])
-    url = f"http://127.0.0.1:{port}"
+    hub = HubProcess(tmp_path, {
+        "dashboard_enabled": False, "local_host": {"name": "box"},
+        "collectors": {"disabled": ["gpu", "npu", "sensors"]},
+        "services": [{"name": "web", "type": "http", "url": f"http://127.0.0.1:{svc_port}/",
+                      "timeout": 1}],
+        "optimizer": {"settle_time": "1s", "measure_window": "2s",
+                      "services": [{"service": "web", "command": [str(script)], "grace": "1s"}]}},
+        data=tmp_path / "d")
     try:
-        wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 3)
-        yield url, tmp_path
+        hub.wait_cycles(3)
+        yield hub.url, tmp_path
     finally:
-        proc.stop()
+        hub.stop()
         if pidfile.exists():
             try:
                 os.kill(int(pidfile.read_text()), signal.SIGTERM)

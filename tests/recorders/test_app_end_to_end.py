@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from autobot_monitor.config.loader import load_config
-from support import PROMTOOL, CliProcess, free_port, wait_http
+from support import PROMTOOL, HubProcess, free_port, wait_http
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -68,40 +68,36 @@ async def _load(app_url: str) -> list[int]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("apps")
-    app_port, hub_port = free_port(), free_port()
+    app_port = free_port()
     app = AppProcess(["--port", str(app_port), "--endpoint", f"fast={FAST}",
                       "--endpoint", f"slow={SLOW}", "--modality", f"image={IMAGE}"])
-    cfg = tmp / "cfg.yaml"
-    cfg.write_text(f"""
-monitoring_interval: 1
-dashboard_port: {hub_port}
-dashboard_enabled: false
-local_host: {{enabled: false}}
-targets:
-  - {{job: demo, url: "http://127.0.0.1:{app_port}/metrics", labels: {{team: qa}}}}
-rules:
-  - {{name: DemoFailures, metric: autobot_operations_total, match: {{job: demo, status: error}},
-     fn: rate, window: 1m, op: ">", threshold: 0, severity: high, category: application}}
-""")
-    hub = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp / "data")])
-    w = {"app": f"http://127.0.0.1:{app_port}", "hub": f"http://127.0.0.1:{hub_port}",
+    hub = HubProcess(tmp, {
+        "dashboard_enabled": False, "local_host": {"enabled": False},
+        "targets": [{"job": "demo", "url": f"http://127.0.0.1:{app_port}/metrics",
+                     "labels": {"team": "qa"}}],
+        "rules": [{"name": "DemoFailures", "metric": "autobot_operations_total",
+                   "match": {"job": "demo", "status": "error"}, "fn": "rate", "window": "1m",
+                   "op": ">", "threshold": 0, "severity": "high", "category": "application"}]})
+    w = {"app": f"http://127.0.0.1:{app_port}", "hub": hub.url,
          "instance": f"127.0.0.1:{app_port}"}
     try:
-        wait_http(w["app"] + "/healthz", 30)
-        # two stored scrapes before the load: every declared series has a baseline of 0
-        wait_http(w["hub"] + "/api/applications?window=2m", 60,
-                  lambda r: (r.json()["applications"][0]["summary"] or {}).get("observations") == 0)
-        w["codes"] = asyncio.run(_load(w["app"]))
-        w["doc"] = wait_http(
-            w["hub"] + "/api/applications?window=2m", 30,
-            lambda r: r.json()["applications"][0]["summary"]["observations"]
-            == N_FAST + N_SLOW + N_FAIL + N_IMAGE).json()
-    except AssertionError:
-        print(hub.output(), app.output())
-        raise
-    yield w
-    hub.stop()
-    app.stop()
+        try:
+            wait_http(w["app"] + "/healthz", 30)
+            # two stored scrapes before the load: every declared series has a baseline of 0
+            hub.wait_http("/api/applications?window=2m", lambda r: (
+                r.json()["applications"][0]["summary"] or {}).get("observations") == 0)
+            w["codes"] = asyncio.run(_load(w["app"]))
+            w["doc"] = hub.wait_http(
+                "/api/applications?window=2m",
+                lambda r: r.json()["applications"][0]["summary"]["observations"]
+                == N_FAST + N_SLOW + N_FAIL + N_IMAGE, 30).json()
+        except AssertionError:
+            print(app.output())
+            raise
+        yield w
+    finally:  # also when setup fails
+        hub.stop()
+        app.stop()
 
 
 def _hist(doc, metric, **labels):
@@ -119,15 +115,20 @@ def test_latency_percentiles_match_the_injected_delays(world):
     (app,) = doc["applications"]
     assert app["job"] == "demo"
     assert app["instances"] == [{"instance": world["instance"], "up": True}]
-    for op, (lo, hi), n in (("fast", (0.05, 0.1), N_FAST), ("slow", (0.25, 0.5), N_SLOW + N_FAIL)):
+    # an injected delay is a floor under every observation: each quantile lies above the lower
+    # edge of the delay's bucket (a loaded machine may add time, never take it away)
+    p50 = {}
+    for op, lo, n in (("fast", 0.05, N_FAST), ("slow", 0.25, N_SLOW + N_FAIL)):
         h = _hist(doc, "autobot_operation_duration_seconds", operation=op)
         assert h["observations"] == n
         assert h["rate_per_second"] > 0
-        for k in ("p50", "p90", "p99"):
-            assert lo < h["quantiles"][k] <= hi, (op, k, h)
+        q = h["quantiles"]
+        assert lo < q["p50"] <= q["p90"] <= q["p99"], (op, h)
+        p50[op] = q["p50"]
+    assert p50["fast"] < p50["slow"]
     img = _hist(doc, "autobot_multimodal_processing_seconds", modality="image")
     assert img["observations"] == N_IMAGE
-    assert 0.1 < img["quantiles"]["p50"] <= 0.25
+    assert 0.1 < img["quantiles"]["p50"]
 
 
 def test_error_ratio_from_the_outcome_counter(world):
@@ -139,7 +140,7 @@ def test_error_ratio_from_the_outcome_counter(world):
     assert s["metric"] == "autobot_operation_duration_seconds"
     assert s["error_ratio"] == pytest.approx(N_FAIL / (N_FAST + N_SLOW + N_FAIL + N_IMAGE))
     # the slowest operations decide the summary's tail
-    assert 0.25 < s["quantiles"]["p99"] <= 0.5
+    assert s["quantiles"]["p99"] > 0.25
 
 
 def test_application_metrics_are_stored_and_re_exposed(world):

@@ -19,6 +19,7 @@ from autobot_monitor.recorders import (
     Recorder,
     recorder_metric_names,
 )
+from support import wait_until_async
 
 
 def samples(rec) -> dict[tuple[str, tuple], float]:
@@ -91,8 +92,8 @@ async def test_async_context_manager_and_decorators():
         return n + 1
 
     tasks = [asyncio.create_task(fetch(i)) for i in range(3)]
-    await asyncio.sleep(0.01)
-    assert val(rec, "autobot_operations_in_progress", operation="fetch") == 3
+    await wait_until_async(lambda: val(rec, "autobot_operations_in_progress", operation="fetch") == 3,
+                           what="three fetches in progress")
     gate.set()
     assert await asyncio.gather(*tasks) == [0, 2, 4]
     assert val(rec, "autobot_operations_in_progress", operation="fetch") == 0
@@ -116,7 +117,8 @@ async def test_cancelled_operation_counts_as_cancelled():
         await asyncio.sleep(30)
 
     task = asyncio.create_task(slow())
-    await asyncio.sleep(0.01)
+    await wait_until_async(lambda: val(rec, "autobot_operations_in_progress", operation="slow") == 1,
+                           what="the operation in progress")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from support import CliProcess, free_port, wait_http
+from support import HubProcess
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -24,21 +24,13 @@ def hub(seeded, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report-hub")
     data = tmp / "data"
     shutil.copytree(src, data)
-    port = free_port()
-    cfg = tmp / "monitoring_config.yaml"
-    cfg.write_text(f"monitoring_interval: 1\ndashboard_port: {port}\nlocal_host: {{name: hubhost}}\n"
-                   "reports: {schedule: daily, formats: [html, json]}\n")
-    proc = CliProcess(["start", "--config", str(cfg), "--data-dir", str(data)])
-    url = f"http://127.0.0.1:{port}"
     stem = f"report-daily-{datetime.fromtimestamp(start, UTC):%Y%m%d}"
-    try:
-        wait_http(url + "/api/reports", 60,
-                  lambda r: {f"{stem}.html", f"{stem}.json"} <= {x["name"] for x in r.json()["reports"]})
-    except AssertionError:
-        print(proc.output())
-        raise
-    yield {"url": url, "data": data, "cfg": cfg, "stem": stem, "start": start, "end": end}
-    proc.stop()
+    with HubProcess(tmp, {"local_host": {"name": "hubhost"},
+                          "reports": {"schedule": "daily", "formats": ["html", "json"]}}) as hub:
+        hub.wait_http("/api/reports", lambda r: {f"{stem}.html", f"{stem}.json"}
+                      <= {x["name"] for x in r.json()["reports"]})
+        yield {"url": hub.url, "data": data, "cfg": hub.cfg, "stem": stem, "start": start,
+               "end": end}
 
 
 def test_scheduled_report_is_listed_and_served(hub):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 import httpx
+import yaml
 
-from support import CliProcess, free_port, wait_until
+from support import HubProcess, wait_until
 
 # fixed test tokens: sha256 is what the config holds
 ADMIN_TOKEN = "admin-token-5f1c2b8e9d"
@@ -36,31 +37,27 @@ rules:
 """
 
 
-class Hub:
-    """``autobot-monitor start`` on a free port with ``body`` as config; ``url``, ``data``."""
+class Hub(HubProcess):
+    """A hub (:class:`support.HubProcess`) with the YAML text ``body`` as its config, carol's
+    token in its environment, and requests that carry a token (alice's, the admin, unless told)."""
 
     def __init__(self, tmp, body: str, scheme: str = "http", env: dict | None = None,
                  verify=True, args: tuple = ()):
-        self.port = free_port()
-        self.data = tmp / "data"
-        self.cfg = tmp / "monitoring_config.yaml"
-        self.cfg.write_text(f"monitoring_interval: 1\ndashboard_port: {self.port}\n{body}")
-        self.url = f"{scheme}://127.0.0.1:{self.port}"
-        self.verify = verify
-        self.proc = CliProcess(["start", "--config", str(self.cfg), "--data-dir", str(self.data), *args],
-                               env={"AUTOBOT_TEST_CAROL": ENV_TOKEN, **(env or {})})
+        super().__init__(tmp, yaml.safe_load(body) or {}, args=args, scheme=scheme, verify=verify,
+                         env={"AUTOBOT_TEST_CAROL": ENV_TOKEN, **(env or {})})
 
     def get(self, path: str, token: str | None = ADMIN_TOKEN, **kw) -> httpx.Response:
         h = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.get(self.url + path, headers=h, verify=self.verify, timeout=5, **kw)
+        kw.setdefault("timeout", 5)
+        return httpx.get(self.url + path, headers=h, verify=self.verify, **kw)
 
     def wait_cycles(self, n: int = 2, timeout: float = 60, token: str | None = ADMIN_TOKEN) -> None:
         try:
-            wait_until(lambda: self.proc.proc.poll() is None and
+            wait_until(lambda: self.poll() is None and
                        self.get("/api/system/status", token).json()["cycles"] >= n,
-                       timeout, 0.2, f"{n} hub cycles")
+                       timeout, 0.1, f"{n} hub cycles")
         except AssertionError:
-            print(self.proc.output())
+            print(self.output())
             raise
 
     def logs(self) -> str:
@@ -69,7 +66,4 @@ class Hub:
             for f in files:
                 with open(os.path.join(root, f), encoding="utf-8", errors="replace") as fh:
                     out.append(fh.read())
-        return "\n".join(out) + self.proc.output()
-
-    def stop(self) -> int:
-        return self.proc.stop()
+        return "\n".join(out) + self.output()

@@ -9,7 +9,7 @@ import sys
 
 import httpx
 import pytest
-from secsupport import ADMIN_TOKEN, AUTH_YAML, ENV_TOKEN, VIEWER_TOKEN, Hub, sha
+from secsupport import ADMIN_TOKEN, ENV_TOKEN, VIEWER_TOKEN, Hub, sha
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -104,20 +104,6 @@ def test_viewer_session_cannot_change(auth_hub):
     r = c.post("/api/silences", json={"matchers": {"a": "b"}},
                headers={"X-CSRF-Token": c.cookies["autobot_csrf"]})
     assert r.status_code == 403
-
-
-def test_failed_logins_are_limited(tmp_path):
-    hub = Hub(tmp_path, AUTH_YAML)
-    try:
-        hub.wait_cycles(1)
-        c = httpx.Client(base_url=hub.url, timeout=5)
-        for _ in range(3):
-            r = c.post("/login", data={"token": "guess"})
-            assert r.status_code == 303 and r.headers["location"] == "/login?failed=1"
-        r = c.post("/login", data={"token": ADMIN_TOKEN})  # even the right one, while limited
-        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
-    finally:
-        hub.stop()
 
 
 def test_access_log_and_no_secret_anywhere(auth_hub):
@@ -238,16 +224,12 @@ def test_open_mode_refuses_cross_origin_writes_and_websocket(tmp_path):
     import httpx
     import websockets
 
-    from support import CliProcess, free_port, wait_http
+    from support import HubProcess
 
-    port = free_port()
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"monitoring_interval: 1\ndashboard_port: {port}\n"
-                   "collectors: {enabled: [cpu, memory, loadavg]}\n")
-    hub = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp_path / "d")])
-    url = f"http://127.0.0.1:{port}"
+    hub = HubProcess(tmp_path, {"collectors": {"enabled": ["cpu", "memory", "loadavg"]}})
+    url = hub.url
     try:
-        wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 1)
+        hub.wait_cycles(1)
         evil = {"Origin": "http://evil.example"}
         r = httpx.post(url + "/api/admin/reload", headers=evil)
         assert r.status_code == 403 and "cross-origin" in r.json()["error"]
@@ -271,3 +253,15 @@ def test_open_mode_refuses_cross_origin_writes_and_websocket(tmp_path):
             pass
     finally:
         hub.stop()
+
+
+def test_failed_logins_are_limited(auth_hub):
+    """Failures count per client address: this client comes from 127.0.0.3, an address of its
+    own, so it starts with none and locks nobody else out of the module's hub."""
+    c = httpx.Client(base_url=auth_hub.url, timeout=5,
+                     transport=httpx.HTTPTransport(local_address="127.0.0.3"))
+    for _ in range(3):
+        r = c.post("/login", data={"token": "guess"})
+        assert r.status_code == 303 and r.headers["location"] == "/login?failed=1"
+    r = c.post("/login", data={"token": ADMIN_TOKEN})  # even the right one, while limited
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0

@@ -12,10 +12,10 @@ from secsupport import Hub
 from support import REDIS_SERVER, RedisServer, wait_until
 
 
-def _serving(hub, cycles_from: int, more: int = 3) -> dict:
+def _serving(hub, cycles_from: int, more: int = 2) -> dict:
     """Wait for ``more`` further cycles; assert the hub answered throughout; return current."""
     wait_until(lambda: hub.get("/api/system/status", None).json()["cycles"] >= cycles_from + more,
-               30, 0.2, "cycles to advance")
+               30, 0.1, "cycles to advance")
     assert hub.get("/healthz", None).status_code == 200
     r = hub.get("/api/metrics/current", None)
     assert r.status_code == 200
@@ -54,7 +54,7 @@ storage: {{redis: {{address: "{redis.address}", timeout: 1}}}}
 
         r = redis_py.Redis(port=redis.port)
         wait_until(lambda: r.xlen("autobot:monitor:history") > 0, 30, 0.2, "mirror resumed")
-        assert hub.proc.proc.poll() is None
+        assert hub.poll() is None
     finally:
         hub.stop()
         redis.stop()
@@ -84,7 +84,7 @@ def test_disk_full(tmp_path):
     hub = Hub(tmp_path, "")
     try:
         hub.wait_cycles(2, token=None)
-        psutil.Process(hub.proc.proc.pid).rlimit(psutil.RLIMIT_FSIZE, (1, 1))
+        psutil.Process(hub.pid).rlimit(psutil.RLIMIT_FSIZE, (1, 1))
 
         def store_errors() -> float:
             for ln in hub.get("/metrics", None).text.splitlines():

@@ -70,13 +70,13 @@ def _only_config_error(text: str) -> None:
         assert e.problems and all(p.startswith("fuzz.yaml:") for p in e.problems)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(st.sampled_from(KEYS), values, max_size=6))
 def test_config_structures_only_raise_config_error(data):
     _only_config_error(yaml.safe_dump(data))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("{}[]:-,'\"&*!|>#%@` \n\tabc019.")) , max_size=80))
 def test_config_text_only_raises_config_error(text):
     _only_config_error(text)
@@ -88,7 +88,7 @@ LINES = ["# HELP m help", "# TYPE m counter", "# TYPE m histogram", "# TYPE m ga
          'm{a="\\n"} -Inf', "m{} 1e400", "# EOF", "m 1 2 3", 'm{a="1",a="2"} 1', "m{a=1} 1", ""]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.one_of(st.lists(st.sampled_from(LINES), max_size=8).map("\n".join), st.text(max_size=60)))
 def test_exposition_parse_only_raises_value_error(text):
     try:

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from support import CliProcess, HttpServer, free_port, wait_http
+from support import HttpServer, HubProcess
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -22,29 +22,16 @@ EVIL_ROLE = "<script>window.__xss=2</script>"
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     """{"url", "web": HttpServer, "proc": CliProcess}: a hub on a free port checking ``web``."""
-    tmp = tmp_path_factory.mktemp("dash")
     web = HttpServer()
-    port = free_port()
-    cfg = tmp / "monitoring_config.yaml"
-    cfg.write_text(f"""
-monitoring_interval: 1
-dashboard_port: {port}
-local_host: {{name: '{EVIL_NAME}', role: '{EVIL_ROLE}'}}
-services:
-  - {{name: web, type: http, url: "{web.url('/')}", timeout: 1}}
-""")
-    proc = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp / "data")])
-    url = f"http://127.0.0.1:{port}"
+    hub = HubProcess(tmp_path_factory.mktemp("dash"), {
+        "local_host": {"name": EVIL_NAME, "role": EVIL_ROLE},
+        "services": [{"name": "web", "type": "http", "url": web.url("/"), "timeout": 1}]})
     try:
-        wait_http(url + "/api/system/status", 60, lambda r: r.json()["cycles"] >= 3)
-    except AssertionError:
-        print(proc.output())
-        proc.stop()
+        hub.wait_cycles(3)
+        yield {"url": hub.url, "web": web, "proc": hub.proc}
+    finally:
+        hub.stop()
         web.stop()
-        raise
-    yield {"url": url, "web": web, "proc": proc}
-    proc.stop()
-    web.stop()
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,13 @@ def wait_js(p, expr: str, timeout: float = 10.0):
     raise AssertionError(f"timed out waiting for {expr}")
 
 
+def next_update(p, n: int = 1) -> None:
+    """Return once the page has rendered ``n`` more live updates (``#updated``'s ``data-ts``)."""
+    for _ in range(n):
+        ts = p.evaluate("Number(document.querySelector('#updated').dataset.ts || 0)")
+        wait_js(p, f"Number(document.querySelector('#updated').dataset.ts || 0) > {ts}")
+
+
 def card_selector(name: str) -> str:
     return f'.host-card[data-host="{name.replace(chr(34), chr(92) + chr(34))}"]'
 
@@ -47,7 +54,7 @@ def test_page_loads_every_view_without_console_errors(hub, page):
         page.page.wait_for_selector(f"#view-{view}:not([hidden])")
         if view == "charts":
             page.page.wait_for_selector("#chart-cpu[data-points]")
-    page.page.wait_for_timeout(1500)  # a couple of live updates on every view
+    next_update(page.page, 2)  # a couple of live updates, on the last view
     assert page.errors == []
     # nothing was requested from another origin (the CSP would also have refused it)
     assert page.page.evaluate(
@@ -150,7 +157,7 @@ def test_narrow_layout_has_no_horizontal_scroll(hub, narrow_page):
         p.wait_for_selector(f"#view-{view}:not([hidden])")
         if view == "charts":
             p.wait_for_selector("#chart-cpu[data-points]")
-        p.wait_for_timeout(300)
+        next_update(p)  # the view as the live data left it
         width = p.evaluate("document.scrollingElement.scrollWidth")
         assert width <= 375, f"{view}: page is {width} px wide at a 375 px viewport"
     assert narrow_page.errors == []

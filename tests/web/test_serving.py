@@ -13,26 +13,18 @@ import httpx
 import pytest
 
 from autobot_monitor.logs import BatchFileHandler, BatchListener, DroppingQueueHandler
-from support import CliProcess, free_port, wait_http, wait_until
+from support import HubProcess, wait_until
 
 VIEWER = "viewer-token-serving-5e1d"
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("serving")
-    port = free_port()
-    cfg = tmp / "monitoring_config.yaml"
-    cfg.write_text(f"monitoring_interval: 1\ndashboard_port: {port}\nauth:\n  tokens:\n"
-                   f"    - {{name: bob, role: viewer, token_sha256: "
-                   f"{hashlib.sha256(VIEWER.encode()).hexdigest()}}}\n")
-    proc = CliProcess(["start", "--config", str(cfg), "--data-dir", str(tmp / "data")])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/healthz", timeout=60, pred=lambda r: r.json().get("last_cycle"))
-        yield url, tmp / "data"
-    finally:
-        proc.stop()
+    with HubProcess(tmp_path_factory.mktemp("serving"), {"auth": {"tokens": [
+            {"name": "bob", "role": "viewer",
+             "token_sha256": hashlib.sha256(VIEWER.encode()).hexdigest()}]}}) as hub:
+        hub.wait_http("/healthz", lambda r: r.json().get("last_cycle"))
+        yield hub.url, hub.data
 
 
 def test_snapshot_reads_answer_like_their_documented_routes(hub):
