@@ -29,7 +29,7 @@ IDEAS: dict[str, str] = {
     "atomic file write (tmp + os.replace)": r"os\.replace\(",
     "NaN/Inf to JSON null": r"^\s*def _?(json_safe|nan_to_none|_?finite_or_none|clean_json|jsonable|finite)\b",
     "label matcher grammar (a parser, or a place reading the old `~re`/`!v` spelling)": r"^\s*def _?parse_matcher\b|startswith\(\(?\"~\"",
-    "sample type": r"^\s*class (Sample|WriteSample|SeriesPoints|Point)\b",
+    "sample and series types": r"^\s*class (Sample|WriteSample|SeriesPoints|Series|Point)\b",
 }
 
 
