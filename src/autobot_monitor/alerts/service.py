@@ -20,6 +20,7 @@ from .. import atomicfile
 from ..clock import Clock
 from ..matchers import Matcher, match_all
 from ..model import MetricFamily, Sample
+from ..store.base import Series
 from .config import AlertingConfig, RuleConfig
 from .engine import AlertEngine, EngineSettings, Notification
 from .functions import (
@@ -46,15 +47,6 @@ Values = list[tuple[dict[str, str], float | None]]
 """``(labels, value)`` per label set; ``None``: no value this cycle."""
 WindowValues = dict[str, tuple[Values, list[dict[str, str]]]]
 """rule name -> (values, labels of series too short for the window)."""
-
-
-class Series(Protocol):
-    """One stored series as the history store returns it (``store.base.Series`` satisfies it)."""
-
-    @property
-    def labels(self) -> dict[str, str]: ...
-    @property
-    def points(self) -> list[tuple[float, float | None]]: ...
 
 
 class HistoryStore(Protocol):
