@@ -40,10 +40,11 @@ function hostSeverity(alerts, order) {
   return worst;
 }
 
-function hostCard(h, sev) {
+/** ``sev``: the host's worst firing severity (if any); ``top``: the most severe there is. */
+function hostCard(h, sev, top) {
   const s = h.summary || {};
   const mem = s.memory || {};
-  const state = !h.up ? "down" : sev === "critical" ? "crit" : sev ? "warn" : "ok";
+  const state = !h.up ? "down" : !sev ? "ok" : sev === top ? "crit" : "warn";
   const memUsed = typeof mem.total_bytes === "number" && typeof mem.available_bytes === "number"
     ? mem.total_bytes - mem.available_bytes : null;
   const rows = [
@@ -100,7 +101,7 @@ export function renderOverview(st) {
   const sev = hostSeverity(st.alerts, order);
   const hosts = Object.values(st.current?.hosts || {});
   setChildren(document.getElementById("host-cards"),
-    ...(hosts.length ? hosts.map((h) => hostCard(h, sev.get(h.name)))
+    ...(hosts.length ? hosts.map((h) => hostCard(h, sev.get(h.name), order[0]))
       : [el("p", { className: "muted", textContent: "No hosts configured." })]));
 }
 
