@@ -97,3 +97,29 @@ def test_reports_trend_the_declared_figures_under_their_report_keys():
         ("network_transmit_bytes_per_second", "autobot_network_transmit_bytes_per_second",
          ["device!=lo"], "sum"),
         ("gpu_utilization_percent", "autobot_gpu_utilization_percent", [], "mean")]
+
+
+def test_selects_applies_the_filters_as_prometheus_matchers():
+    net = figures.figure("network.receive_bytes_per_second")
+    assert net.selects({"device": "eth0"}) and net.selects({})  # an absent label reads as ""
+    assert not net.selects({"device": "lo"})
+    cpu = figures.figure("cpu_percent")
+    assert cpu.selects({"cpu": "all"}) and not cpu.selects({}) and not cpu.selects({"cpu": "0"})
+    assert [str(m) for m in cpu.selector] == cpu.matchers == ["cpu=all"]
+
+
+def test_api_figures_serves_the_table_and_the_severity_order():
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from autobot_monitor.severity import Severity
+    from autobot_monitor.web.status_routes import build_router
+
+    async def no_reload() -> None:
+        return None
+
+    app = FastAPI()
+    app.include_router(build_router(lambda: None, lambda: None, no_reload, lambda: None))
+    doc = TestClient(app).get("/api/figures").json()
+    assert doc["figures"] == figures.to_json()["figures"]
+    assert doc["severities"] == [s.value for s in sorted(Severity, reverse=True)]

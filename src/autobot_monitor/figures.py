@@ -7,8 +7,9 @@ number comes from:
 
 * ``metrics``: the source metric(s), read as stored (derived metrics such as
   ``autobot_cpu_busy_percent`` are computed by their collector, over the collection interval);
-* ``match``: label filters ``(label, op, value)`` with ``op`` ``=`` or ``!=`` (Prometheus
-  semantics: an absent label reads as ``""``), as ``label=value`` strings in JSON and queries;
+* ``match``: label filters ``(label, op, value)`` with ``op`` ``=`` or ``!=``, evaluated as
+  :class:`.matchers.Matcher` (Prometheus semantics: an absent label reads as ``""``), as
+  ``label=value`` strings in JSON and queries;
 * ``agg``: how one host's selected series combine into the figure: ``max``, ``sum``, ``mean``
   of the finite values, or ``count`` of the distinct values of ``count_label``; no finite value
   (or nothing to count) is ``None``, "not measured", never 0;
@@ -23,16 +24,17 @@ from the host's series whose ``by`` label equals the item's.
 Consumers: :mod:`.hub.summary` evaluates the table, :mod:`.status_view` prints it, the
 dashboard reads it from ``GET /api/figures`` (:func:`to_json`) and :mod:`.report.resources`
 takes its trend metrics from it. ``tests/test_figures.py`` checks every source metric and filter
-label against the metric catalogue. Imports only :mod:`.model`.
+label against the metric catalogue. Imports only :mod:`.model` and :mod:`.matchers`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .matchers import Matcher, match_all
 from .model import LABEL_NAME_RE, METRIC_NAME_RE
 
 Agg = Literal["max", "sum", "mean", "count"]
@@ -57,21 +59,24 @@ class Figure:
     count_label: str = ""
     report: str = ""
     scope: Scope = "host"
+    selector: tuple[Matcher, ...] = field(init=False, repr=False, compare=False)
+    """``match`` as :class:`~.matchers.Matcher` values (built from ``match``)."""
 
     def __post_init__(self) -> None:
         bad = [m for m in self.metrics if not METRIC_NAME_RE.match(m)]
         bad += [lab for lab, _, _ in self.match if not LABEL_NAME_RE.match(lab)]
         if bad or not self.metrics or (self.agg == "count") != bool(self.count_label):
             raise ValueError(f"figure {self.key}: bad declaration ({', '.join(bad) or self.agg})")
+        object.__setattr__(self, "selector", tuple(Matcher.make(*m) for m in self.match))
 
     @property
     def matchers(self) -> list[str]:
         """The label filters as query strings: ``["device!=lo"]``."""
-        return [f"{lab}{op}{val}" for lab, op, val in self.match]
+        return [str(m) for m in self.selector]
 
     def selects(self, labels: Mapping[str, str]) -> bool:
         """True when a series with ``labels`` passes every filter."""
-        return all((labels.get(lab, "") == val) == (op == "=") for lab, op, val in self.match)
+        return match_all(self.selector, labels)
 
 
 @dataclass(frozen=True, slots=True)

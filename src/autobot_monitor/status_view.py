@@ -91,21 +91,31 @@ def _by_state(counts: dict | None) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def show_status(args) -> int:
-    """``autobot-monitor status``: fetch the hub's status, current figures and alerts and print
-    them as tables (or JSON with ``--json``). Returns the exit code."""
+def _fetch(args, url: str) -> tuple[dict, dict, dict]:
+    """``(status, current, alerts)``: the JSON of ``GET /api/system/status``,
+    ``/api/metrics/current`` and ``/api/alerts`` from the hub at ``url``, with ``args.token``,
+    ``args.cacert`` and ``args.timeout`` (seconds). Raises httpx.HTTPError."""
     import ssl
 
     import httpx
 
+    headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
+    verify = ssl.create_default_context(cafile=args.cacert) if args.cacert else True
+    with httpx.Client(timeout=args.timeout, headers=headers, verify=verify) as c:
+        status = c.get(f"{url}/api/system/status").raise_for_status().json()
+        current = c.get(f"{url}/api/metrics/current").raise_for_status().json()
+        alerts = c.get(f"{url}/api/alerts").raise_for_status().json()
+    return status, current, alerts
+
+
+def show_status(args) -> int:
+    """``autobot-monitor status``: fetch the hub's status, current figures and alerts and print
+    them as tables (or JSON with ``--json``). Returns the exit code."""
+    import httpx
+
     url = args.url.rstrip("/")
     try:
-        headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
-        verify = ssl.create_default_context(cafile=args.cacert) if args.cacert else True
-        with httpx.Client(timeout=args.timeout, headers=headers, verify=verify) as c:
-            status = c.get(f"{url}/api/system/status").raise_for_status().json()
-            current = c.get(f"{url}/api/metrics/current").raise_for_status().json()
-            alerts = c.get(f"{url}/api/alerts").raise_for_status().json()
+        status, current, alerts = _fetch(args, url)
     except httpx.HTTPError as e:
         from .cmdline import describe_http_error
 
@@ -114,8 +124,6 @@ def show_status(args) -> int:
         print(json.dumps({"status": status, "current": current, "alerts": alerts}, indent=2))
         return 0
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     con = Console()
     if not con.is_terminal:
@@ -123,6 +131,19 @@ def show_status(args) -> int:
     if not status.get("timestamp"):
         con.print(f"hub at {url} is up but has not finished its first cycle yet")
         return 0
+    _print_health(con, url, status)
+    con.print(_hosts_table(current.get("hosts", {})))
+    _print_mesh(con, current.get("hosts", {}))
+    if current.get("services"):
+        con.print(_services_table(current["services"]))
+    if alerts.get("alerts"):
+        con.print(_alerts_table(alerts["alerts"]))
+    return 0
+
+
+def _print_health(con, url: str, status: dict) -> None:
+    """The headline (health score and band, cycle age, active alerts) and one line per health
+    term with its penalty."""
     age = time.time() - status["timestamp"]
     hl = status.get("health") or {"band": "unknown", "terms": []}
     colour = _BAND_COLOUR.get(hl["band"], "dim")
@@ -133,44 +154,64 @@ def show_status(args) -> int:
     for term in hl["terms"]:
         con.print(f"  {term['name']}: {_penalty(term['penalty'])} ({term['detail']})", markup=False,
                   highlight=False)
+
+
+def _hosts_table(hosts: dict):
+    """The Hosts table: :data:`HOST_COLUMNS`, GPU, 24 h availability; one row per host."""
+    from rich.table import Table
+
     t = Table(title="Hosts")
     for col, _keys in HOST_COLUMNS:
         t.add_column(col)
     t.add_column("GPU")
     t.add_column("24h avail (monitored)")
-    for name, h in current.get("hosts", {}).items():
+    for name, h in hosts.items():
         t.add_row(name, "[green]up[/]" if h["up"] else f"[red]down[/] {h.get('error') or ''}",
                   *host_cells(h.get("summary") or {}), _avail(h))
-    con.print(t)
-    _print_mesh(con, current.get("hosts", {}))
-    services = current.get("services", {})
-    if services:
-        st = Table(title="Services")
-        for col in ("service", "type", "state", "response", "24h avail (monitored)", "detail"):
-            st.add_column(col)
-        for name, sv in services.items():
-            rt = sv.get("response_time_seconds")
-            d = sv.get("details") or {}
-            detail = sv.get("error") or ""
-            if sv["type"] == "redis" and sv["up"]:
-                detail = (f"mem {_fmt_bytes(d.get('used_memory'))}, "
-                          f"clients {_fmt(d.get('connected_clients'), '{:.0f}')}, "
-                          f"ops/s {_fmt(d.get('instantaneous_ops_per_sec'), '{:.0f}')}")
-            elif sv.get("status_code"):
-                detail = detail or f"HTTP {sv['status_code']}"
-            st.add_row(name, sv["type"], "[green]up[/]" if sv["up"] else "[red]down[/]",
-                       _fmt(rt * 1000 if rt is not None else None, "{:.1f}", " ms"),
-                       _avail(sv), detail)
-        con.print(st)
-    if alerts.get("alerts"):
-        at = Table(title="Active alerts")
-        for col in ("severity", "state", "alert", "summary", "since"):
-            at.add_column(col)
-        for a in alerts["alerts"]:
-            at.add_row(a["severity"], escape(alert_state(a)), a["name"], escape(a["summary"]),
-                       time.strftime("%H:%M:%S", time.localtime(a["since"])))
-        con.print(at)
-    return 0
+    return t
+
+
+def _service_detail(sv: dict) -> str:
+    """A service row's detail: Redis memory, clients and ops/s when up, else the error or the
+    HTTP status."""
+    d = sv.get("details") or {}
+    detail = sv.get("error") or ""
+    if sv["type"] == "redis" and sv["up"]:
+        return (f"mem {_fmt_bytes(d.get('used_memory'))}, "
+                f"clients {_fmt(d.get('connected_clients'), '{:.0f}')}, "
+                f"ops/s {_fmt(d.get('instantaneous_ops_per_sec'), '{:.0f}')}")
+    if sv.get("status_code"):
+        return detail or f"HTTP {sv['status_code']}"
+    return detail
+
+
+def _services_table(services: dict):
+    """The Services table: one row per service."""
+    from rich.table import Table
+
+    st = Table(title="Services")
+    for col in ("service", "type", "state", "response", "24h avail (monitored)", "detail"):
+        st.add_column(col)
+    for name, sv in services.items():
+        rt = sv.get("response_time_seconds")
+        st.add_row(name, sv["type"], "[green]up[/]" if sv["up"] else "[red]down[/]",
+                   _fmt(rt * 1000 if rt is not None else None, "{:.1f}", " ms"),
+                   _avail(sv), _service_detail(sv))
+    return st
+
+
+def _alerts_table(alerts: list[dict]):
+    """The Active alerts table, one row per alert as ``GET /api/alerts`` lists it."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    at = Table(title="Active alerts")
+    for col in ("severity", "state", "alert", "summary", "since"):
+        at.add_column(col)
+    for a in alerts:
+        at.add_row(a["severity"], escape(alert_state(a)), a["name"], escape(a["summary"]),
+                   time.strftime("%H:%M:%S", time.localtime(a["since"])))
+    return at
 
 
 def _print_mesh(con, hosts: dict) -> None:

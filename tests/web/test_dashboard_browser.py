@@ -195,6 +195,14 @@ def test_keyboard_moves_between_views(hub, page):
     assert p.evaluate("document.activeElement.id") == "h-services"
 
 
+def test_alert_counts_follow_the_hubs_severity_order(hub, page):
+    page.open(hub["url"])
+    order = httpx.get(hub["url"] + "/api/figures", timeout=10).json()["severities"]
+    chips = page.page.eval_on_selector_all("#alert-counts .chip", "els => els.map(e => e.className)")
+    assert chips == [f"chip sev-{s}" for s in order]
+    assert page.errors == []
+
+
 def test_alert_appears_when_a_service_goes_down_and_can_be_acknowledged(hub, page):
     page.open(hub["url"], "alerts")
     p = page.page

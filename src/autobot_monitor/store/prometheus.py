@@ -12,7 +12,6 @@ unreachable or answers something else.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -30,10 +29,11 @@ _FN = {"avg": "avg_over_time", "min": "min_over_time", "max": "max_over_time",
 
 
 def selector(name: str, matchers: Matchers) -> str:
-    """PromQL selector ``name{k="v",...}`` (values escaped as JSON strings, which PromQL reads)."""
+    """PromQL selector ``name{k="v",...}`` (each matcher as :meth:`~..matchers.Matcher.promql`
+    spells it). Raises QueryError for a bad metric name."""
     if not METRIC_NAME_RE.match(name):
         raise QueryError(f"{name!r} is not a valid metric name")
-    parts = [f"{m.name}{m.op}{json.dumps(m.value)}" for m in to_matchers(matchers)]
+    parts = [m.promql() for m in to_matchers(matchers)]
     return name + ("{" + ",".join(parts) + "}" if parts else "")
 
 

@@ -38,8 +38,17 @@ def _err(status: int, msg: str) -> JSONResponse:
 
 
 def build_router(hub) -> APIRouter:
-    """Routes over ``hub.alerts`` (an :class:`~..alerts.service.AlertService`)."""
+    """Routes over ``hub.alerts`` (an :class:`~..alerts.service.AlertService`), ``hub.snapshot``
+    (its timestamp) and ``hub.clock`` (whether a silence is active)."""
     r = APIRouter(tags=["alerts"])
+    _add_alert_routes(r, hub)
+    _add_silence_routes(r, hub)
+    return r
+
+
+def _add_alert_routes(r: APIRouter, hub) -> None:
+    """``GET /api/alerts``, ``POST``/``DELETE /api/alerts/{fingerprint}/ack``,
+    ``GET /api/alerts/history`` and ``GET /api/alerts/rules``."""
 
     @r.get("/api/alerts", summary="Pending and firing alerts, most severe first; counts per severity "
            "of the listed alerts")
@@ -87,6 +96,10 @@ def build_router(hub) -> APIRouter:
                            **svc.health.get(rule.name)}
                           for rule in svc.rules]}
 
+
+def _add_silence_routes(r: APIRouter, hub) -> None:
+    """``GET``/``POST /api/silences`` and ``DELETE /api/silences/{silence_id}``."""
+
     @r.get("/api/silences", summary="Silences (active and recently expired)")
     async def silences() -> dict:
         now = hub.clock.time()
@@ -112,5 +125,3 @@ def build_router(hub) -> APIRouter:
         except KeyError:
             return _err(404, f"no silence {silence_id!r}")
         return {**s.to_json(), "active": False}
-
-    return r

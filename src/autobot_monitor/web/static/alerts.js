@@ -3,8 +3,6 @@
 import { el, setChildren, fmtPercent, fmtSeconds, fmtNumber, getJSON } from "./util.js";
 import { ago } from "./views.js";
 
-const SEVERITIES = ["critical", "high", "medium", "low"];
-
 function resolveRef(spec, schema) {
   let s = schema;
   for (let i = 0; s && s.$ref && i < 10; i++) {
@@ -119,7 +117,8 @@ export function renderAlerts(st, onChanged) {
   const actions = st.actions || {};
   document.getElementById("alert-actions-note").textContent = actions.acknowledge || actions.silence
     ? "" : (st.actionsKnown ? "This hub's API offers no acknowledge or silence endpoint, so there are no buttons." : "");
-  const groups = [...SEVERITIES, ...new Set(alerts.map((a) => a.severity).filter((s) => !SEVERITIES.includes(s)))];
+  const order = st.severities || []; // the hub's, most severe first (GET /api/figures)
+  const groups = [...order, ...new Set(alerts.map((a) => a.severity).filter((s) => !order.includes(s)))];
   const box = document.getElementById("alert-list");
   if (!alerts.length) {
     setChildren(box, el("p", { className: "muted no-alerts", textContent: "No active alerts." }));

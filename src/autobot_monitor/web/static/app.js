@@ -1,6 +1,6 @@
 // autobot-monitor dashboard: state, WebSocket feed with reconnect, views, range picker.
 // Reads only the hub's public API (same origin); the CSP forbids anything else.
-import { el, setChildren, fmtTime, fmtAgo, getJSON } from "./util.js";
+import { el, setChildren, fmtTime, fmtAgo, getJSON, figuresDoc } from "./util.js";
 import { renderOverview, renderServices, renderMap, refreshAgo } from "./views.js";
 import { renderAlerts, renderHistory, findAlertActions } from "./alerts.js";
 import { ChartBoard } from "./charts.js";
@@ -24,7 +24,7 @@ const $ = (id) => document.getElementById(id);
 
 const st = {
   current: null, status: null, alerts: [], full: null, fullAt: 0,
-  lastTs: null, interval: 10, connected: false, actions: {}, actionsKnown: false,
+  lastTs: null, interval: 10, connected: false, actions: {}, actionsKnown: false, severities: null,
   view: "overview", retryAt: null, ready: false,
 };
 const board = new ChartBoard($("charts"));
@@ -67,12 +67,18 @@ function onUpdate(data, ts) {
 async function refreshSide() {
   // health score and alerts are rendered once per cycle by the hub: cheap to re-read
   const [status, alerts] = await Promise.allSettled([getJSON("/api/system/status"), getJSON("/api/alerts")]);
+  if (!st.severities) await loadSeverities();
   if (status.status === "fulfilled") st.status = status.value;
   if (alerts.status === "fulfilled") { st.alerts = alerts.value.alerts || []; st.alertCounts = alerts.value.counts; }
   renderOverview(st);
   renderAlerts(st, refreshAlerts);
   if (st.view === "map" && Date.now() - st.fullAt > 10000) loadFull();
   if (st.view === "alerts" && Date.now() - (st.historyAt || 0) > 5000) { st.historyAt = Date.now(); renderHistory(st.actions); }
+}
+
+/** The hub's severity order (``severities`` of GET /api/figures); left unset when unreachable. */
+async function loadSeverities() {
+  try { st.severities = (await figuresDoc()).severities; } catch { st.severities = null; }
 }
 
 async function refreshAlerts() {
@@ -201,7 +207,7 @@ async function init() {
   showView(location.hash.slice(1), false);
 
   const [cur, status, alerts, spec] = await Promise.allSettled([getJSON("/api/metrics/current"),
-    getJSON("/api/system/status"), getJSON("/api/alerts"), getJSON("/openapi.json")]);
+    getJSON("/api/system/status"), getJSON("/api/alerts"), getJSON("/openapi.json"), loadSeverities()]);
   if (spec.status === "fulfilled") {
     st.actions = findAlertActions(spec.value);
     st.actionsKnown = true;

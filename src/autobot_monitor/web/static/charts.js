@@ -1,6 +1,6 @@
 // Charts: history from /api/metrics/history, extended live from each WebSocket update, drawn
 // with the vendored uPlot (global ``uPlot``), exported as CSV/JSON from the data already loaded.
-import { el, fmtBytes, fmtNumber, fmtPercent, fmtRate, fmtSeconds, fmtTime, getJSON, download } from "./util.js";
+import { el, fmtBytes, fmtNumber, fmtPercent, fmtRate, fmtSeconds, fmtTime, getJSON, download, figuresDoc } from "./util.js";
 
 const PALETTE = ["#4cc9f0", "#f9c74f", "#90be6d", "#f94144", "#c77dff", "#f8961e", "#43aa8b",
   "#ff70a6", "#9ef01a", "#577590"];
@@ -32,7 +32,7 @@ let figuresP = null;
 
 /** The hub's declared figures by key (fetched once; a failure is retried on the next load). */
 export function figureTable() {
-  figuresP ||= getJSON("/api/figures").then((doc) => new Map(doc.figures.map((f) => [f.key, f])),
+  figuresP ||= figuresDoc().then((doc) => new Map(doc.figures.map((f) => [f.key, f])),
     (e) => { figuresP = null; throw e; });
   return figuresP;
 }

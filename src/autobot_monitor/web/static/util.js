@@ -112,6 +112,15 @@ export async function getJSON(url, opts = {}) {
   return body;
 }
 
+let figuresDocP = null;
+
+/** ``GET /api/figures``, fetched once (a failure is retried on the next call): ``figures``, the
+ * hub's declared figures, and ``severities``, the severity names most severe first. */
+export function figuresDoc() {
+  figuresDocP ||= getJSON("/api/figures").catch((e) => { figuresDocP = null; throw e; });
+  return figuresDocP;
+}
+
 /** Offer ``text`` as a file download named ``name`` (client-side, via a Blob URL). */
 export function download(name, mime, text) {
   const url = URL.createObjectURL(new Blob([text], { type: mime }));

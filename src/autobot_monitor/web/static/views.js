@@ -3,8 +3,6 @@
 import { el, setChildren, NM, fmtPercent, fmtBytes, fmtRate, fmtSeconds, fmtDuration, fmtAgo,
   fmtNumber, level } from "./util.js";
 
-const SEV_ORDER = ["critical", "high", "medium", "low"];
-
 /** Span that the 1 s timer keeps saying "N s ago" for Unix time ``t``. */
 export function ago(t) {
   return el("span", { className: "ago", dataset: { ts: t ?? "" }, textContent: fmtAgo(t) });
@@ -30,22 +28,23 @@ function row(label, value, pct, lvl) {
         title: value === NM ? "not measured" : "" })));
 }
 
-/** Severity of the worst active alert per host name. */
-function hostSeverity(alerts) {
+/** Severity of the worst active alert per host name; ``order``: severities most severe first. */
+function hostSeverity(alerts, order) {
   const worst = new Map();
   for (const a of alerts || []) {
     const host = a.host ?? a.labels?.host;
     if (!host || a.state === "pending" || a.silenced_by) continue; // colour by firing alerts only
     const cur = worst.get(host);
-    if (cur === undefined || SEV_ORDER.indexOf(a.severity) < SEV_ORDER.indexOf(cur)) worst.set(host, a.severity);
+    if (cur === undefined || order.indexOf(a.severity) < order.indexOf(cur)) worst.set(host, a.severity);
   }
   return worst;
 }
 
-function hostCard(h, sev) {
+/** ``sev``: the host's worst firing severity (if any); ``top``: the most severe there is. */
+function hostCard(h, sev, top) {
   const s = h.summary || {};
   const mem = s.memory || {};
-  const state = !h.up ? "down" : sev === "critical" ? "crit" : sev ? "warn" : "ok";
+  const state = !h.up ? "down" : !sev ? "ok" : sev === top ? "crit" : "warn";
   const memUsed = typeof mem.total_bytes === "number" && typeof mem.available_bytes === "number"
     ? mem.total_bytes - mem.available_bytes : null;
   const rows = [
@@ -95,12 +94,14 @@ function renderHealth(status) {
 export function renderOverview(st) {
   renderHealth(st.status);
   const counts = st.alertCounts || st.status?.alerts?.by_severity || {};
-  setChildren(document.getElementById("alert-counts"), ...SEV_ORDER.map((s) =>
+  // the hub's severity order (GET /api/figures); until it is known, the order of its counts
+  const order = st.severities || Object.keys(counts);
+  setChildren(document.getElementById("alert-counts"), ...order.map((s) =>
     el("a", { href: "#alerts", className: `chip sev-${s}`, textContent: `${counts[s] ?? 0} ${s}` })));
-  const sev = hostSeverity(st.alerts);
+  const sev = hostSeverity(st.alerts, order);
   const hosts = Object.values(st.current?.hosts || {});
   setChildren(document.getElementById("host-cards"),
-    ...(hosts.length ? hosts.map((h) => hostCard(h, sev.get(h.name)))
+    ...(hosts.length ? hosts.map((h) => hostCard(h, sev.get(h.name), order[0]))
       : [el("p", { className: "muted", textContent: "No hosts configured." })]));
 }
 
