@@ -47,3 +47,12 @@ def count(minimum: int):
         return value
 
     return parse
+
+
+def listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` with PORT in 1-65535 (IPv6 hosts in brackets; an empty host is 127.0.0.1)."""
+    host, sep, port_ = text.rpartition(":")
+    if not sep or not port_.isdigit() or not 0 < int(port_) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"expected HOST:PORT with PORT in 1-65535, got {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port_)
