@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 
 def seconds(text: str) -> float:
@@ -34,7 +35,7 @@ def port(text: str) -> int:
     return value
 
 
-def count(minimum: int):
+def count(minimum: int) -> Callable[[str], int]:
     """An integer >= ``minimum`` (a type factory: ``type=count(2)``)."""
 
     def parse(text: str) -> int:

@@ -59,7 +59,7 @@ def make_server(app: Any, **kw: Any) -> Any:
 
     import uvicorn
 
-    class _Server(uvicorn.Server):  # type: ignore[misc]
+    class _Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self):  # type: ignore[no-untyped-def]
             yield
