@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 
 def seconds(text: str) -> float:
@@ -34,7 +35,7 @@ def port(text: str) -> int:
     return value
 
 
-def count(minimum: int):
+def count(minimum: int) -> Callable[[str], int]:
     """An integer >= ``minimum`` (a type factory: ``type=count(2)``)."""
 
     def parse(text: str) -> int:
@@ -47,3 +48,12 @@ def count(minimum: int):
         return value
 
     return parse
+
+
+def listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` with PORT in 1-65535 (IPv6 hosts in brackets; an empty host is 127.0.0.1)."""
+    host, sep, port_ = text.rpartition(":")
+    if not sep or not port_.isdigit() or not 0 < int(port_) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"expected HOST:PORT with PORT in 1-65535, got {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port_)

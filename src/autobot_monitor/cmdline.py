@@ -34,6 +34,19 @@ def find_and_load_config(path: str | None) -> tuple[MonitorConfig, str | None]:
     return load_config(path), path
 
 
+def load_or_report(path: str | None) -> tuple[MonitorConfig, str | None] | None:
+    """:func:`find_and_load_config`, or None after printing each ``FILE:LINE: key: problem`` of
+    its :class:`~.errors.ConfigError` to stderr."""
+    from .errors import ConfigError
+
+    try:
+        return find_and_load_config(path)
+    except ConfigError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        return None
+
+
 def read_pid(path: str) -> int | None:
     """The process id written in ``path``; ``None`` if the file is missing, unreadable or not an
     integer."""

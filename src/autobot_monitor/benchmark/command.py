@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sys
+from typing import Any
 
 KINDS = ("comprehensive", "api", "database", "network", "system")
 
@@ -61,8 +62,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from ..config.loader import find_default_config, load_config
-    from ..errors import BenchmarkError, ConfigError, StoreError
-    from . import history, report, suite
+    from ..errors import BenchmarkError, ConfigError
+    from . import report, suite
 
     try:
         path = args.config or find_default_config()
@@ -92,6 +93,25 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, old)
+    comparison, notes = _record(args, cfg, data_dir, result)
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+    else:
+        report.render(result, console, comparison if args.compare else None)
+    for n in notes:
+        print(n, file=sys.stderr)
+    return 0
+
+
+def _record(args: argparse.Namespace, cfg: Any, data_dir: str,
+            result: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+    """Compare ``result`` with the previous run and the baseline (``--compare``: sets
+    ``result["comparison"]``), save it unless ``--no-save`` (and make it the baseline with
+    ``--set-baseline``), and write its scores into the data dir's store when one is there.
+    Returns ``(comparison or None, notes for stderr)``; raises ``OSError`` when saving fails."""
+    from ..errors import StoreError
+    from . import history
+
     bdir = history.bench_dir(data_dir, cfg.logging.dir)
     comparison = None
     if args.compare:
@@ -113,10 +133,4 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
             notes.append(f"{n} autobot_performance_score sample(s) written to {store_path}")
         except StoreError as e:
             notes.append(f"scores not stored: {e}")
-    if args.json:
-        print(json.dumps(result, indent=2, allow_nan=False))
-    else:
-        report.render(result, console, comparison if args.compare else None)
-    for n in notes:
-        print(n, file=sys.stderr)
-    return 0
+    return comparison, notes

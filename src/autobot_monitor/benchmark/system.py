@@ -118,49 +118,17 @@ def disk(scratch_dir: str, size_cap: int, seconds: float, progress: ProgressFn =
     buf = mmap.mmap(-1, BLOCK)  # page-aligned, as O_DIRECT needs
     buf.write(os.urandom(BLOCK))
     try:
-        fd, direct = _open_direct(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        written, w_rates = 0, []
-        t0 = time.perf_counter()
-        try:
-            while written < size and (time.perf_counter() - t0 < phase or written == 0):
-                s = time.perf_counter()
-                written += os.write(fd, buf)
-                w_rates.append(BLOCK / (time.perf_counter() - s))
-                if written % (16 * BLOCK) == 0:
-                    progress("system: disk sequential write", (time.perf_counter() - t0) / phase)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        w_time = time.perf_counter() - t0
+        written, w_time, w_rates, direct = _seq_write(path, buf, size, phase, progress)
         progress("system: disk sequential read", 0.0)
         fd, r_direct = _open_direct(path, os.O_RDONLY)
         try:
             if not r_direct:
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            read, r_rates = 0, []
-            t0 = time.perf_counter()
-            while read < written:
-                s = time.perf_counter()
-                got = os.preadv(fd, [buf], read)
-                if got <= 0:
-                    break
-                read += got
-                r_rates.append(got / (time.perf_counter() - s))
-            r_time = time.perf_counter() - t0
+            read, r_time, r_rates = _seq_read(fd, buf, written)
             progress("system: disk random 4 KiB read", 0.0)
-            small = mmap.mmap(-1, PAGE)
-            pages = written // PAGE
             if not r_direct:
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            rng = random.Random(0)
-            n, lats = 0, []
-            t0 = time.perf_counter()
-            while time.perf_counter() - t0 < phase:
-                s = time.perf_counter()
-                os.preadv(fd, [small], rng.randrange(pages) * PAGE)
-                lats.append(time.perf_counter() - s)
-                n += 1
-            iops_time = time.perf_counter() - t0
+            n, iops_time = _random_reads(fd, written // PAGE, phase)
         finally:
             os.close(fd)
     finally:
@@ -176,6 +144,57 @@ def disk(scratch_dir: str, size_cap: int, seconds: float, progress: ProgressFn =
             "random_read_4k_iops": n / iops_time if iops_time > 0 else None,
             "random_read_queue_depth": 1,
             "note": None if direct else "page cache not bypassed with O_DIRECT on this filesystem"}
+
+
+def _seq_write(path: str, buf: mmap.mmap, size: int, phase: float,
+               progress: ProgressFn) -> tuple[int, float, list[float], bool]:
+    """Write ``buf`` blocks to a new ``path`` until ``size`` bytes or ``phase`` seconds (at least
+    one block), then fsync. Returns ``(bytes written, seconds, per-block bytes/s, O_DIRECT?)``."""
+    fd, direct = _open_direct(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    written, w_rates = 0, []
+    t0 = time.perf_counter()
+    try:
+        while written < size and (time.perf_counter() - t0 < phase or written == 0):
+            s = time.perf_counter()
+            written += os.write(fd, buf)
+            w_rates.append(BLOCK / (time.perf_counter() - s))
+            if written % (16 * BLOCK) == 0:
+                progress("system: disk sequential write", (time.perf_counter() - t0) / phase)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return written, time.perf_counter() - t0, w_rates, direct
+
+
+def _seq_read(fd: int, buf: mmap.mmap, size: int) -> tuple[int, float, list[float]]:
+    """Read ``fd`` from offset 0 into ``buf`` until ``size`` bytes or end of file. Returns
+    ``(bytes read, seconds, per-read bytes/s)``."""
+    read, r_rates = 0, []
+    t0 = time.perf_counter()
+    while read < size:
+        s = time.perf_counter()
+        got = os.preadv(fd, [buf], read)
+        if got <= 0:
+            break
+        read += got
+        r_rates.append(got / (time.perf_counter() - s))
+    return read, time.perf_counter() - t0, r_rates
+
+
+def _random_reads(fd: int, pages: int, phase: float) -> tuple[int, float]:
+    """Read random ``PAGE``-sized pages (of the first ``pages``) of ``fd``, one at a time, for
+    ``phase`` seconds (seeded, so runs read the same offsets). Returns ``(reads, seconds)``."""
+    small = mmap.mmap(-1, PAGE)
+    rng = random.Random(0)
+    n = 0
+    t0 = time.perf_counter()
+    try:
+        while time.perf_counter() - t0 < phase:
+            os.preadv(fd, [small], rng.randrange(pages) * PAGE)
+            n += 1
+    finally:
+        small.close()
+    return n, time.perf_counter() - t0
 
 
 def _block_noise(rates: list[float], groups: int = 5) -> float | None:

@@ -277,6 +277,15 @@ def analyze_disk(inp: AnalysisInput) -> list[Recommendation]:
                 action, action is not None,
                 "not reversible: removed files are gone" if roots else "nothing to undo (advice only)",
                 "node_filesystem_avail_bytes", {"host": h.name, "mountpoint": mp}, "higher"))
+    return out + _reclaimable_files(inp, covered)
+
+
+def _reclaimable_files(inp: AnalysisInput, covered: set[str]) -> list[Recommendation]:
+    """A low ``reclaimable_files`` finding, with a cleanup action, for each configured root of
+    the local host holding at least ``cleanup_min_bytes`` reclaimable and not in ``covered``
+    (roots a ``filesystem_filling`` finding already proposes cleaning)."""
+    out: list[Recommendation] = []
+    t = inp.opt.thresholds
     local = next((h.name for h in inp.hosts if h.local), None)
     for root, c in inp.cleanup.items():
         if root in covered or local is None or c.get("bytes", 0) < max(1.0, t.cleanup_min_bytes):
