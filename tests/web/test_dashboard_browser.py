@@ -130,13 +130,14 @@ def test_csv_export_rows_match_the_history_api(hub, page):
 
 
 def test_charts_take_metrics_filters_and_units_from_the_declared_figures(hub, page):
-    page.open(hub["url"], "charts")
     p = page.page
+    urls: list[str] = []  # every request (the resource-timing buffer drops entries past 250)
+    p.on("request", lambda r: urls.append(r.url))
+    page.open(hub["url"], "charts")
     p.wait_for_selector("#chart-network[data-points]")
     for chart in ("cpu", "memory", "disk", "network", "services"):
         p.wait_for_selector(f"#chart-{chart}[data-start]")
         assert "unavailable" not in p.text_content(f"#chart-{chart} .chart-status")
-    urls = p.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
     net = [u for u in urls if "autobot_network_receive_bytes_per_second" in u]
     assert net and all("match=device%21%3Dlo" in u for u in net)  # the figure's filter, not JS's
     assert any("/api/figures" in u for u in urls)
