@@ -78,6 +78,9 @@ def make_server(app: Any, **kw: Any) -> Any:
 
     # request heads bounded (431 past 64 KiB), HEAD answered wherever GET is
     http = kw.pop("http", None)
+    # a client holding an idle TLS keep-alive connection must not hold up a stop: connections
+    # still open 5 s after the shutdown signal are closed (requests in flight get those 5 s)
+    kw.setdefault("timeout_graceful_shutdown", 5)
     server = _Server(uvicorn.Config(HeadAsGet(app), log_config=None, access_log=False,
                                     **protocol_settings(http if isinstance(http, type) else None),
                                     **kw))
