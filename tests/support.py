@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,15 +64,32 @@ async def wait_until_async(pred, timeout: float = 20.0, interval: float = 0.01,
     raise AssertionError(f"timed out waiting for {what} (last error: {last_exc})")
 
 
+@contextlib.contextmanager
+def _sigint_for_children():
+    """A test runner started in the background of a non-interactive shell (``make test &``, nohup)
+    ignores SIGINT, and children inherit an ignored signal across exec: Ctrl-C tests would then
+    test nothing. While a child starts, SIGINT gets a handler here (reset to the default on exec)."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) != signal.SIG_IGN):
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class CliProcess:
     """``python -m autobot_monitor.cli ARGS`` as a real child process, stderr to a file."""
 
     def __init__(self, args: list[str], cwd: str | None = None, env: dict | None = None):
         self.log_path = tempfile.mktemp(prefix="autobot-proc-", suffix=".log")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "autobot_monitor.cli", *args],
-                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd,
-                                     env={**os.environ, **(env or {})})
+        with _sigint_for_children():
+            self.proc = subprocess.Popen([sys.executable, "-m", "autobot_monitor.cli", *args],
+                                         stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd,
+                                         env={**os.environ, **(env or {})})
 
     def output(self) -> str:
         self._log.flush()
