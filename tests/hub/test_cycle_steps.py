@@ -20,7 +20,7 @@ from autobot_monitor.hub.cycle import (
     update_hosts,
     write,
 )
-from autobot_monitor.hub.scrape import ScrapeResult, ScrapeTarget
+from autobot_monitor.hub.scrape import ScrapeResult, ScrapeTarget, mark_repeats
 from autobot_monitor.hub.service import Hub
 from autobot_monitor.hub.snapshot import HostState
 from autobot_monitor.model import MetricFamily
@@ -69,6 +69,27 @@ def _labels(stored: list[MetricFamily]) -> dict[str, list[dict]]:
 def test_label_decides_what_is_stored_under_which_labels(gathered, service_hosts, want):
     _, stored = label(gathered, "hub", service_hosts)
     assert _labels(stored) == want
+
+
+def test_an_agent_answering_its_previous_collection_again_is_not_stored_again():
+    """The hub scraping faster than an agent collects gets the same body twice: the second is
+    no new measurement (a counter stored again under a new timestamp would read as rate 0)."""
+    from dataclasses import replace
+
+    last: dict[str, bytes] = {}
+    first = [replace(scraped(AGENT, True, [fam("a")]), digest=b"1"),
+             replace(scraped(PLAIN, True, [fam("b")]))]
+    mark_repeats(first, last)
+    again = [replace(scraped(AGENT, True, [fam("a")]), digest=b"1"),
+             replace(scraped(PLAIN, True, [fam("b")]))]  # a plain target's body is never compared
+    mark_repeats(again, last)
+    newer = [replace(scraped(AGENT, True, [fam("a", 2)]), digest=b"2")]
+    mark_repeats(newer, last)
+    assert [r.repeat for r in first + again + newer] == [False, False, True, False, False]
+    _, stored = label(Gathered(NOW, None, again), "hub", {})
+    assert _labels(stored) == {"b": [{"job": "node", "instance": "10.0.0.3:9100"}]}
+    _, stored = label(Gathered(NOW, None, newer), "hub", {})
+    assert _labels(stored) == {"a": [{"host": "web1", "dc": "x"}]}
 
 
 def test_label_redacts_process_names_before_anything_sees_them():

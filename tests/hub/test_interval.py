@@ -5,7 +5,13 @@ header (standalone, by Prometheus) keeps its own ``--interval``. In-process, on 
 import httpx
 import pytest
 
-from autobot_monitor.agent.app import Agent, create_agent_app, scrape_interval
+from autobot_monitor.agent.app import (
+    FOLLOW_AFTER,
+    MIN_CHANGE_GAP_S,
+    Agent,
+    create_agent_app,
+    scrape_interval,
+)
 from autobot_monitor.clock import FakeClock
 from autobot_monitor.collectors.runner import CollectorRunner
 from autobot_monitor.config.loader import parse_config
@@ -41,18 +47,71 @@ def test_only_agent_targets_carry_the_hub_interval():
     assert agent_t.interval_s == 10 and plain_t.interval_s is None
 
 
-async def test_two_hub_scrapes_make_the_rate_window_the_hub_interval():
+async def test_hub_scrapes_make_the_rate_window_the_hub_interval():
     clock = FakeClock()
     agent, client = _agent(clock)
     target = scrape_targets(HUB)[0]
     assert await _collections(agent, clock, 6) == [None, 5.0]  # its own 5 s until scraped
-    for _ in range(2):  # two scrapes at the hub interval
+    for _ in range(FOLLOW_AFTER):  # scrapes at the hub interval: adopted at the last of them
+        assert agent.interval == 5
         assert (await scrape(client, target, 5, clock.time())).ok
-        assert agent.interval == 10
-        windows = await _collections(agent, clock, 10)
-        assert windows == [10.0]
+        await _collections(agent, clock, 10)
+    assert agent.interval == 10
+    for _ in range(2):
+        assert (await scrape(client, target, 5, clock.time())).ok
+        assert await _collections(agent, clock, 10) == [10.0]
     snap = (await client.get("/api/v1/snapshot")).json()
     assert snap["interval_seconds"] == 10 and snap["window_seconds"] == 10
+    await client.aclose()
+
+
+async def _named(client: httpx.AsyncClient, value: str) -> None:
+    assert (await client.get("/metrics", headers={INTERVAL_HEADER: value})).status_code == 200
+
+
+async def test_one_request_or_a_burst_naming_an_interval_changes_nothing(caplog):
+    clock = FakeClock()
+    agent, client = _agent(clock)
+    await _collections(agent, clock, 1)
+    await _named(client, "3600")  # one request
+    for _ in range(50):  # a burst naming one value, not spaced like a scraper at 3600 s
+        clock.advance(0.01)
+        await _named(client, "3600")
+    for i in range(200):  # a client flipping values as fast as it can
+        clock.advance(0.01)
+        await _named(client, "0.5" if i % 2 else "0.6")
+    assert agent.interval == 5
+    assert "collecting every" not in caplog.text
+    await client.aclose()
+
+
+async def test_a_second_scraper_with_another_interval_keeps_the_agent_on_its_interval():
+    clock = FakeClock()
+    agent, client = _agent(clock)
+    await _collections(agent, clock, 1)
+    for _ in range(4 * FOLLOW_AFTER):  # a hub at 10 s, a second scraper at 15 s in between
+        await _named(client, "10")
+        clock.advance(5)
+        await _named(client, "15")
+        clock.advance(5)
+    assert agent.interval == 5
+    await client.aclose()
+
+
+async def test_the_adopted_interval_changes_at_most_once_a_minute():
+    clock = FakeClock()
+    agent, client = _agent(clock)
+    await _collections(agent, clock, 1)
+    for value in ("1", "2"):  # a hub reloaded to another interval right away
+        for _ in range(FOLLOW_AFTER):
+            await _named(client, value)
+            clock.advance(float(value))
+    assert agent.interval == 1
+    clock.advance(MIN_CHANGE_GAP_S)
+    for _ in range(FOLLOW_AFTER):
+        await _named(client, "2")
+        clock.advance(2)
+    assert agent.interval == 2
     await client.aclose()
 
 

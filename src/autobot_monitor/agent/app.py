@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 # 13-20 % of scrapes to that race.
 KEEP_ALIVE_SECONDS = 75
 MIN_INTERVAL_S, MAX_INTERVAL_S = 0.5, 3600.0  # a header value outside is ignored
+FOLLOW_AFTER = 3  # scrapes in a row naming one interval before the agent adopts it
+MIN_CHANGE_GAP_S = 60.0  # the adopted interval changes at most this often
 
 
 @dataclass
@@ -95,15 +97,31 @@ class Agent:
         self._wake = asyncio.Event()
         self._last_at: float | None = None  # monotonic time of the last collection
         self._next_at: float = clock.monotonic() + min(1.0, interval)
+        # interval a scraper names, how many scrapes in a row named it, when the last one did
+        self._candidate: float | None = None
+        self._votes, self._vote_at = 0, 0.0
+        self._changed_at: float | None = None  # monotonic time the interval last changed
 
     def follow(self, interval_s: float) -> None:
-        """Collect every ``interval_s`` seconds from now on (the hub's cycle): the next
-        collection is due ``interval_s`` after the last one. Logged when it changes."""
-        if interval_s == self.interval:
+        """A scrape named ``interval_s`` (the hub's cycle). The agent adopts it once
+        :data:`FOLLOW_AFTER` scrapes in a row named it, each at least half of it after the
+        previous (spaced like a scraper at that interval), at most once per
+        :data:`MIN_CHANGE_GAP_S`; the next collection is then due ``interval_s`` after the last.
+        So one request, or a client flipping values, changes nothing, and a second scraper
+        with another interval keeps the agent on its current one. Logged when adopted."""
+        now = self.clock.monotonic()
+        if interval_s != self._candidate:
+            self._candidate, self._votes, self._vote_at = interval_s, 1, now
+            return
+        if now - self._vote_at < interval_s / 2:  # not the spacing of a scraper at that interval
+            return
+        self._votes, self._vote_at = self._votes + 1, now
+        if (self._votes < FOLLOW_AFTER or interval_s == self.interval
+                or (self._changed_at is not None and now - self._changed_at < MIN_CHANGE_GAP_S)):
             return
         log.info("collecting every %gs, the interval of the hub scraping this agent (was %gs)",
                  interval_s, self.interval)
-        self.interval = interval_s
+        self.interval, self._changed_at = interval_s, now
         if self._last_at is not None:
             self._next_at = self._last_at + interval_s
         self._wake.set()

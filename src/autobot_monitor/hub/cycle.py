@@ -55,7 +55,7 @@ def label(g: Gathered, local_name: str, service_hosts: Mapping[str, str | None],
     anything else sees them), and the families to store: the local host's with
     ``host=local_name``, each successful scrape's with its target labels, the service checks'
     with ``host`` set from ``service_hosts`` (service name -> host; None or absent: unchanged).
-    Failed scrapes store nothing."""
+    Failed scrapes store nothing, nor does an agent's repeat of its previous collection."""
     if redact:
         g = replace(g, local=redact_process_names(g.local, redact) if g.local is not None else None,
                     scrapes=[replace(r, families=redact_process_names(r.families, redact))
@@ -64,7 +64,7 @@ def label(g: Gathered, local_name: str, service_hosts: Mapping[str, str | None],
     if g.local is not None:
         stored += [f.with_labels({"host": local_name}) for f in g.local]
     for r in g.scrapes:
-        if r.ok:
+        if r.ok and not r.repeat:
             stored += with_target_labels(r.families, r.target)
     stored += [_with_service_host(f, service_hosts) for f in g.service_families]
     return g, stored

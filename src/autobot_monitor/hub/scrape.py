@@ -15,6 +15,7 @@ once on a fresh connection, as Go's HTTP client does for Prometheus.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import os
 import ssl
@@ -90,6 +91,20 @@ class ScrapeResult:
     scraped_at: float
     reason: str | None = None
     duplicates: int = 0  # samples dropped: same name and labels as an earlier one (first wins)
+    digest: bytes | None = None  # blake2b of the body (agents only: see :func:`mark_repeats`)
+    repeat: bool = False  # an agent answered the collection it answered last time
+
+
+def mark_repeats(scrapes: list[ScrapeResult], last: dict[str, bytes]) -> None:
+    """Flag each agent scrape whose body is byte-identical to that agent's previous one as a
+    ``repeat``: no collection happened in between (an agent's exposition carries each
+    collection's own durations), so its samples are not new measurements and must not be
+    stored again under this cycle's timestamp (a counter would read as a rate of 0). ``last``
+    (url -> digest) is updated in place."""
+    for r in scrapes:
+        if r.ok and r.digest is not None:
+            r.repeat = last.get(r.target.url) == r.digest
+            last[r.target.url] = r.digest
 
 
 class ScrapeError(Exception):
@@ -121,8 +136,9 @@ async def scrape(client: httpx.AsyncClient, target: ScrapeTarget, timeout: float
             body = await _fetch(client, target.url, headers, target.limits.body_size_limit)
             families = await asyncio.to_thread(parse_limited, body, target.limits)
         families, dups = drop_duplicates(families)
+        digest = hashlib.blake2b(body, digest_size=16).digest() if target.interval_s else None
         return ScrapeResult(target, True, time.perf_counter() - t0, families, None, wall_time,
-                            duplicates=dups)
+                            duplicates=dups, digest=digest)
     except (TimeoutError, httpx.TimeoutException):
         reason, err = "timeout", "timeout"
     except ScrapeError as e:

@@ -51,6 +51,7 @@ from .scrape import (
     ScrapeResult,
     ScrapesCancelled,
     ScrapeTarget,
+    mark_repeats,
     scrape_all,
     scrape_client,
     scrape_families,
@@ -100,6 +101,7 @@ class Hub:
         self._availability: dict[tuple[str, str], dict[str, Any]] = {}  # 24 h, from the store
         self._cycle_lock = asyncio.Lock()
         self._scrape_health = ScrapeHealth()
+        self._last_digest: dict[str, bytes] = {}  # agent url -> body digest of its last scrape
         self.started_at = clock.time()
         self.clock_steps = StepDetector(clock, self._step_threshold())
         self._data_dir_watch = DataDirWatch([])
@@ -290,6 +292,7 @@ class Hub:
             raise
         svc_fams, svc_results = await check_task
         self._scrape_health.record(scrapes)
+        mark_repeats(scrapes, self._last_digest)
         return Gathered(now, local_fams if self.config.local_host.enabled else None, scrapes,
                         svc_fams, svc_results)
 
