@@ -45,22 +45,32 @@ def exposition(series: int = 300) -> bytes:
     while n < series:
         lines.append(f'node_filesystem_avail_bytes{{device="sd{n}",mountpoint="/m{n}"}} {1e9 + n}')
         n += 1
-    body = ("\n".join(lines) + "\n").encode()
+    return ("\n".join(lines) + "\n").encode()
+
+
+def response(body: bytes, n: int) -> bytes:
+    """``body`` plus a counter of the answers so far: each answer is a new collection (the hub
+    does not store an agent's byte-identical repeat of its previous one)."""
+    body += f"# TYPE autobot_fake_collections_total counter\nautobot_fake_collections_total {n}\n".encode()
     return (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
 
 
 async def serve_fakes(ports: list[int]) -> None:
-    """Answer every request on every port with the fixed exposition (keep-alive)."""
-    resp = exposition()
+    """Answer every request on every port with the fixed exposition and a changing counter
+    (keep-alive)."""
+    body = exposition()
+    answers = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answers
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 if not head:
                     break
-                writer.write(resp)
+                answers += 1
+                writer.write(response(body, answers))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
