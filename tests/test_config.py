@@ -113,3 +113,17 @@ def test_start_with_bad_config_exits_2_without_traceback(tmp_path):
     assert r.returncode == 2
     assert r.stderr.startswith(f"{bad}:1: monitoring_interval: ")
     assert "Traceback" not in r.stderr
+
+
+def test_self_referencing_alias_and_alias_bomb_are_clear_errors():
+    with pytest.raises(ConfigError) as e:
+        parse_config("rules: []\na: &a [*a]\n", "c.yaml")
+    assert e.value.problems == ["c.yaml:2: (syntax): an alias refers to a value containing itself"]
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefghi", "bcdefghij", strict=True):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    with pytest.raises(ConfigError, match="expands to more than 100,000 values"):
+        parse_config("\n".join(lines) + "\n", "c.yaml")
+    # anchors and aliases of ordinary size still work (and unknown keys are reported as such)
+    with pytest.raises(ConfigError, match="c.yaml:1: x: unknown key"):
+        parse_config("x: &x {a: 1}\ny: *x\n", "c.yaml")

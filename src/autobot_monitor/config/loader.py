@@ -71,6 +71,51 @@ def _format_errors(path: str, root: yaml.Node | None, err: ValidationError) -> l
     return problems
 
 
+MAX_EXPANDED_NODES = 100_000  # a config expanded through its aliases; past it: an alias bomb
+
+
+def _alias_problem(root: yaml.Node | None, path: str) -> str | None:
+    """``FILE:LINE: (syntax): ...`` when an alias refers to a node that contains it (a document
+    without end) or the document, its aliases expanded, has more than
+    :data:`MAX_EXPANDED_NODES` nodes (a "billion laughs" bomb); None otherwise. Linear in the
+    composed (unexpanded) node graph."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in on_path:
+            raise _Cycle(node)
+        if id(node) in sizes:
+            return sizes[id(node)]
+        on_path.add(id(node))
+        kids: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            kids = [n for kv in node.value for n in kv]
+        elif isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        n = 1 + sum(size(k) for k in kids)
+        on_path.discard(id(node))
+        sizes[id(node)] = n = min(n, MAX_EXPANDED_NODES + 1)
+        return n
+
+    if root is None:
+        return None
+    try:
+        if size(root) > MAX_EXPANDED_NODES:
+            return (f"{path}:1: (syntax): the document expands to more than "
+                    f"{MAX_EXPANDED_NODES:,} values through its aliases")
+    except _Cycle as c:
+        return f"{path}:{c.node.start_mark.line + 1}: (syntax): an alias refers to a value containing itself"
+    except RecursionError:
+        return f"{path}:1: (syntax): values nest too deeply"
+    return None
+
+
+class _Cycle(Exception):
+    def __init__(self, node: yaml.Node):
+        self.node = node
+
+
 def _duplicate_keys(node: yaml.Node | None, path: str, prefix: str = "") -> list[str]:
     """``FILE:LINE: key: duplicate key`` for every mapping key given twice (YAML would silently
     keep the last one)."""
@@ -96,6 +141,9 @@ def parse_config(text: str, path: str = "<string>") -> MonitorConfig:
     order."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        problem = _alias_problem(root, path)
+        if problem:
+            raise ConfigError([problem])
         data = yaml.safe_load(text) if root is not None else {}
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
