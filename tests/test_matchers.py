@@ -168,6 +168,8 @@ def test_silence_api_takes_both_spellings_and_answers_texts():
     new = c.post("/api/silences", json={"matchers": ["host=~web.*", "job!=node"]})
     assert old.status_code == new.status_code == 201
     assert old.json()["matchers"] == new.json()["matchers"] == ["host=~web.*", "job!=node"]
+    assert [w.split(":")[0] for w in old.json()["warnings"]] == ["matchers.host", "matchers.job"]
+    assert "host=~web.*" in old.json()["warnings"][0] and "warnings" not in new.json()
     listed = c.get("/api/silences").json()["silences"]
     assert [s["matchers"] for s in listed] == [["host=~web.*", "job!=node"]] * 2
     bad = c.post("/api/silences", json={"matchers": ["host=~(a)\\1"]})

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..hub.snapshot import alert_json
+from ..matchers import legacy_spellings
 from ..severity import SEVERITY_VALUES, Severity
 from ..timeparse import parse_duration
 
@@ -107,13 +108,17 @@ def _add_silence_routes(r: APIRouter, hub) -> None:
                              for s in hub.alerts.engine.silences.values()]}
 
     @r.post("/api/silences", status_code=201, summary="Silence alerts matching label matchers")
-    async def add_silence(body: SilenceBody):
+    async def add_silence(body: SilenceBody, request: Request):
         try:
             duration = parse_duration(body.duration)
             s = hub.alerts.engine.add_silence(body.matchers, duration, body.comment, body.created_by)
         except ValueError as e:
             return _err(400, str(e))
-        return {**s.to_json(), "active": True}
+        raw = await request.json()  # the mapping spelling still works; the answer says it is old
+        old = legacy_spellings(raw.get("matchers") if isinstance(raw, dict) else None)
+        warnings = [f"matchers.{name}: the '~regex'/'!value' spelling is deprecated: send "
+                    f"matchers as a list, e.g. [{new!r}]" for name, new in old]
+        return {**s.to_json(), "active": True, **({"warnings": warnings} if warnings else {})}
 
     @r.delete("/api/silences/{silence_id}", summary="Delete (end) a silence now; the history "
               "records silence_deleted with who: the authenticated token's name, else ?by=")
