@@ -181,3 +181,5 @@ def test_silence_api_takes_both_spellings_and_answers_texts():
     again.load_state(state)
     assert {s.matchers for s in again.silences.values()} == {
         (Matcher("host", "=~", "web.*"), Matcher("job", "!=", "node"))}
+    plain = c.post("/api/silences", json={"matchers": {"host": "web1"}})  # a mapping without ~ or !
+    assert plain.status_code == 201 and "['host=web1']" in plain.json()["warnings"][0]

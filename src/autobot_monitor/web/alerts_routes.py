@@ -115,9 +115,13 @@ def _add_silence_routes(r: APIRouter, hub) -> None:
         except ValueError as e:
             return _err(400, str(e))
         raw = await request.json()  # the mapping spelling still works; the answer says it is old
-        old = legacy_spellings(raw.get("matchers") if isinstance(raw, dict) else None)
-        warnings = [f"matchers.{name}: the '~regex'/'!value' spelling is deprecated: send "
-                    f"matchers as a list, e.g. [{new!r}]" for name, new in old]
+        mapping = raw.get("matchers") if isinstance(raw, dict) else None
+        warnings = []
+        if isinstance(mapping, dict):
+            texts = dict(legacy_spellings(mapping))
+            warnings = [f"matchers.{k}: the mapping spelling ('~regex'/'!value') is deprecated: "
+                        f"send matchers as a list, e.g. [{texts.get(k, f'{k}={v}')!r}]"
+                        for k, v in mapping.items()]
         return {**s.to_json(), "active": True, **({"warnings": warnings} if warnings else {})}
 
     @r.delete("/api/silences/{silence_id}", summary="Delete (end) a silence now; the history "
