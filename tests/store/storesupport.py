@@ -1,6 +1,8 @@
 """Fixture writes for the store tests: one ``write`` per head window, not one per timestamp."""
 
+import shutil
 from collections import defaultdict
+from pathlib import Path
 
 from autobot_monitor.store import Series, TieredStore
 
@@ -18,3 +20,14 @@ def write_windows(store: TieredStore, series: list[Series], window_s: float = 60
         for w, pts in by_win.items():
             parts[w].append(Series(s.name, s.labels, pts, s.type))
     return sum(store.write(parts[w]) for w in sorted(parts))
+
+
+def crash_copy(path: Path) -> Path:
+    """Copy the files of the open store at ``path`` (not its lock) into ``crashed/`` beside it,
+    as kill -9 leaves them: no flush, the WAL holds the head. Returns the copy's database path."""
+    crashed = path.parent / "crashed"
+    crashed.mkdir()
+    for f in path.parent.glob(path.name + "*"):
+        if not f.name.endswith(".lock"):
+            shutil.copy(f, crashed / f.name)
+    return crashed / path.name

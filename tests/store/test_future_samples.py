@@ -1,9 +1,8 @@
 """TieredStore.drop_after: samples stamped ahead of the clock leave the head, the WAL and every
 tier's chunks (cut ones re-encoded), so the series accept writes again, also after a reopen."""
 
-import shutil
 
-from storesupport import write_windows
+from storesupport import crash_copy, write_windows
 
 from autobot_monitor.store import Series
 from autobot_monitor.store.engine import TieredStore
@@ -69,13 +68,9 @@ def test_a_series_only_ever_written_ahead_is_forgotten_and_replays(tmp_path):
     store.write([Series("new", L, [(T0 + 86400, 1.0)], "gauge")])
     assert store.drop_after(T0 + 100) == 1
     assert store.write([Series("new", L, [(T0 + 120, 2.0)], "gauge")]) == 1
-    crashed = tmp_path / "crashed"  # the files as kill -9 leaves them: no flush, the WAL has the head
-    crashed.mkdir()
-    for f in tmp_path.glob("s.db*"):
-        if not f.name.endswith(".lock"):
-            shutil.copy(f, crashed / f.name)
+    crashed = crash_copy(tmp_path / "s.db")
     store.close()
-    store = TieredStore(str(crashed / "s.db"))
+    store = TieredStore(str(crashed))
     try:
         assert _times(store, "new") == [T0 + 120]
     finally:

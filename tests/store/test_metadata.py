@@ -1,7 +1,8 @@
 """The store keeps each family's type, unit and help (histograms and info included) across a
 restart, and stores a histogram's buckets as counters (rate over them works)."""
 
-import shutil
+
+from storesupport import crash_copy
 
 from autobot_monitor.model import MetricSpec
 from autobot_monitor.store import Series, TieredStore
@@ -41,13 +42,9 @@ def test_metadata_in_the_head_only_survives_a_crash(tmp_path):
     path = str(tmp_path / "m.db")
     st = TieredStore(path)
     st.write(_rows(T0, 1))
-    crashed = tmp_path / "crashed"  # the files as kill -9 leaves them: no flush, the WAL has the head
-    crashed.mkdir()
-    for f in tmp_path.glob("m.db*"):
-        if not f.name.endswith(".lock"):
-            shutil.copy(f, crashed / f.name)
+    crashed = crash_copy(tmp_path / "m.db")
     st.close()
-    st = TieredStore(str(crashed / "m.db"))
+    st = TieredStore(str(crashed))
     try:
         st.write(_rows(T0 + 10, 3))  # the next cycle writes the metadata again
         assert st.metadata("op_seconds")["op_seconds"].type == "histogram"
