@@ -66,6 +66,15 @@ def mean(pts: list[tuple[float, float]]) -> float:
     return sum(v for _, v in pts) / len(pts)
 
 
+def sustained(pts: list[tuple[float, float]], limit: float) -> tuple[float, float] | None:
+    """``(mean, share of points at or above limit)`` of ``pts`` when the mean reaches ``limit``
+    and the share is at least :data:`SUSTAINED`; None otherwise (a spike or a short excursion
+    is not a finding)."""
+    avg = mean(pts)
+    share = sum(1 for _, v in pts if v >= limit) / len(pts)
+    return None if avg < limit or share < SUSTAINED else (avg, share)
+
+
 def evidence(inp: AnalysisInput, metric: str, labels: dict, pts: list[tuple[float, float]] | None,
              **values) -> dict:
     """The evidence dict: metric, labels, window (first/last point when history was used, else
@@ -94,10 +103,10 @@ def analyze_cpu(inp: AnalysisInput) -> list[Recommendation]:
             pts = clean(s.points)
             if not enough(pts, inp.window):
                 continue
-            avg = mean(pts)
-            share = sum(1 for _, v in pts if v >= thr) / len(pts)
-            if avg < thr or share < SUSTAINED:
+            found = sustained(pts, thr)
+            if found is None:
                 continue
+            avg, share = found
             top = top_processes(h, "autobot_process_cpu_percent")
             action = None
             for p in top:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..alerts.functions import counter_rate
-from .host_analyzers import SUSTAINED, clean, enough, evidence, mean
+from .host_analyzers import clean, enough, evidence, mean, sustained
 from .model import ActionRef, AnalysisInput, Recommendation
 
 SRC = ("source", "src", "from", "source_host")
@@ -150,10 +150,10 @@ def analyze_network(inp: AnalysisInput) -> list[Recommendation]:
             pts = [(ts, v * scale) for ts, v in clean(s.points)]
             if not enough(pts, inp.window):
                 continue
-            avg = mean(pts)
-            share = sum(1 for _, v in pts if v >= lim) / len(pts)
-            if avg < lim or share < SUSTAINED:
+            found = sustained(pts, lim)
+            if found is None:
                 continue
+            avg, share = found
             src = next((s.labels[k] for k in SRC if s.labels.get(k)), s.labels.get("host"))
             dst = next((s.labels[k] for k in DST if s.labels.get(k)), "?")
             what, thr = ((f"loss {avg:.1%}", f"{lim:.1%}") if kind == "loss"
