@@ -55,7 +55,7 @@ def _metric(fam: MetricFamily) -> Metric:
         return Metric(fam.name, fam.help, "histogram")
     if fam.type in ("gauge", "info"):
         return Metric(fam.name, fam.help, "gauge")
-    return Metric(fam.name, fam.help, "untyped")  # a summary's _count/_sum parsed from a target
+    return Metric(fam.name, fam.help, "untyped")  # raw kernel figures; a summary's _count/_sum
 
 
 class _FamiliesCollector:

@@ -1,7 +1,7 @@
 """Prometheus-shaped data model shared by every layer.
 
 A :class:`Sample` is one (metric name, labels, value) reading; samples come grouped in a typed
-:class:`MetricFamily` (gauge, counter, info or histogram) with help text, unit and, when it was
+:class:`MetricFamily` (gauge, counter, info, histogram or untyped) with help text, unit and, when it was
 declared by a :class:`MetricSpec`, its label names (checked on every :meth:`MetricFamily.add`). Collectors yield families,
 the agent exposes them, the hub stores them, the API serves them. Nothing downstream parses text
 that upstream produced for people.
@@ -25,8 +25,8 @@ from prometheus_client.utils import floatToGoString
 
 from .errors import MetricNameError
 
-MetricType = Literal["gauge", "counter", "info", "histogram"]
-METRIC_TYPES: tuple[MetricType, ...] = ("gauge", "counter", "info", "histogram")
+MetricType = Literal["gauge", "counter", "info", "histogram", "untyped"]
+METRIC_TYPES: tuple[MetricType, ...] = ("gauge", "counter", "info", "histogram", "untyped")
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 # prometheus_client's float spelling (Go's), the one Prometheus normalises ``le`` to
 _go_float: Callable[[float], str] = floatToGoString
@@ -74,8 +74,10 @@ class MetricFamily:
     """A typed group of samples sharing one name, help text and unit.
 
     ``type`` is ``gauge``, ``counter`` (name ends in ``_total``), ``info`` (name ends in
-    ``_info``, value always 1) or ``histogram`` (samples ``<name>_bucket`` with ``le``,
-    ``<name>_sum``, ``<name>_count``; see :meth:`add_histogram`). ``unit`` is a base unit word
+    ``_info``, value always 1), ``histogram`` (samples ``<name>_bucket`` with ``le``,
+    ``<name>_sum``, ``<name>_count``; see :meth:`add_histogram`) or ``untyped`` (a raw kernel
+    figure node_exporter exposes without a type, such as ``node_netstat_*`` and
+    ``node_vmstat_*``: counters or gauges depending on the field; stored and queried as gauges). ``unit`` is a base unit word
     (``seconds``, ``bytes``, ``percent``, ``celsius``, ``ratio``...) or ``""``.
     ``label_names``: the declared label names every sample must carry (exactly those, plus
     ``le`` on a histogram's buckets), or None for a family whose labels were not declared (one

@@ -1,0 +1,121 @@
+"""Network protocol statistics from ``/proc/net/netstat``, ``/proc/net/snmp`` and
+``/proc/net/snmp6``, exported like node_exporter's ``netstat`` collector."""
+
+from __future__ import annotations
+
+import math
+
+from ..model import MetricFamily, MetricSpec
+from .base import Collector
+from .procutil import DynamicSpecs, field_filter, read_bounded
+
+#: node_exporter 1.5's ``--collector.netstat.fields`` default.
+DEFAULT_FIELDS = (
+    r"^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)"
+    r"|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)"
+    r"|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)"
+    r"|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$")
+
+#: Fields the default filter passes on a usual kernel (declared so docs and queries know them).
+_COMMON = (
+    "Icmp6_InErrors", "Icmp6_InMsgs", "Icmp6_OutMsgs", "Icmp_InErrors", "Icmp_InMsgs",
+    "Icmp_OutMsgs", "Ip6_InOctets", "Ip6_OutOctets", "IpExt_InOctets", "IpExt_OutOctets",
+    "Ip_Forwarding", "TcpExt_ListenDrops", "TcpExt_ListenOverflows", "TcpExt_SyncookiesFailed",
+    "TcpExt_SyncookiesRecv", "TcpExt_SyncookiesSent", "TcpExt_TCPSynRetrans",
+    "TcpExt_TCPTimeouts", "Tcp_ActiveOpens", "Tcp_CurrEstab", "Tcp_InErrs", "Tcp_InSegs",
+    "Tcp_OutRsts", "Tcp_OutSegs", "Tcp_PassiveOpens", "Tcp_RetransSegs", "Udp6_InDatagrams",
+    "Udp6_InErrors", "Udp6_NoPorts", "Udp6_OutDatagrams", "Udp6_RcvbufErrors",
+    "Udp6_SndbufErrors", "UdpLite6_InErrors", "UdpLite_InErrors", "Udp_InDatagrams",
+    "Udp_InErrors", "Udp_NoPorts", "Udp_OutDatagrams", "Udp_RcvbufErrors", "Udp_SndbufErrors",
+)
+
+
+def _help(key: str) -> str:
+    return f"Statistic {key.replace('_', '', 1)}."
+
+
+class NetstatCollector(Collector):
+    """Emits ``node_netstat_<Protocol>_<Field>`` (untyped, no labels, the raw kernel figure:
+    counters such as ``Tcp_InSegs`` and gauges such as ``Tcp_CurrEstab`` alike, as node_exporter
+    does) for every field whose ``<Protocol>_<Field>`` matches the ``fields`` option (a regular
+    expression, searched; default :data:`DEFAULT_FIELDS`, node_exporter 1.5's).
+
+    Sources: ``/proc/net/netstat`` and ``/proc/net/snmp`` (pairs of lines ``Proto: names...`` /
+    ``Proto: values...``) and ``/proc/net/snmp6`` (``Ip6InOctets  128``: the protocol is the
+    name up to its first ``6``). A missing file contributes nothing; a header/value pair whose
+    lengths differ, a value that is not a number and a name that is not a metric name are
+    skipped. Never raises for odd input.
+    """
+
+    name = "netstat"
+    isolate = False
+    DYNAMIC_PREFIXES = ("node_netstat_",)
+    SPECS = tuple(MetricSpec(f"node_netstat_{k}", "untyped", _help(k)) for k in _COMMON)
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self._match = field_filter(self.options.get("fields"), DEFAULT_FIELDS, "netstat")
+        self._specs = DynamicSpecs(self.SPECS, "untyped", _help)
+
+    def collect(self) -> list[MetricFamily]:
+        stats: dict[str, float] = {}
+        for rel in ("net/netstat", "net/snmp"):
+            text = read_bounded(self.ctx.proc(rel))
+            if text is not None:
+                stats.update(parse_paired(text))
+        text = read_bounded(self.ctx.proc("net/snmp6"))
+        if text is not None:
+            stats.update(parse_snmp6(text))
+        out = []
+        for key in sorted(stats):
+            if not self._match(key):
+                continue
+            spec = self._specs.get(f"node_netstat_{key}", key)
+            if spec is None:
+                continue
+            fam = spec.family()
+            fam.add(stats[key])
+            out.append(fam)
+        return out
+
+
+def parse_paired(text: str) -> dict[str, float]:
+    """``{"Proto_Field": value}`` from the header/value line pairs of ``/proc/net/netstat`` or
+    ``/proc/net/snmp``. A pair whose protocols or lengths differ is skipped."""
+    out: dict[str, float] = {}
+    lines = text.splitlines()
+    for names_line, values_line in zip(lines[::2], lines[1::2], strict=False):
+        names, values = names_line.split(), values_line.split()
+        if (len(names) < 2 or len(names) != len(values) or not names[0].endswith(":")
+                or names[0] != values[0]):
+            continue
+        proto = names[0][:-1]
+        for n, v in zip(names[1:], values[1:], strict=True):
+            f = _number(v)
+            if f is not None:
+                out[f"{proto}_{n}"] = f
+    return out
+
+
+def parse_snmp6(text: str) -> dict[str, float]:
+    """``{"Ip6_InOctets": value}`` from ``/proc/net/snmp6`` lines ``Ip6InOctets  128``; a line
+    whose name has no ``6`` or whose value is not a number is skipped."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 2:
+            continue
+        six = fields[0].find("6")
+        f = _number(fields[1])
+        if six <= 0 or six == len(fields[0]) - 1 or f is None:
+            continue
+        out[f"{fields[0][:six + 1]}_{fields[0][six + 1:]}"] = f
+    return out
+
+
+def _number(text: str) -> float | None:
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None

@@ -1,0 +1,64 @@
+"""Pressure stall information from ``/proc/pressure/{cpu,io,memory}``, exported like
+node_exporter's ``pressure`` collector."""
+
+from __future__ import annotations
+
+from ..model import MetricFamily, MetricSpec
+from .base import Collector
+from .procutil import read_bounded
+
+#: (resource, PSI line, metric name, help), node_exporter 1.5's (no cpu "full", no irq).
+_METRICS = (
+    ("cpu", "some", "node_pressure_cpu_waiting_seconds_total",
+     "Total time in seconds that processes have waited for CPU time"),
+    ("io", "some", "node_pressure_io_waiting_seconds_total",
+     "Total time in seconds that processes have waited due to IO congestion"),
+    ("io", "full", "node_pressure_io_stalled_seconds_total",
+     "Total time in seconds no process could make progress due to IO congestion"),
+    ("memory", "some", "node_pressure_memory_waiting_seconds_total",
+     "Total time in seconds that processes have waited for memory"),
+    ("memory", "full", "node_pressure_memory_stalled_seconds_total",
+     "Total time in seconds no process could make progress due to memory congestion"),
+)
+
+
+class PressureCollector(Collector):
+    """Emits the ``node_pressure_*_seconds_total`` counters of :data:`_METRICS`: the ``total=``
+    field (microseconds of stall since boot) of a resource's ``some`` or ``full`` line, in
+    seconds. ``some``: at least one task stalled; ``full``: all non-idle tasks stalled at once.
+    A kernel without PSI (no ``/proc/pressure``, or ``psi=0``: reading fails with EOPNOTSUPP)
+    emits nothing; a missing file or line or a ``total`` that is not a non-negative integer
+    leaves that family out. Never raises for odd input.
+    """
+
+    name = "pressure"
+    isolate = False
+    SPECS = tuple(MetricSpec(n, "counter", h, "seconds") for _, _, n, h in _METRICS)
+
+    def collect(self) -> list[MetricFamily]:
+        totals = {res: parse_psi(read_bounded(self.ctx.proc("pressure", res)) or "")
+                  for res in ("cpu", "io", "memory")}
+        out = []
+        for spec, (res, line, _, _) in zip(self.SPECS, _METRICS, strict=True):
+            total = totals[res].get(line)
+            if total is not None:
+                fam = spec.family()
+                fam.add(total / 1000.0 / 1000.0)  # node_exporter's arithmetic, bit for bit
+                out.append(fam)
+        return out
+
+
+def parse_psi(text: str) -> dict[str, int]:
+    """``{"some": total_us, "full": total_us}`` from a PSI file's lines
+    ``some avg10=0.00 avg60=0.00 avg300=0.00 total=1234``; lines without a valid ``total`` are
+    skipped."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or fields[0] not in ("some", "full"):
+            continue
+        for f in fields[1:]:
+            key, _, raw = f.partition("=")
+            if key == "total" and raw.isdigit():
+                out[fields[0]] = int(raw)
+    return out

@@ -1,0 +1,82 @@
+"""Small helpers shared by the procfs readers: bounded file reads, a cache of specs for families
+whose names come from the kernel (``node_netstat_*``, ``node_vmstat_*``, ``node_sockstat_*``),
+and node_exporter-style field filters.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+
+from ..errors import MetricNameError
+from ..model import MetricSpec, MetricType
+
+log = logging.getLogger(__name__)
+
+#: Largest procfs file read whole (bytes); /proc/net/netstat is about 4 KiB.
+MAX_FILE_BYTES = 1 << 20
+
+
+def read_bounded(path: str, limit: int = MAX_FILE_BYTES) -> str | None:
+    """Text of ``path`` or ``None`` when it cannot be read (missing, permission, I/O error) or is
+    longer than ``limit`` bytes (a truncated kernel table would give wrong figures)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read(limit + 1)
+    except OSError:
+        return None
+    return None if len(text) > limit else text
+
+
+def bounded_lines(path: str, max_lines: int) -> Iterator[str] | None:
+    """Lines of ``path`` read one at a time, or ``None`` when it cannot be opened. Raises
+    :class:`OverflowError` from the iterator after ``max_lines`` lines (the caller drops the
+    partial result: a sum over a truncated table is no figure)."""
+    try:
+        f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by _gen
+    except OSError:
+        return None
+
+    def _gen() -> Iterator[str]:
+        with f:
+            for n, line in enumerate(f):
+                if n >= max_lines:
+                    raise OverflowError(f"{path}: more than {max_lines} lines")
+                yield line
+    return _gen()
+
+
+def field_filter(pattern: object, default: str, what: str) -> Callable[[str], bool]:
+    """A predicate ``name -> bool``: ``re.search`` with ``pattern`` (Go's ``MatchString`` is a
+    search too), or with ``default`` when ``pattern`` is not a string or not a valid regular
+    expression (logged once: a bad flag must not silently export nothing)."""
+    if isinstance(pattern, str):
+        try:
+            return re.compile(pattern).search  # type: ignore[return-value]
+        except re.error as e:
+            log.warning("%s: invalid fields regex %r (%s); using the default", what, pattern, e)
+    return re.compile(default).search  # type: ignore[return-value]
+
+
+class DynamicSpecs:
+    """Specs made on first use for names the kernel decides (``help`` built by ``help_of``), with
+    the declared ``SPECS`` first so their help and type win. A name that is not a valid metric
+    name maps to ``None`` (the sample is skipped) and is remembered, so it is checked once."""
+
+    def __init__(self, declared: tuple[MetricSpec, ...], type_: MetricType,
+                 help_of: Callable[[str], str]):
+        self._specs: dict[str, MetricSpec | None] = {s.name: s for s in declared}
+        self._type = type_
+        self._help_of = help_of
+
+    def get(self, name: str, key: str) -> MetricSpec | None:
+        """The spec for metric ``name`` (``key``: the kernel's field name, for the help)."""
+        if name not in self._specs:
+            if len(self._specs) > 10_000:  # a kernel never has that many fields: garbage input
+                return None
+            try:
+                self._specs[name] = MetricSpec(name, self._type, self._help_of(key))
+            except MetricNameError:
+                self._specs[name] = None
+        return self._specs[name]
