@@ -14,7 +14,9 @@ from autobot_monitor.collectors.base import CollectorContext
 from autobot_monitor.collectors.netdev import NetdevCollector
 from autobot_monitor.model import check_metric_name
 
-MINE = ("cpu", "loadavg", "memory", "filesystem", "diskstats", "netdev", "processes", "uptime")
+MINE = ("cpu", "loadavg", "memory", "filesystem", "diskstats", "netdev", "processes", "uptime",
+        "netstat", "sockstat", "vmstat", "pressure", "filefd", "entropy", "timex", "uname", "os",
+        "time", "softnet", "arp", "udp_queues", "process")
 
 
 @pytest.mark.parametrize("name", MINE)

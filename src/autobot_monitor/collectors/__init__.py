@@ -25,6 +25,22 @@ REGISTRY: dict[str, str] = {
     "sensors": "autobot_monitor.collectors.sensors:SensorsCollector",
     "gpu": "autobot_monitor.collectors.gpu:GpuCollector",
     "npu": "autobot_monitor.collectors.npu:NpuCollector",
+    "netstat": "autobot_monitor.collectors.netstat:NetstatCollector",
+    "sockstat": "autobot_monitor.collectors.sockstat:SockstatCollector",
+    "vmstat": "autobot_monitor.collectors.vmstat:VmstatCollector",
+    "pressure": "autobot_monitor.collectors.pressure:PressureCollector",
+    "filefd": "autobot_monitor.collectors.sysctl:FilefdCollector",
+    "entropy": "autobot_monitor.collectors.sysctl:EntropyCollector",
+    "conntrack": "autobot_monitor.collectors.sysctl:ConntrackCollector",
+    "timex": "autobot_monitor.collectors.timex:TimexCollector",
+    "uname": "autobot_monitor.collectors.sysinfo:UnameCollector",
+    "os": "autobot_monitor.collectors.sysinfo:OsCollector",
+    "time": "autobot_monitor.collectors.clock:TimeCollector",
+    "softnet": "autobot_monitor.collectors.softnet:SoftnetCollector",
+    "arp": "autobot_monitor.collectors.arp:ArpCollector",
+    "udp_queues": "autobot_monitor.collectors.udp_queues:UdpQueuesCollector",
+    "schedstat": "autobot_monitor.collectors.schedstat:SchedstatCollector",
+    "process": "autobot_monitor.collectors.process:ProcessSelfCollector",
 }
 
 

@@ -37,7 +37,7 @@ def _help(key: str) -> str:
 class NetstatCollector(Collector):
     """Emits ``node_netstat_<Protocol>_<Field>`` (untyped, no labels, the raw kernel figure:
     counters such as ``Tcp_InSegs`` and gauges such as ``Tcp_CurrEstab`` alike, as node_exporter
-    does) for every field whose ``<Protocol>_<Field>`` matches the ``fields`` option (a regular
+    does) for every field whose ``<Protocol>_<Field>`` matches the ``fields`` option (an RE2
     expression, searched; default :data:`DEFAULT_FIELDS`, node_exporter 1.5's).
 
     Sources: ``/proc/net/netstat`` and ``/proc/net/snmp`` (pairs of lines ``Proto: names...`` /

@@ -6,11 +6,12 @@ and node_exporter-style field filters.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from ..errors import MetricNameError
 from ..model import MetricSpec, MetricType
+from ..regex import RegexError, compile_regex
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +49,23 @@ def bounded_lines(path: str, max_lines: int) -> Iterator[str] | None:
 
 
 def field_filter(pattern: object, default: str, what: str) -> Callable[[str], bool]:
-    """A predicate ``name -> bool``: ``re.search`` with ``pattern`` (Go's ``MatchString`` is a
-    search too), or with ``default`` when ``pattern`` is not a string or not a valid regular
-    expression (logged once: a bad flag must not silently export nothing)."""
-    if isinstance(pattern, str):
-        try:
-            return re.compile(pattern).search  # type: ignore[return-value]
-        except re.error as e:
-            log.warning("%s: invalid fields regex %r (%s); using the default", what, pattern, e)
-    return re.compile(default).search  # type: ignore[return-value]
+    """A predicate ``name -> bool``: an RE2 search (Go's ``MatchString``, node_exporter's
+    semantics) with ``pattern``, or with ``default`` when ``pattern`` is not set or not a valid
+    expression (logged: a bad option must not silently export nothing)."""
+    rx = optional_regex(pattern, what) or compile_regex(default, dot_nl=False)
+    return lambda name: rx.search(name) is not None
+
+
+def optional_regex(pattern: object, what: str) -> Any:
+    """``pattern`` compiled as RE2 (``.search``), or ``None`` when it is unset, empty or invalid
+    (an invalid one is logged and ignored)."""
+    if not isinstance(pattern, str) or not pattern:
+        return None
+    try:
+        return compile_regex(pattern, dot_nl=False)
+    except RegexError as e:
+        log.warning("%s: ignoring option: %s", what, e)
+        return None
 
 
 class DynamicSpecs:

@@ -23,7 +23,7 @@ class VmstatCollector(Collector):
     """Emits ``node_vmstat_<field>`` (untyped, no labels, the raw figure: most are event
     counters since boot, ``pgpgin``/``pgpgout`` in KiB, the rest in pages or events) for each
     ``<field> <value>`` line of ``/proc/vmstat`` whose field matches the ``fields`` option (a
-    regular expression, searched; default :data:`DEFAULT_FIELDS`, node_exporter 1.5's). A
+    RE2 expression, searched; default :data:`DEFAULT_FIELDS`, node_exporter 1.5's). A
     missing file emits nothing; a line that is not ``name integer`` is skipped. Never raises
     for odd input.
     """
