@@ -41,6 +41,8 @@ def test_bad_flag_is_a_usage_error(args, flag, tmp_path):
     (["agent", "--listen", "127.0.0.1:65536"], "--listen"),
     (["stop", "--timeout", "-1"], "--timeout"),
     (["status", "--timeout", "0"], "--timeout"),
+    (["agent", "--collector.netstat.fields", "(?=lookahead)"], "--collector.netstat.fields"),
+    (["agent", "--collector.arp.device-exclude", "(unclosed"], "--collector.arp.device-exclude"),
 ])
 def test_more_bad_flags_in_process(args, flag, capsys):
     """The same parser in-process, for the remaining flags (cheaper than a process each)."""
@@ -51,3 +53,17 @@ def test_more_bad_flags_in_process(args, flag, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert f"argument {flag}" in err and "Traceback" not in err
+
+
+def test_collector_filter_flags_become_collector_options():
+    import argparse
+
+    from autobot_monitor.agent.command import add_parser, collector_options
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["agent", "--collector.netstat.fields", "^Tcp_",
+                              "--collector.arp.device-exclude", "^docker"])
+    assert collector_options(args) == {"netstat": {"fields": "^Tcp_"},
+                                       "arp": {"device_exclude": "^docker"}}
+    assert collector_options(parser.parse_args(["agent"])) == {}

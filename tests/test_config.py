@@ -87,6 +87,18 @@ def test_unknown_collector_refused():
     assert probs[0].startswith("cfg.yaml:2: collectors.disabled: unknown collector 'bogus'")
 
 
+def test_collector_filters_are_re2_and_reach_the_local_collectors():
+    probs = _problems("collectors:\n  netstat: {fields: '(?=x)'}\n")
+    assert probs[0].startswith("cfg.yaml:2: collectors.netstat:") and "RE2" in probs[0]
+    assert _problems("collectors:\n  arp: {device: eth0}\n")
+    from autobot_monitor.clock import FakeClock
+    from autobot_monitor.hub.inventory import local_runner
+
+    cfg = parse_config("collectors:\n  enabled: [netstat]\n  netstat: {fields: '^Ip_'}\n", "c")
+    (collector,) = local_runner(cfg, FakeClock()).collectors
+    assert collector.options == {"fields": "^Ip_"}
+
+
 def test_top_level_must_be_mapping():
     assert _problems("- 1\n- 2\n") == ["cfg.yaml:1: (top level): must be a mapping of keys to values"]
 

@@ -57,3 +57,15 @@ def listen(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(
             f"expected HOST:PORT with PORT in 1-65535, got {text!r}")
     return host.strip("[]") or "127.0.0.1", int(port_)
+
+
+def regex(text: str) -> str:
+    """An RE2 regular expression (node_exporter's filter flags), returned as given; one RE2
+    refuses (bad syntax, backreferences, too long) is an error naming why."""
+    from .regex import RegexError, compile_regex
+
+    try:
+        compile_regex(text, dot_nl=False)
+    except RegexError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text

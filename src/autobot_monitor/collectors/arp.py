@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..model import MetricFamily, MetricSpec
-from .base import Collector
+from .base import Collector, CollectorContext
 from .procutil import optional_regex, read_bounded
 
 
@@ -22,7 +22,7 @@ class ArpCollector(Collector):
     SPECS = (MetricSpec("node_arp_entries", "gauge", "ARP entries by device",
                         labels=("device",)),)
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: CollectorContext) -> None:
         super().__init__(ctx)
         self._include = optional_regex(self.options.get("device_include"), "arp device_include")
         self._exclude = optional_regex(self.options.get("device_exclude"), "arp device_exclude")

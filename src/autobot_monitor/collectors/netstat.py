@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from ..model import MetricFamily, MetricSpec
-from .base import Collector
+from .base import Collector, CollectorContext
 from .procutil import DynamicSpecs, field_filter, read_bounded
 
 #: node_exporter 1.5's ``--collector.netstat.fields`` default.
@@ -52,7 +52,7 @@ class NetstatCollector(Collector):
     DYNAMIC_PREFIXES = ("node_netstat_",)
     SPECS = tuple(MetricSpec(f"node_netstat_{k}", "untyped", _help(k)) for k in _COMMON)
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: CollectorContext) -> None:
         super().__init__(ctx)
         self._match = field_filter(self.options.get("fields"), DEFAULT_FIELDS, "netstat")
         self._specs = DynamicSpecs(self.SPECS, "untyped", _help)

@@ -8,7 +8,7 @@ import logging
 from prometheus_client import ProcessCollector
 
 from ..model import MetricFamily, MetricSpec
-from .base import Collector
+from .base import Collector, CollectorContext
 from .procutil import read_bounded
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class ProcessSelfCollector(Collector):
     )
     PROC = "/proc"
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: CollectorContext) -> None:
         super().__init__(ctx)
         self._client = ProcessCollector(proc=self.PROC, registry=None)
         self._specs = {s.name: s for s in self.SPECS}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from ..model import MetricFamily, MetricSpec
-from .base import Collector
+from .base import Collector, CollectorContext
 from .procutil import DynamicSpecs, read_bounded
 
 #: Per-protocol keys node_exporter exports, in its order (``mem`` also gives ``mem_bytes``).
@@ -50,7 +50,7 @@ class SockstatCollector(Collector):
         *(_spec(p, k) for p, keys in _COMMON for k in keys),
     )
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: CollectorContext) -> None:
         super().__init__(ctx)
         self._specs = DynamicSpecs(self.SPECS, "gauge", _help)
         self._page = page_size()

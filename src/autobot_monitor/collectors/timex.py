@@ -31,7 +31,7 @@ class Timex(ctypes.Structure):
                 ("stbcnt", _L), ("tai", ctypes.c_int), ("_pad", ctypes.c_int * 16)]
 
 
-FIELDS = tuple(n for n, _ in Timex._fields_ if not n.startswith("_"))
+FIELDS = tuple(f[0] for f in Timex._fields_ if not f[0].startswith("_"))
 
 
 @functools.cache

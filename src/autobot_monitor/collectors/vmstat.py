@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from ..model import MetricFamily, MetricSpec
-from .base import Collector
+from .base import Collector, CollectorContext
 from .procutil import DynamicSpecs, field_filter, read_bounded
 
 #: node_exporter 1.5's ``--collector.vmstat.fields`` default.
@@ -22,7 +22,7 @@ def _help(key: str) -> str:
 class VmstatCollector(Collector):
     """Emits ``node_vmstat_<field>`` (untyped, no labels, the raw figure: most are event
     counters since boot, ``pgpgin``/``pgpgout`` in KiB, the rest in pages or events) for each
-    ``<field> <value>`` line of ``/proc/vmstat`` whose field matches the ``fields`` option (a
+    ``<field> <value>`` line of ``/proc/vmstat`` whose field matches the ``fields`` option (an
     RE2 expression, searched; default :data:`DEFAULT_FIELDS`, node_exporter 1.5's). A
     missing file emits nothing; a line that is not ``name integer`` is skipped. Never raises
     for odd input.
@@ -33,7 +33,7 @@ class VmstatCollector(Collector):
     DYNAMIC_PREFIXES = ("node_vmstat_",)
     SPECS = tuple(MetricSpec(f"node_vmstat_{k}", "untyped", _help(k)) for k in _COMMON)
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: CollectorContext) -> None:
         super().__init__(ctx)
         self._match = field_filter(self.options.get("fields"), DEFAULT_FIELDS, "vmstat")
         self._specs = DynamicSpecs(self.SPECS, "untyped", _help)

@@ -11,7 +11,7 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ..alerts.config import AlertingConfig, RuleConfig
 from ..model import LABEL_NAME_RE
@@ -213,6 +213,22 @@ class CollectorsConfig(_Model):
     processes: ProcessesOptions = ProcessesOptions()
     filesystem: dict[str, str] = Field(default_factory=dict)
     netdev: dict[str, str] = Field(default_factory=dict)
+    # node_exporter-style filters (RE2): netstat/vmstat {fields}, arp {device_include, _exclude}
+    netstat: dict[str, str] = Field(default_factory=dict)
+    vmstat: dict[str, str] = Field(default_factory=dict)
+    arp: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("netstat", "vmstat", "arp")
+    @classmethod
+    def _regexes(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        from ..regex import compile_regex
+
+        known = ("device_include", "device_exclude") if info.field_name == "arp" else ("fields",)
+        for key, pattern in v.items():
+            if key not in known:
+                raise ValueError(f"unknown option {key!r} (known: {', '.join(known)})")
+            compile_regex(pattern, dot_nl=False)  # RegexError is a ValueError: a config error
+        return v
 
     @field_validator("enabled", "disabled")
     @classmethod
