@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from ..model import MetricFamily, MetricSpec
 from .base import Collector, CollectorContext
@@ -28,6 +29,10 @@ _COMMON = (
     "Udp6_SndbufErrors", "UdpLite6_InErrors", "UdpLite_InErrors", "Udp_InDatagrams",
     "Udp_InErrors", "Udp_NoPorts", "Udp_OutDatagrams", "Udp_RcvbufErrors", "Udp_SndbufErrors",
 )
+
+
+def _any_key(key: str) -> bool:
+    return True
 
 
 def _help(key: str) -> str:
@@ -62,14 +67,12 @@ class NetstatCollector(Collector):
         for rel in ("net/netstat", "net/snmp"):
             text = read_bounded(self.ctx.proc(rel))
             if text is not None:
-                stats.update(parse_paired(text))
+                stats.update(parse_paired(text, self._match))
         text = read_bounded(self.ctx.proc("net/snmp6"))
         if text is not None:
-            stats.update(parse_snmp6(text))
+            stats.update(parse_snmp6(text, self._match))
         out = []
         for key in sorted(stats):
-            if not self._match(key):
-                continue
             spec = self._specs.get(f"node_netstat_{key}", key)
             if spec is None:
                 continue
@@ -79,9 +82,10 @@ class NetstatCollector(Collector):
         return out
 
 
-def parse_paired(text: str) -> dict[str, float]:
-    """``{"Proto_Field": value}`` from the header/value line pairs of ``/proc/net/netstat`` or
-    ``/proc/net/snmp``. A pair whose protocols or lengths differ is skipped."""
+def parse_paired(text: str, want: Callable[[str], bool] = _any_key) -> dict[str, float]:
+    """``{"Proto_Field": value}`` for the keys ``want`` accepts, from the header/value line
+    pairs of ``/proc/net/netstat`` or ``/proc/net/snmp``. A pair whose protocols or lengths
+    differ is skipped."""
     out: dict[str, float] = {}
     lines = text.splitlines()
     for names_line, values_line in zip(lines[::2], lines[1::2], strict=False):
@@ -91,25 +95,27 @@ def parse_paired(text: str) -> dict[str, float]:
             continue
         proto = names[0][:-1]
         for n, v in zip(names[1:], values[1:], strict=True):
-            f = _number(v)
-            if f is not None:
-                out[f"{proto}_{n}"] = f
+            key = f"{proto}_{n}"
+            if want(key) and (f := _number(v)) is not None:
+                out[key] = f
     return out
 
 
-def parse_snmp6(text: str) -> dict[str, float]:
-    """``{"Ip6_InOctets": value}`` from ``/proc/net/snmp6`` lines ``Ip6InOctets  128``; a line
-    whose name has no ``6`` or whose value is not a number is skipped."""
+def parse_snmp6(text: str, want: Callable[[str], bool] = _any_key) -> dict[str, float]:
+    """``{"Ip6_InOctets": value}`` for the keys ``want`` accepts, from ``/proc/net/snmp6``
+    lines ``Ip6InOctets  128``; a line whose name has no ``6`` or whose value is not a number
+    is skipped."""
     out: dict[str, float] = {}
     for line in text.splitlines():
         fields = line.split()
         if len(fields) < 2:
             continue
         six = fields[0].find("6")
-        f = _number(fields[1])
-        if six <= 0 or six == len(fields[0]) - 1 or f is None:
+        if six <= 0 or six == len(fields[0]) - 1:
             continue
-        out[f"{fields[0][:six + 1]}_{fields[0][six + 1:]}"] = f
+        key = f"{fields[0][:six + 1]}_{fields[0][six + 1:]}"
+        if want(key) and (f := _number(fields[1])) is not None:
+            out[key] = f
     return out
 
 

@@ -53,7 +53,16 @@ def field_filter(pattern: object, default: str, what: str) -> Callable[[str], bo
     semantics) with ``pattern``, or with ``default`` when ``pattern`` is not set or not a valid
     expression (logged: a bad option must not silently export nothing)."""
     rx = optional_regex(pattern, what) or compile_regex(default, dot_nl=False)
-    return lambda name: rx.search(name) is not None
+    seen: dict[str, bool] = {}  # the kernel's field set is stable: match each name once
+
+    def match(name: str) -> bool:
+        hit = seen.get(name)
+        if hit is None:
+            hit = rx.search(name) is not None
+            if len(seen) < 10_000:
+                seen[name] = hit
+        return hit
+    return match
 
 
 def optional_regex(pattern: object, what: str) -> Any:
