@@ -16,7 +16,7 @@ from autobot_monitor.model import check_metric_name
 
 MINE = ("cpu", "loadavg", "memory", "filesystem", "diskstats", "netdev", "processes", "uptime",
         "netstat", "sockstat", "vmstat", "pressure", "filefd", "entropy", "timex", "uname", "os",
-        "time", "softnet", "arp", "udp_queues", "process")
+        "selinux", "time", "softnet", "arp", "udp_queues", "process")
 
 
 @pytest.mark.parametrize("name", MINE)

@@ -15,7 +15,12 @@ from autobot_monitor.collectors.pressure import PressureCollector
 from autobot_monitor.collectors.process import ProcessSelfCollector, address_space_limit
 from autobot_monitor.collectors.schedstat import SchedstatCollector
 from autobot_monitor.collectors.sysctl import EntropyCollector, FilefdCollector
-from autobot_monitor.collectors.sysinfo import OsCollector, UnameCollector, parse_os_release
+from autobot_monitor.collectors.sysinfo import (
+    OsCollector,
+    SelinuxCollector,
+    UnameCollector,
+    parse_os_release,
+)
 from autobot_monitor.collectors.timex import STA_NANO, TimexCollector, read_timex
 from autobot_monitor.collectors.vmstat import VmstatCollector
 from autobot_monitor.errors import CollectorError
@@ -235,3 +240,16 @@ def test_timex_libc_failure_is_a_collector_error(monkeypatch):
     monkeypatch.setattr(tm, "_libc", lambda: NoLibc())
     with pytest.raises(CollectorError):
         tm.read_timex()
+
+
+def test_selinux_disabled_without_selinuxfs_enabled_with_it(host):
+    assert host.values(SelinuxCollector(host.ctx()).collect(), "node_selinux_enabled") == {(): 0}
+    host.sys("fs/selinux/enforce", "1\n")
+    (host.rootfs / "etc/selinux").mkdir(parents=True)
+    (host.rootfs / "etc/selinux/config").write_text("# c\nSELINUX=permissive\nSELINUXTYPE=targeted\n")
+    host.proc("self/attr/current", "system_u:system_r:unconfined_t:s0\0")
+    fams = SelinuxCollector(host.ctx()).collect()
+    assert {f.name: f.samples[0].value for f in fams} == {
+        "node_selinux_enabled": 1, "node_selinux_config_mode": 0, "node_selinux_current_mode": 1}
+    host.proc("self/attr/current", "kernel\0")  # selinuxfs mounted but no policy loaded
+    assert host.names(SelinuxCollector(host.ctx()).collect()) == {"node_selinux_enabled"}

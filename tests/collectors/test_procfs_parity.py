@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(NODE_EXPORTER is None, reason="node_exporter not
 #: Collectors read from the recorded tree (node_exporter's collector names are ours).
 TREE = ("netstat", "sockstat", "vmstat", "pressure", "filefd", "entropy", "conntrack", "os",
         "softnet", "arp", "udp_queues", "schedstat", "time")
-LIVE = ("uname", "timex")
+LIVE = ("uname", "timex", "selinux")
 # node_exporter's time collector also emits node_time_seconds: ours comes from `uptime`
 NOT_OURS = ("node_time_seconds",)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "host"
@@ -74,7 +74,7 @@ def test_recorded_tree_reads_exactly_as_node_exporter_reads_it(node_exporter):
     ours = _families(_ours(base, TREE))
     theirs = _families(httpx.get(url, timeout=10).text)
     theirs = {n: f for n, f in theirs.items()
-              if not n.startswith(("node_uname_", "node_timex_", "process_"))}
+              if not n.startswith(("node_uname_", "node_timex_", "node_selinux_", "process_"))}
     assert sorted(ours) == sorted(theirs)
     for name, fam in theirs.items():
         assert (ours[name].type, ours[name].documentation) == (fam.type, fam.documentation), name
@@ -91,13 +91,14 @@ def test_syscall_families_match_node_exporter_on_this_machine(node_exporter):
     _, url = node_exporter
     theirs = _families(httpx.get(url, timeout=10).text)
     ours = _families(_ours(Path("/"), LIVE))
-    live = {n for n in theirs if n.startswith(("node_uname_", "node_timex_"))}
+    live = {n for n in theirs if n.startswith(("node_uname_", "node_timex_", "node_selinux_"))}
     assert live and sorted(ours) == sorted(live)
     for name in live:
         assert (ours[name].type, ours[name].documentation) == (theirs[name].type,
                                                               theirs[name].documentation)
         assert set(_samples(ours[name])) == set(_samples(theirs[name])), name
-    assert _samples(ours["node_uname_info"]) == _samples(theirs["node_uname_info"])
+    for name in ("node_uname_info", "node_selinux_enabled"):
+        assert _samples(ours[name]) == _samples(theirs[name]), name
     for name in ("node_timex_tick_seconds", "node_timex_tai_offset_seconds"):
         assert _samples(ours[name]) == _samples(theirs[name]), name
 

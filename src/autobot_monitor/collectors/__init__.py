@@ -35,6 +35,7 @@ REGISTRY: dict[str, str] = {
     "timex": "autobot_monitor.collectors.timex:TimexCollector",
     "uname": "autobot_monitor.collectors.sysinfo:UnameCollector",
     "os": "autobot_monitor.collectors.sysinfo:OsCollector",
+    "selinux": "autobot_monitor.collectors.sysinfo:SelinuxCollector",
     "time": "autobot_monitor.collectors.clock:TimeCollector",
     "softnet": "autobot_monitor.collectors.softnet:SoftnetCollector",
     "arp": "autobot_monitor.collectors.arp:ArpCollector",

@@ -1,12 +1,13 @@
-"""What the host runs: the kernel (``uname``, from the ``uname(2)`` system call) and the
-distribution (``os``, from ``os-release``), exported like node_exporter's collectors of those
-names."""
+"""What the host runs: the kernel (``uname``, from the ``uname(2)`` system call), the
+distribution (``os``, from ``os-release``) and SELinux (``selinux``), exported like
+node_exporter's collectors of those names."""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import functools
+import os
 import re
 from collections.abc import Callable
 
@@ -152,3 +153,47 @@ class OsCollector(Collector):
             fam.add(version, {k: labels[k] for k in ("id", "id_like", "name")})
             out.append(fam)
         return out
+
+
+#: /etc/selinux/config SELINUX= -> mode, as go-selinux maps it (anything else: disabled, -1).
+_SELINUX_MODES = {"enforcing": 1, "permissive": 0}
+
+
+class SelinuxCollector(Collector):
+    """Emits ``node_selinux_enabled`` (1 or 0) and, when enabled, ``node_selinux_config_mode``
+    (``SELINUX=`` of ``<rootfs>/etc/selinux/config``: 1 enforcing, 0 permissive, -1 otherwise)
+    and ``node_selinux_current_mode`` (``<sysfs>/fs/selinux/enforce``: 1 enforcing, 0
+    permissive, -1 unreadable), like node_exporter (go-selinux). Enabled means: a writable
+    selinuxfs at ``<sysfs>/fs/selinux`` (its ``enforce`` file exists; a read-only mount is how
+    containers say "disabled") and this process's label (``<procfs>/self/attr/current``) is not
+    ``kernel`` (no policy loaded). Never raises.
+    """
+
+    name = "selinux"
+    SPECS = (
+        MetricSpec("node_selinux_enabled", "gauge", "SELinux is enabled, 1 is true, 0 is false"),
+        MetricSpec("node_selinux_config_mode", "gauge", "Configured SELinux enforcement mode"),
+        MetricSpec("node_selinux_current_mode", "gauge", "Current SELinux enforcement mode"),
+    )
+
+    def collect(self) -> list[MetricFamily]:
+        fs = self.ctx.sys("fs", "selinux")
+        label = (read_bounded(self.ctx.proc("self", "attr", "current"), 4096) or "").strip("\0\n ")
+        try:
+            writable = os.path.isfile(os.path.join(fs, "enforce")) and \
+                not os.statvfs(fs).f_flag & os.ST_RDONLY
+        except OSError:
+            writable = False
+        enabled = writable and label != "kernel"
+        fams = [self.SPECS[0].family()]
+        fams[0].add(1 if enabled else 0)
+        if enabled:
+            cfg = parse_os_release(read_bounded(self.ctx.root("/etc/selinux/config"), 64 * 1024)
+                                   or "")
+            current = (read_bounded(os.path.join(fs, "enforce"), 64) or "").strip()
+            for spec, v in ((self.SPECS[1], _SELINUX_MODES.get(cfg.get("SELINUX", ""), -1)),
+                            (self.SPECS[2], int(current) if current in ("0", "1") else -1)):
+                fam = spec.family()
+                fam.add(v)
+                fams.append(fam)
+        return fams
