@@ -16,7 +16,9 @@ from autobot_monitor.model import check_metric_name
 
 MINE = ("cpu", "loadavg", "memory", "filesystem", "diskstats", "netdev", "processes", "uptime",
         "netstat", "sockstat", "vmstat", "pressure", "filefd", "entropy", "timex", "uname", "os",
-        "selinux", "time", "softnet", "arp", "udp_queues", "process")
+        "selinux", "time", "softnet", "arp", "udp_queues", "process", "conntrack", "schedstat")
+# sources a healthy machine may lack: no PSI, no ARP neighbour, no nf_conntrack, no SCHEDSTATS
+MAY_BE_EMPTY = ("pressure", "arp", "conntrack", "schedstat")
 
 
 @pytest.mark.parametrize("name", MINE)
@@ -49,7 +51,7 @@ def test_emitted_families_are_declared_on_the_real_machine(name):
                 assert {k for k, _ in s.labels} == label_names, f"{fam.name}: {s.labels}"
                 assert not math.isnan(s.value)
         clock.advance(20)
-    assert emitted
+    assert emitted or name in MAY_BE_EMPTY
 
 
 @given(st.lists(st.integers(min_value=0, max_value=2**64 - 1), min_size=1, max_size=8),
