@@ -30,14 +30,13 @@ NOT_OURS = ("node_time_seconds",)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "host"
 
 
-def _families(text: str, names: set[str] | None = None) -> dict:
-    out = {}
-    for f in text_string_to_metric_families(text):
-        if f.name.startswith(("node_", "process_")) and f.name not in NOT_OURS and \
-                not f.name.startswith(("node_scrape_", "node_exporter_", "node_textfile_")):
-            if names is None or f.name in names:
-                out[f.name] = f
-    return out
+def _families(text: str) -> dict:
+    """Parsed families by name: node_* and process_*, minus node_exporter's own and the
+    families other collectors of ours emit."""
+    skip = ("node_scrape_", "node_exporter_", "node_textfile_")
+    return {f.name: f for f in text_string_to_metric_families(text)
+            if f.name.startswith(("node_", "process_")) and f.name not in NOT_OURS
+            and not f.name.startswith(skip)}
 
 
 def _samples(fam) -> dict:
