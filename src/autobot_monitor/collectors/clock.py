@@ -26,6 +26,7 @@ class TimeCollector(Collector):
     """
 
     name = "time"
+    isolate = False  # sysfs attributes computed in memory by the kernel: they never block
     SPECS = (
         MetricSpec("node_time_zone_offset_seconds", "gauge", "System time zone offset in seconds.",
                    "seconds", ("time_zone",)),

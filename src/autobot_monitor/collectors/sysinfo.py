@@ -170,6 +170,7 @@ class SelinuxCollector(Collector):
     """
 
     name = "selinux"
+    isolate = False  # sysfs attributes computed in memory by the kernel: they never block
     SPECS = (
         MetricSpec("node_selinux_enabled", "gauge", "SELinux is enabled, 1 is true, 0 is false"),
         MetricSpec("node_selinux_config_mode", "gauge", "Configured SELinux enforcement mode"),
