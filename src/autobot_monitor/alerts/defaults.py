@@ -23,7 +23,7 @@ def effective_rules(cfg: MonitorConfig) -> list[RuleConfig]:
     configured rule with a default's name replaces it."""
     own = {r.name for r in cfg.rules}
     base = default_rules(cfg.alert_thresholds, cfg.monitoring_interval) \
-        if cfg.alerting.default_rules else []
+        + host_rules(cfg.monitoring_interval) if cfg.alerting.default_rules else []
     if cfg.alerting.default_rules and cfg.hosts:  # the mesh exists only with agents
         base += mesh_rules(cfg.monitoring_interval)
     return [r for r in base if r.name not in own] + list(cfg.rules)
@@ -91,4 +91,64 @@ def default_rules(t: AlertThresholds, interval: float) -> list[RuleConfig]:
         r({"name": "RedisEvictingKeys", "metric": "autobot_redis_evicted_keys_total", "fn": "rate",
            "window": "5m", "op": ">", "threshold": 0, "for": res, "severity": "medium",
            "category": "database", "summary": "Redis {{ service }} evicts {{ value }} keys/s"}),
+    ]
+
+
+def host_rules(interval: float) -> list[RuleConfig]:
+    """Kernel-side trouble a host reports through node_exporter's families (and cAdvisor's for
+    containers): OOM kills, pressure stall (PSI) shares, TCP retransmissions and clock sync.
+
+    Thresholds, each judged over 5 minutes of stored readings so one noisy cycle never fires:
+
+    * ``OomKill`` / ``ContainerOomKill``: any OOM kill (``node_vmstat_oom_kill``, the kernel's
+      ``oom_kill`` counter in /proc/vmstat; ``container_oom_events_total`` per cgroup) in the last
+      5 m: high, firing until 5 m without a kill.
+    * ``MemoryPressure``: every non-idle task stalled on memory more than 10 % of the time
+      (``node_pressure_memory_stalled_seconds_total``, PSI "full"); ``IoPressure``: the same for
+      I/O over 25 %; ``CpuPressure``: some task waited for a CPU more than 80 % of the time
+      (PSI "some" of /proc/pressure/cpu). Medium; memory high.
+    * ``TcpRetransmits``: retransmitted segments over 5 % of segments sent, averaged over 5 m
+      (``autobot_tcp_retransmit_percent``, from /proc/net/snmp's RetransSegs and OutSegs).
+    * ``ClockNotSynchronising``: the kernel says the clock is not synchronised
+      (``node_timex_sync_status``, adjtimex(2)) all of the last 5 m, for 10 m (node-mixin's rule);
+      ``ClockSkew`` / ``ClockSkewBehind``: the offset NTP measures is over 50 ms either way for
+      10 m.
+    """
+    res = 3 * interval
+    r = RuleConfig.model_validate
+    return [
+        r({"name": "OomKill", "metric": "node_vmstat_oom_kill", "fn": "rate", "window": "5m",
+           "op": ">", "threshold": 0, "for": 0, "severity": "high", "category": "memory",
+           "summary": "the kernel OOM killer killed a process on {{ host }} in the last 5 m"}),
+        r({"name": "ContainerOomKill", "metric": "container_oom_events_total", "fn": "rate",
+           "window": "5m", "op": ">", "threshold": 0, "for": 0, "severity": "high",
+           "category": "memory",
+           "summary": "container {{ name }} on {{ host }} hit its memory limit (OOM kill) in the "
+                      "last 5 m"}),
+        r({"name": "MemoryPressure", "metric": "node_pressure_memory_stalled_seconds_total",
+           "fn": "rate", "window": "5m", "op": ">", "threshold": 0.10, "clear": 0.05,
+           "for": res, "severity": "high", "category": "memory",
+           "summary": "all tasks on {{ host }} stalled on memory {{ value }} of the time (5 m)"}),
+        r({"name": "IoPressure", "metric": "node_pressure_io_stalled_seconds_total",
+           "fn": "rate", "window": "5m", "op": ">", "threshold": 0.25, "clear": 0.15,
+           "for": res, "severity": "medium", "category": "disk",
+           "summary": "all tasks on {{ host }} stalled on I/O {{ value }} of the time (5 m)"}),
+        r({"name": "CpuPressure", "metric": "node_pressure_cpu_waiting_seconds_total",
+           "fn": "rate", "window": "5m", "op": ">", "threshold": 0.80, "clear": 0.70,
+           "for": res, "severity": "medium", "category": "cpu",
+           "summary": "tasks on {{ host }} waited for a CPU {{ value }} of the time (5 m)"}),
+        r({"name": "TcpRetransmits", "metric": "autobot_tcp_retransmit_percent", "fn": "avg",
+           "window": "5m", "op": ">", "threshold": 5, "clear": 3, "for": res,
+           "severity": "medium", "category": "network",
+           "summary": "{{ host }} retransmits {{ value }}% of TCP segments (5 m average)"}),
+        r({"name": "ClockNotSynchronising", "metric": "node_timex_sync_status", "fn": "max",
+           "window": "5m", "op": "<", "threshold": 1, "for": "10m", "severity": "medium",
+           "category": "time",
+           "summary": "the clock of {{ host }} is not synchronised (NTP); check the time daemon"}),
+        r({"name": "ClockSkew", "metric": "node_timex_offset_seconds", "fn": "max",
+           "window": "5m", "op": ">", "threshold": 0.05, "for": "10m", "severity": "medium",
+           "category": "time", "summary": "the clock of {{ host }} is {{ value }} s ahead (NTP)"}),
+        r({"name": "ClockSkewBehind", "metric": "node_timex_offset_seconds", "fn": "min",
+           "window": "5m", "op": "<", "threshold": -0.05, "for": "10m", "severity": "medium",
+           "category": "time", "summary": "the clock of {{ host }} is {{ value }} s off (NTP)"}),
     ]
