@@ -60,6 +60,25 @@ def test_pressure_without_psi_or_with_garbage(host):
         "node_pressure_io_waiting_seconds_total": 2.0}
 
 
+def test_pressure_share_of_time_since_the_previous_collection(host):
+    def write(some_us: int, full_us: int) -> None:
+        host.proc("pressure/memory", f"some avg10=0.00 avg60=0.00 avg300=0.00 total={some_us}\n"
+                                     f"full avg10=0.00 avg60=0.00 avg300=0.00 total={full_us}\n")
+    c = PressureCollector(host.ctx())
+    write(1_000_000, 500_000)
+    first = c.collect()
+    assert not [f for f in first if f.name.startswith("autobot_")]  # no previous reading
+    host.clock.advance(10)
+    write(3_000_000, 1_500_000)  # 2 s of some and 1 s of full stall in 10 s
+    fams = {f.name: f for f in c.collect()}
+    assert [(s.labels, s.value) for s in fams["autobot_pressure_waiting_percent"].samples] == [
+        ((("resource", "memory"),), 20.0)]
+    assert fams["autobot_pressure_stalled_percent"].samples[0].value == 10.0
+    host.clock.advance(10)
+    write(100, 50)  # counters went down (reboot under a kept agent): no share, never negative
+    assert not [f for f in c.collect() if f.name.startswith("autobot_")]
+
+
 def test_filefd_and_entropy_recorded(recorded):
     fams = FilefdCollector(recorded.ctx()).collect() + EntropyCollector(recorded.ctx()).collect()
     assert recorded.value(fams, "node_filefd_allocated") == 917

@@ -181,3 +181,23 @@ def test_real_machine_network_families_are_sane():
     cpus = {s.label_dict["cpu"] for f in fams if f.name == "node_softnet_processed_total"
             for s in f.samples}
     assert cpus and cpus <= {str(i) for i in range(len(cpus))}
+
+
+def _snmp(retrans: int, out: int) -> str:
+    return ("Tcp: RtoAlgorithm ActiveOpens OutSegs RetransSegs\n"
+            f"Tcp: 1 5 {out} {retrans}\n")
+
+
+def test_tcp_retransmit_percent_from_deltas_whatever_the_fields_option(host):
+    c = NetstatCollector(host.ctx({"netstat": {"fields": "^Ip_"}}))
+    host.proc("net/snmp", _snmp(10, 1000))
+    assert c.collect() == []  # first reading: no delta; filtered fields stay out
+    host.clock.advance(5)
+    host.proc("net/snmp", _snmp(13, 1100))
+    fams = c.collect()
+    assert [(f.name, f.samples[0].value) for f in fams] == [("autobot_tcp_retransmit_percent", 3.0)]
+    host.clock.advance(5)
+    assert c.collect() == []  # nothing sent: no ratio (not 0 %)
+    host.clock.advance(5)
+    host.proc("net/snmp", _snmp(1, 5))  # counters went down
+    assert c.collect() == []

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 
 from ..model import MetricFamily, MetricSpec
-from .base import Collector, CollectorContext
+from .base import Collector, CollectorContext, CounterDelta
 from .procutil import DynamicSpecs, field_filter, read_bounded
 
 #: node_exporter 1.5's ``--collector.netstat.fields`` default.
@@ -50,28 +50,45 @@ class NetstatCollector(Collector):
     name up to its first ``6``). A missing file contributes nothing; a header/value pair whose
     lengths differ, a value that is not a number and a name that is not a metric name are
     skipped. Never raises for odd input.
+
+    Derived, whatever the ``fields`` option: ``autobot_tcp_retransmit_percent``, the segments
+    retransmitted (``Tcp_RetransSegs``) per 100 segments sent (``Tcp_OutSegs``, which counts
+    retransmissions too) since the previous call; absent on the first call, when no segment was
+    sent or a counter went down.
     """
 
     name = "netstat"
     isolate = False
     DYNAMIC_PREFIXES = ("node_netstat_",)
-    SPECS = tuple(MetricSpec(f"node_netstat_{k}", "untyped", _help(k)) for k in _COMMON)
+    SPECS = tuple(MetricSpec(f"node_netstat_{k}", "untyped", _help(k)) for k in _COMMON) + (
+        MetricSpec("autobot_tcp_retransmit_percent", "gauge",
+                   "TCP segments retransmitted per 100 segments sent since the previous "
+                   "collection.", "percent"),)
+
+    _RATIO = ("Tcp_RetransSegs", "Tcp_OutSegs")
 
     def __init__(self, ctx: CollectorContext) -> None:
         super().__init__(ctx)
         self._match = field_filter(self.options.get("fields"), DEFAULT_FIELDS, "netstat")
         self._specs = DynamicSpecs(self.SPECS, "untyped", _help)
+        self._delta = CounterDelta()
+
+    def _wanted(self, key: str) -> bool:
+        return key in self._RATIO or self._match(key)
 
     def collect(self) -> list[MetricFamily]:
         stats: dict[str, float] = {}
         for rel in ("net/netstat", "net/snmp"):
             text = read_bounded(self.ctx.proc(rel))
             if text is not None:
-                stats.update(parse_paired(text, self._match))
+                stats.update(parse_paired(text, self._wanted))
         text = read_bounded(self.ctx.proc("net/snmp6"))
         if text is not None:
             stats.update(parse_snmp6(text, self._match))
-        out = []
+        out = self._retransmits(stats)
+        for key in self._RATIO:
+            if key in stats and not self._match(key):
+                del stats[key]
         for key in sorted(stats):
             spec = self._specs.get(f"node_netstat_{key}", key)
             if spec is None:
@@ -80,6 +97,18 @@ class NetstatCollector(Collector):
             fam.add(stats[key])
             out.append(fam)
         return out
+
+
+    def _retransmits(self, stats: dict[str, float]) -> list[MetricFamily]:
+        now = self.ctx.clock.monotonic()
+        rates = [self._delta.update(k, stats[k], now) if k in stats else None
+                 for k in self._RATIO]
+        retrans, sent = rates
+        if retrans is None or sent is None or sent <= 0:
+            return []
+        fam = self.spec("autobot_tcp_retransmit_percent").family()
+        fam.add(min(100.0, retrans * 100.0 / sent))
+        return [fam]
 
 
 def parse_paired(text: str, want: Callable[[str], bool] = _any_key) -> dict[str, float]:

@@ -4,7 +4,7 @@ node_exporter's ``pressure`` collector."""
 from __future__ import annotations
 
 from ..model import MetricFamily, MetricSpec
-from .base import Collector
+from .base import Collector, CollectorContext, CounterDelta
 from .procutil import read_bounded
 
 #: (resource, PSI line, metric name, help), node_exporter 1.5's (no cpu "full", no irq).
@@ -29,23 +29,48 @@ class PressureCollector(Collector):
     A kernel without PSI (no ``/proc/pressure``, or ``psi=0``: reading fails with EOPNOTSUPP)
     emits nothing; a missing file or line or a ``total`` that is not a non-negative integer
     leaves that family out. Never raises for odd input.
+
+    Derived from the difference with the previous call (monotonic clock), for the dashboard:
+    ``autobot_pressure_waiting_percent{resource}`` (``some``) and
+    ``autobot_pressure_stalled_percent{resource}`` (``full``), the share of wall time stalled
+    since the previous collection, in [0, 100]. Absent on the first call and after a counter
+    went down.
     """
 
     name = "pressure"
     isolate = False
-    SPECS = tuple(MetricSpec(n, "counter", h, "seconds") for _, _, n, h in _METRICS)
+    SPECS = tuple(MetricSpec(n, "counter", h, "seconds") for _, _, n, h in _METRICS) + (
+        MetricSpec("autobot_pressure_waiting_percent", "gauge",
+                   "Share of time at least one task waited for the resource (PSI some) since "
+                   "the previous collection.", "percent", ("resource",)),
+        MetricSpec("autobot_pressure_stalled_percent", "gauge",
+                   "Share of time all non-idle tasks stalled on the resource (PSI full) since "
+                   "the previous collection.", "percent", ("resource",)),
+    )
+
+    def __init__(self, ctx: CollectorContext) -> None:
+        super().__init__(ctx)
+        self._delta = CounterDelta()
 
     def collect(self) -> list[MetricFamily]:
         totals = {res: parse_psi(read_bounded(self.ctx.proc("pressure", res)) or "")
                   for res in ("cpu", "io", "memory")}
+        now = self.ctx.clock.monotonic()
         out = []
-        for spec, (res, line, _, _) in zip(self.SPECS, _METRICS, strict=True):
+        shares = {"some": self.spec("autobot_pressure_waiting_percent").family(),
+                  "full": self.spec("autobot_pressure_stalled_percent").family()}
+        for spec, (res, line, _, _) in zip(self.SPECS[:len(_METRICS)], _METRICS, strict=True):
             total = totals[res].get(line)
-            if total is not None:
-                fam = spec.family()
-                fam.add(total / 1000.0 / 1000.0)  # node_exporter's arithmetic, bit for bit
-                out.append(fam)
-        return out
+            if total is None:
+                continue
+            fam = spec.family()
+            fam.add(total / 1000.0 / 1000.0)  # node_exporter's arithmetic, bit for bit
+            out.append(fam)
+            rate = self._delta.update((res, line), total, now)  # microseconds per second
+            if rate is not None:
+                shares[line].add(min(100.0, rate / 1e4), {"resource": res})
+        self._delta.retain((res, line) for res, t in totals.items() for line in t)
+        return out + [f for f in shares.values() if f.samples]
 
 
 def parse_psi(text: str) -> dict[str, int]:
