@@ -25,6 +25,8 @@ REGISTRY: dict[str, str] = {
     "sensors": "autobot_monitor.collectors.sensors:SensorsCollector",
     "gpu": "autobot_monitor.collectors.gpu:GpuCollector",
     "npu": "autobot_monitor.collectors.npu:NpuCollector",
+    "systemd": "autobot_monitor.collectors.systemd:SystemdCollector",
+    "smart": "autobot_monitor.collectors.smart:SmartCollector",
 }
 
 
