@@ -57,3 +57,13 @@ def listen(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(
             f"expected HOST:PORT with PORT in 1-65535, got {text!r}")
     return host.strip("[]") or "127.0.0.1", int(port_)
+
+
+def regex(text: str) -> str:
+    """An RE2 pattern :mod:`autobot_monitor.regex` accepts (returned unchanged)."""
+    from .regex import RegexError, check_regex
+
+    try:
+        return check_regex(text)
+    except RegexError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None

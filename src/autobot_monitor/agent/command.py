@@ -17,6 +17,7 @@ from .. import cliargs
 from ..cmdline import fail
 from ..errors import MonitorError
 from ..serve import bind, is_loopback, make_server, oserror, run_loop
+from .collector_flags import add_collector_flags, collector_options
 
 
 def add_parser(sub: Any) -> None:
@@ -53,6 +54,7 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--nvml-replay", metavar="FILE",
                    help="answer NVML calls from a recording (bench/record_nvml.py) instead of the "
                         "driver: for tests and demos on machines without a GPU")
+    add_collector_flags(s)
     s.set_defaults(func=cmd_agent)
 
 
@@ -100,7 +102,8 @@ def _runner(args: argparse.Namespace) -> Any:
             nvml = NvmlReplay.load(args.nvml_replay)
         except (OSError, ValueError) as e:
             return fail(f"--nvml-replay {args.nvml_replay}: {e}")
-    ctx = CollectorContext(procfs=args.procfs, sysfs=args.sysfs, rootfs=args.rootfs, nvml=nvml)
+    ctx = CollectorContext(procfs=args.procfs, sysfs=args.sysfs, rootfs=args.rootfs, nvml=nvml,
+                           options=collector_options(args))
     return CollectorRunner(build(ctx, args.enable, args.disable), timeout=args.timeout)
 
 
