@@ -225,3 +225,13 @@ def _is_our_sleeper(pid: str, fake: Path) -> bool:
     except OSError:
         return False
     return cmd.startswith(b"sleep\x0060") and f"FAKE={fake}".encode() in env
+
+
+def test_every_emitted_family_is_declared(fake):
+    specs = {s.name: s for s in SmartCollector.SPECS}
+    fams = make(fake, devices=["/dev/sda", "/dev/sdb", "/dev/nvme0", "/dev/sdd"]).collect()
+    assert {f.name for f in fams} == set(specs)  # the recordings exercise every family
+    for f in fams:
+        spec = specs[f.name]
+        assert (f.type, f.help, f.unit) == (spec.type, spec.help, spec.unit)
+        assert all({k for k, _ in s.labels} == set(spec.labels) for s in f.samples)

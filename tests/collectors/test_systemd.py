@@ -252,3 +252,13 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_every_emitted_family_is_declared(rootfs):
+    specs = {s.name: s for s in SystemdCollector.SPECS}
+    fams = make(rootfs).collect()
+    assert {f.name for f in fams} == set(specs)  # the recording exercises every family
+    for f in fams:
+        spec = specs[f.name]
+        assert (f.type, f.help, f.unit) == (spec.type, spec.help, spec.unit)
+        assert all({k for k, _ in s.labels} == set(spec.labels) for s in f.samples)

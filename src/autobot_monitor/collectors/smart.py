@@ -283,7 +283,7 @@ def _attributes(fams: dict[str, MetricFamily], device: str, data: dict[str, Any]
     for row in table if isinstance(table, list) else ():
         if not isinstance(row, dict) or _num(row.get("id")) is None:
             continue
-        flags = row.get("flags") if isinstance(row.get("flags"), dict) else {}
+        flags: dict[str, Any] = row["flags"] if isinstance(row.get("flags"), dict) else {}
         base = {"device": device, "attribute_name": _text(row, "name"),
                 "attribute_flags_short": _text(flags, "string"),
                 "attribute_flags_long": ",".join(f for f in _LONG_FLAGS if flags.get(f) is True),
