@@ -22,6 +22,9 @@ log values as counters, which our names without ``_total`` cannot be):
   attributes at threshold, 32 past threshold, 64 error log, 128 self-test log errors).
 * ``smartctl_device{device,interface,protocol,model_family,model_name,serial_number,...}`` — 1,
   when smartctl identified the device (``unknown`` where the exporter writes it).
+  With exit status bit 0 or 1 set (value & 3: bad command line, device not opened or asleep),
+  nothing but the exit status is emitted for the device (smartctl_exporter keeps no data from
+  such an answer either).
 * ``smartctl_device_smart_status{device}`` — 1 passed, 0 failing; absent when smartctl reports
   no status (SMART unavailable: USB bridges, virtual disks) — never guessed.
 * ``smartctl_device_temperature{device,temperature_type}`` — celsius, one per key of
@@ -227,6 +230,8 @@ def emit_device(fams: dict[str, MetricFamily], device: str, data: dict[str, Any]
     status = _num(_get(data, "smartctl", "exit_status"))
     if status is not None:
         fams["smartctl_device_smartctl_exit_status"].add(status, d)
+        if int(status) & 3:  # bad command line, or open failed / in standby: nothing was read
+            return
     if isinstance(data.get("device"), dict):
         fams["smartctl_device"].add(1, _info_labels(device, data))
     passed = _get(data, "smart_status", "passed")
