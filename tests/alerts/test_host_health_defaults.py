@@ -30,7 +30,7 @@ def systemd_families(tmp_path: Path) -> list:
     (root / "run" / "systemd" / "system").mkdir(parents=True, exist_ok=True)
 
     def run(argv, timeout):
-        name = ("list-units" if argv[1] == "list-units" else
+        name = ("list-units" if "list-units" in argv else
                 "show-units" if any(a.startswith("--property=Id") for a in argv) else "manager")
         return CommandResult("ok", 0, (FIX / "systemd" / f"{name}.txt").read_text())
 

@@ -47,7 +47,8 @@ def test_hub_config_options_reach_the_local_collectors():
     runner = local_runner(cfg, FakeClock())
     try:
         by_name = {c.name: c for c in runner.collectors}
-        assert by_name["systemd"].options == {"unit_include": r"nginx\.service", "timeout": 4.0}
+        assert by_name["systemd"].options == {"unit_include": r"nginx\.service", "scope": "system",
+                                              "timeout": 4.0}
         assert by_name["smart"].options == {"devices": ["/dev/sda;sat"], "device_include": "sd.",
                                             "timeout": 7.0}
     finally:

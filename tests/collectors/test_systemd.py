@@ -29,7 +29,7 @@ STATES = ("active", "activating", "deactivating", "inactive", "failed")
 
 def recorded(argv, timeout):
     """The recorded answer to each of the collector's three calls."""
-    if argv[1] == "list-units":
+    if "list-units" in argv:
         return CommandResult("ok", 0, (FIX / "list-units.txt").read_text())
     if any(a.startswith("--property=Id") for a in argv):
         return CommandResult("ok", 0, (FIX / "show-units.txt").read_text())
@@ -130,7 +130,7 @@ def test_garbage_and_truncated_output_yield_fewer_samples(rootfs):
     cut = listing[: listing.index("redis-server.service") + 12]  # last line cut mid-word
 
     def run(argv, timeout):
-        if argv[1] == "list-units":
+        if "list-units" in argv:
             return CommandResult("ok", 0, "\x00garbage ☃\nFailed to list units: oops\n" + cut)
         if any(a.startswith("--property=Id") for a in argv):
             return CommandResult("ok", 0, "Type\nNRestarts=lots\nId=cron.service\n"
@@ -262,3 +262,28 @@ def test_every_emitted_family_is_declared(rootfs):
         spec = specs[f.name]
         assert (f.type, f.help, f.unit) == (spec.type, spec.help, spec.unit)
         assert all({k for k, _ in s.labels} == set(spec.labels) for s in f.samples)
+
+
+def test_replay_of_a_real_systemd_252_recording(rootfs):
+    real = FIX / "real-user-manager"
+
+    def run(argv, timeout):
+        name = ("list-units" if "list-units" in argv else
+                "show-units" if any(a.startswith("--property=Id") for a in argv) else "manager")
+        return CommandResult("ok", 0, (real / f"{name}.txt").read_text())
+
+    fams = make(rootfs, run=run).collect()
+    assert one(fams, "node_systemd_unit_state", name="ab-failing.service", state="failed",
+               type="simple") == 1
+    assert one(fams, "node_systemd_unit_state", name="ab-starting.service", state="activating",
+               type="oneshot") == 1
+    assert one(fams, "autobot_systemd_unit_sub_state", name="ab-starting.service",
+               sub_state="start") == 1
+    assert one(fams, "node_systemd_service_restart_total", name="ab-flaky.service") == 17
+    assert one(fams, "node_systemd_unit_start_time_seconds", name="ab-running.service") \
+        == parse_timestamp("Tue 2026-12-08 01:54:37 UTC")
+    assert "ab-missing.service" not in unit_names(fams)
+    got = {s.label_dict["state"]: s.value for s in samples(fams, "node_systemd_units")}
+    assert got == {"active": 20, "activating": 2, "deactivating": 0, "inactive": 8, "failed": 1}
+    assert one(fams, "node_systemd_system_running") == 0
+    assert one(fams, "node_systemd_virtualization_info", virtualization_type="docker") == 1

@@ -1,7 +1,8 @@
 """systemd units: state, sub-state, restarts and start time, with node_exporter's names.
 
 Source: ``systemctl`` (argv lists, bounded output, a time budget of ``timeout`` seconds per
-collection shared by its three calls, environment ``LC_ALL=C TZ=UTC SYSTEMD_COLORS=0``):
+collection shared by its three calls, environment ``LC_ALL=C TZ=UTC SYSTEMD_COLORS=0``; option
+``scope: user`` asks the calling user's manager, ``systemctl --user``, instead of the system's):
 
 1. ``systemctl show --property=Version,SystemState,Virtualization`` (manager properties);
 2. ``systemctl list-units --all --plain --no-legend --no-pager --full`` (every unit in memory:
@@ -103,6 +104,8 @@ class SystemdCollector(Collector):
         self._include = compile_regex(str(self.options.get("unit_include") or DEFAULT_UNIT_INCLUDE))
         self._exclude = compile_regex(str(self.options.get("unit_exclude") or DEFAULT_UNIT_EXCLUDE))
         self._timeout = float(self.options.get("timeout", 4.0))
+        self._systemctl = ["systemctl", "--user"] if self.options.get("scope") == "user" \
+            else ["systemctl"]
         self._absent_logged = False
 
     def collect(self) -> list[MetricFamily]:
@@ -110,8 +113,7 @@ class SystemdCollector(Collector):
             self._absent_once("systemd is not the init system (no /run/systemd/system)")
             return []
         deadline = time.monotonic() + self._timeout
-        manager = self._call(["systemctl", "show", "--property=Version,SystemState,Virtualization"],
-                             deadline)
+        manager = self._call(["show", "--property=Version,SystemState,Virtualization"], deadline)
         if not manager:  # missing, or no manager to talk to ("Failed to connect to bus")
             self._absent_once("systemctl cannot reach the systemd manager" if manager == ""
                               else "systemctl not found")
@@ -119,30 +121,30 @@ class SystemdCollector(Collector):
         self._absent_logged = False
         fams = {s.name: s.family() for s in self.SPECS}
         self._manager(fams, parse_properties(manager)[0])
-        listing = self._call(["systemctl", "list-units", "--all", "--plain", "--no-legend",
-                              "--no-pager", "--full"], deadline)
+        listing = self._call(["list-units", "--all", "--plain", "--no-legend", "--no-pager",
+                              "--full"], deadline)
         units = parse_list_units(listing or "")
         self._summary(fams, units)
         kept = [u for u in units if self._keep(u)]
         details: dict[str, dict[str, str]] = {}
         if kept:
-            shown = self._call(["systemctl", "show", f"--property={SHOW_PROPERTIES}", "--",
+            shown = self._call(["show", f"--property={SHOW_PROPERTIES}", "--",
                                 *(u["name"] for u in kept)], deadline)
             details = {b["Id"]: b for b in parse_properties(shown or "") if "Id" in b}
         for u in kept:
             self._unit(fams, u, details.get(u["name"], {}))
         return [f for f in fams.values() if f.samples]
 
-    def _call(self, argv: list[str], deadline: float) -> str | None:
-        """Stdout of a successful call, ``""`` after a non-zero exit, ``None`` when systemctl is
-        missing. Raises CollectorError on a timeout or a flood of output."""
-        res = self._run(argv, max(0.1, deadline - time.monotonic()))
+    def _call(self, args: list[str], deadline: float) -> str | None:
+        """Stdout of ``systemctl ARGS`` when it succeeded, ``""`` after a non-zero exit, ``None``
+        when systemctl is missing. Raises CollectorError on a timeout or a flood of output."""
+        res = self._run([*self._systemctl, *args], max(0.1, deadline - time.monotonic()))
         if res.status == "missing":
             return None
         if res.status != "ok":
-            raise CollectorError(f"{' '.join(argv[:2])}: {res.status} (budget {self._timeout} s)")
+            raise CollectorError(f"systemctl {args[0]}: {res.status} (budget {self._timeout} s)")
         if res.returncode != 0:
-            log.debug("%s exited %s", " ".join(argv[:2]), res.returncode)
+            log.debug("systemctl %s exited %s", args[0], res.returncode)
             return ""
         return res.stdout
 

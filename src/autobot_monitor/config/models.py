@@ -208,11 +208,13 @@ def _check_regex(v: str | None) -> str | None:
 
 class SystemdOptions(_Model):
     """``systemd`` collector: RE2 full-match unit filters (None: the collector's defaults,
-    ``.+\\.service`` kept, node_exporter's automount/device/mount/scope/slice excluded), seconds
-    for all systemctl calls of one collection, and seconds between collections."""
+    ``.+\\.service`` kept, node_exporter's automount/device/mount/scope/slice excluded), the
+    manager asked (``user``: ``systemctl --user``), seconds for all systemctl calls of one
+    collection, and seconds between collections."""
 
     unit_include: str | None = None
     unit_exclude: str | None = None
+    scope: Literal["system", "user"] = "system"
     timeout: float = Field(4.0, gt=0, le=60)
     interval: float | None = Field(None, gt=0)
     _v_re = field_validator("unit_include", "unit_exclude")(lambda cls, v: _check_regex(v))
