@@ -15,12 +15,14 @@ from autobot_monitor.hub.inventory import local_runner
 def test_flags_become_collector_options():
     args = build_parser().parse_args([
         "agent", "--collector.systemd.unit-include", r".+\.(service|timer)",
-        "--collector.systemd.unit-exclude", "apt-.*", "--collector.smart.smartctl-path",
+        "--collector.systemd.unit-exclude", "apt-.*", "--collector.systemd.scope", "user",
+        "--collector.smart.smartctl-path",
         "/opt/smartctl", "--collector.smart.device", "/dev/sda;sat",
         "--collector.smart.device", "/dev/nvme0", "--collector.smart.device-exclude", "loop.*",
         "--collector.smart.timeout", "9"])
     assert collector_options(args) == {
-        "systemd": {"unit_include": r".+\.(service|timer)", "unit_exclude": "apt-.*"},
+        "systemd": {"unit_include": r".+\.(service|timer)", "unit_exclude": "apt-.*",
+                    "scope": "user"},
         "smart": {"smartctl_path": "/opt/smartctl", "devices": ["/dev/sda;sat", "/dev/nvme0"],
                   "device_exclude": "loop.*", "timeout": 9.0}}
 
