@@ -166,6 +166,11 @@ def test_device_label_like_smartctl_exporter():
     assert device_label("/dev/disk/by-id/ata-X", "auto") == "ata-X"
 
 
+def test_a_garbage_scan_is_not_zero_devices(fake):
+    (fake / "scan-open.json").write_text("smartctl: unrecognized option '--json'\n")
+    assert make(fake).collect() == []
+
+
 def test_smartctl_missing_emits_nothing(tmp_path):
     c = SmartCollector(CollectorContext(options={"smart": {
         "smartctl_path": str(tmp_path / "nowhere" / "smartctl")}}))

@@ -156,7 +156,8 @@ class SmartCollector(Collector):
         return self._run([self._path, *args], max(0.1, deadline - time.monotonic()))
 
     def _scan(self, deadline: float) -> list[tuple[str, str]] | None:
-        """``[(name, type)]`` from ``--scan-open``; ``None`` when smartctl is missing."""
+        """``[(name, type)]`` from ``--scan-open`` (smartctl 7.3 leaves ``devices`` out when it
+        finds none); ``None`` when smartctl is missing or did not answer JSON."""
         res = self._call(["--scan-open", "--json"], deadline)
         if res.status == "missing":
             if not self._missing_logged:
@@ -167,6 +168,9 @@ class SmartCollector(Collector):
             raise CollectorError(f"smartctl --scan-open: {res.status} (budget {self._timeout} s)")
         self._missing_logged = False
         data = _json_object(res.stdout)
+        if not isinstance(data.get("smartctl"), dict):  # not smartctl's JSON: nothing is known
+            log.warning("smartctl --scan-open: no JSON answer (exit %s)", res.returncode)
+            return None
         out = []
         for d in data.get("devices", []) if isinstance(data.get("devices"), list) else []:
             if isinstance(d, dict) and isinstance(d.get("name"), str) and d["name"]:
