@@ -195,7 +195,8 @@ def test_timestamp_forms():
 
 def test_list_units_skips_marks_and_non_units():
     units = parse_list_units("● a.service not-found inactive dead a.service\n"
-                             "x loaded active running\nb.timer loaded active\n")
+                             "x loaded active running\nb.timer loaded active\n"
+                             "a.service loaded active running dup\n")
     assert units == [{"name": "a.service", "load": "not-found", "active": "inactive",
                       "sub": "dead"}]
 

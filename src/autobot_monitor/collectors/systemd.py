@@ -199,15 +199,17 @@ class SystemdCollector(Collector):
 
 def parse_list_units(text: str) -> list[dict[str, str]]:
     """``systemctl list-units --plain --no-legend`` lines -> ``[{name, load, active, sub}]``
-    (at most :data:`MAX_UNITS`); lines with fewer than four fields or a name that is not a unit
-    name are skipped."""
+    (at most :data:`MAX_UNITS`); lines with fewer than four fields, a name that is not a unit
+    name or a unit already listed are skipped."""
     out: list[dict[str, str]] = []
+    seen: set[str] = set()
     for line in text.splitlines():
         fields = line.split()
         while fields and fields[0] in _MARKS:
             fields.pop(0)
-        if len(fields) < 4 or not _UNIT_RE.fullmatch(fields[0]):
+        if len(fields) < 4 or not _UNIT_RE.fullmatch(fields[0]) or fields[0] in seen:
             continue
+        seen.add(fields[0])
         out.append({"name": fields[0], "load": fields[1], "active": fields[2], "sub": fields[3]})
         if len(out) >= MAX_UNITS:
             break
