@@ -62,10 +62,9 @@ def listen(text: str) -> tuple[str, int]:
 def regex(text: str) -> str:
     """An RE2 regular expression (node_exporter's filter flags), returned as given; one RE2
     refuses (bad syntax, backreferences, too long) is an error naming why."""
-    from .regex import RegexError, compile_regex
+    from .regex import RegexError, check_regex
 
     try:
-        compile_regex(text, dot_nl=False)
+        return check_regex(text, dot_nl=False)
     except RegexError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
-    return text

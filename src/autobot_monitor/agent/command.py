@@ -17,27 +17,7 @@ from .. import cliargs
 from ..cmdline import fail
 from ..errors import MonitorError
 from ..serve import bind, is_loopback, make_server, oserror, run_loop
-
-#: node_exporter-style collector filters: (flag, dest, help); dest is "<collector>__<option>".
-_FILTER_FLAGS = (
-    ("--collector.netstat.fields", "netstat__fields",
-     "netstat fields (Proto_Field) to export (default: node_exporter 1.5's)"),
-    ("--collector.vmstat.fields", "vmstat__fields",
-     "/proc/vmstat fields to export (default: node_exporter 1.5's)"),
-    ("--collector.arp.device-include", "arp__device_include", "ARP devices to include"),
-    ("--collector.arp.device-exclude", "arp__device_exclude", "ARP devices to exclude"),
-)
-
-
-def collector_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """``{collector: {option: value}}`` from the filter flags that were given."""
-    out: dict[str, dict[str, Any]] = {}
-    for _, dest, _ in _FILTER_FLAGS:
-        value = getattr(args, dest, None)
-        if value is not None:
-            name, option = dest.split("__")
-            out.setdefault(name, {})[option] = value
-    return out
+from .collector_flags import add_collector_flags, collector_options
 
 
 def add_parser(sub: Any) -> None:
@@ -53,8 +33,6 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--collector.disable", dest="disable", action="append", metavar="NAME")
     s.add_argument("--collector.enable", dest="enable", action="append", metavar="NAME",
                    help="run only these collectors (repeatable)")
-    for flag, dest, what in _FILTER_FLAGS:
-        s.add_argument(flag, dest=dest, type=cliargs.regex, metavar="REGEX", help=what)
     s.add_argument("--insecure", action="store_true",
                    help="allow listening beyond loopback without a token")
     s.add_argument("--token-file", help="file whose first line is the bearer token required on "
@@ -76,6 +54,7 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--nvml-replay", metavar="FILE",
                    help="answer NVML calls from a recording (bench/record_nvml.py) instead of the "
                         "driver: for tests and demos on machines without a GPU")
+    add_collector_flags(s)
     s.set_defaults(func=cmd_agent)
 
 

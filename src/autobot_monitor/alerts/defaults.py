@@ -3,6 +3,11 @@
 ``for`` durations scale with the monitoring interval (three cycles for resource rules, two for
 up/down rules) so a single noisy reading never fires and a 1 s test setup reacts in seconds.
 
+Host health rules (systemd units, S.M.A.R.T.) follow node_exporter's mixin for systemd (a unit
+failed for 5 minutes, a service restarted more than twice in 5 minutes for 15 minutes) and fire
+on the first S.M.A.R.T. reading that says a disk is failing: that verdict is the drive's own, not
+a noisy sample, and the collector reads it only every few minutes.
+
 CPU and memory rules judge a sustained average, not raw cycles: the mean of the stored readings
 over :data:`RESOURCE_WINDOW` (5 min, between Beszel's 1 min and Netdata's 10 min averages), so a
 busy machine's bursts neither fire nor keep a pending alert flipping back and forth.
@@ -91,6 +96,31 @@ def default_rules(t: AlertThresholds, interval: float) -> list[RuleConfig]:
         r({"name": "RedisEvictingKeys", "metric": "autobot_redis_evicted_keys_total", "fn": "rate",
            "window": "5m", "op": ">", "threshold": 0, "for": res, "severity": "medium",
            "category": "database", "summary": "Redis {{ service }} evicts {{ value }} keys/s"}),
+    ] + host_health_rules(interval)
+
+
+def host_health_rules(interval: float) -> list[RuleConfig]:
+    """systemd unit and disk health rules (``systemd`` and ``smart`` collectors) at ``interval``
+    seconds per cycle."""
+    r = RuleConfig.model_validate
+    return [
+        r({"name": "SystemdUnitFailed", "metric": "node_systemd_unit_state",
+           "match": ["state=failed"], "op": "==", "threshold": 1, "for": "5m", "severity": "high",
+           "category": "service",
+           "summary": "systemd unit {{ name }} on {{ host }} has entered the failed state"}),
+        r({"name": "SystemdServiceCrashlooping", "metric": "node_systemd_service_restart_total",
+           "fn": "rate", "window": "5m", "op": ">", "threshold": 2 / 300, "for": "15m",
+           "severity": "medium", "category": "service",
+           "summary": "systemd service {{ name }} on {{ host }} restarts {{ value }} times/s "
+                      "(more than 2 in 5 m)"}),
+        r({"name": "SmartDeviceFailing", "metric": "smartctl_device_smart_status", "op": "==",
+           "threshold": 0, "for": interval, "severity": "critical", "category": "disk",
+           "summary": "disk {{ device }} on {{ host }}: S.M.A.R.T. overall health FAILED"}),
+        r({"name": "SmartPendingSectors", "metric": "smartctl_device_attribute",
+           "match": ["attribute_name=Current_Pending_Sector", "attribute_value_type=raw"],
+           "op": ">", "threshold": 0, "for": interval, "severity": "medium", "category": "disk",
+           "summary": "disk {{ device }} on {{ host }} has {{ value }} sectors pending "
+                      "reallocation"}),
     ]
 
 

@@ -42,6 +42,8 @@ REGISTRY: dict[str, str] = {
     "udp_queues": "autobot_monitor.collectors.udp_queues:UdpQueuesCollector",
     "schedstat": "autobot_monitor.collectors.schedstat:SchedstatCollector",
     "process": "autobot_monitor.collectors.process:ProcessSelfCollector",
+    "systemd": "autobot_monitor.collectors.systemd:SystemdCollector",
+    "smart": "autobot_monitor.collectors.smart:SmartCollector",
 }
 
 

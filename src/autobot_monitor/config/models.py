@@ -200,6 +200,40 @@ class ProcessesOptions(_Model):
     max_processes: int = Field(5000, ge=1)
 
 
+def _check_regex(v: str | None) -> str | None:
+    from ..regex import check_regex
+
+    return None if v is None else check_regex(v)
+
+
+class SystemdOptions(_Model):
+    """``systemd`` collector: RE2 full-match unit filters (None: the collector's defaults,
+    ``.+\\.service`` kept, node_exporter's automount/device/mount/scope/slice excluded), the
+    manager asked (``user``: ``systemctl --user``), seconds for all systemctl calls of one
+    collection, and seconds between collections."""
+
+    unit_include: str | None = None
+    unit_exclude: str | None = None
+    scope: Literal["system", "user"] = "system"
+    timeout: float = Field(4.0, gt=0, le=60)
+    interval: float | None = Field(None, gt=0)
+    _v_re = field_validator("unit_include", "unit_exclude")(lambda cls, v: _check_regex(v))
+
+
+class SmartOptions(_Model):
+    """``smart`` collector: the smartctl program (None: ``smartctl`` on PATH), devices to query
+    (``NAME`` or ``NAME;TYPE``; empty: ``smartctl --scan-open``), RE2 full-match filters on the
+    device label, seconds for all smartctl calls of one collection, seconds between them."""
+
+    smartctl_path: str | None = None
+    devices: list[str] = Field(default_factory=list)
+    device_include: str | None = None
+    device_exclude: str | None = None
+    timeout: float = Field(4.0, gt=0, le=60)
+    interval: float | None = Field(None, gt=0)
+    _v_re = field_validator("device_include", "device_exclude")(lambda cls, v: _check_regex(v))
+
+
 class CollectorsConfig(_Model):
     """Local collection: roots (like node_exporter's ``--path.*``), which collectors run, and the
     per-collector timeout in seconds."""
@@ -229,6 +263,8 @@ class CollectorsConfig(_Model):
                 raise ValueError(f"unknown option {key!r} (known: {', '.join(known)})")
             compile_regex(pattern, dot_nl=False)  # RegexError is a ValueError: a config error
         return v
+    systemd: SystemdOptions = SystemdOptions()
+    smart: SmartOptions = SmartOptions()
 
     @field_validator("enabled", "disabled")
     @classmethod

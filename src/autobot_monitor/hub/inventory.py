@@ -22,7 +22,9 @@ def local_runner(cfg: MonitorConfig, clock: Clock) -> CollectorRunner:
                            options={"processes": c.processes.model_dump(),
                                     "filesystem": dict(c.filesystem), "netdev": dict(c.netdev),
                                     "netstat": dict(c.netstat), "vmstat": dict(c.vmstat),
-                                    "arp": dict(c.arp)})
+                                    "arp": dict(c.arp),
+                                    "systemd": c.systemd.model_dump(exclude_none=True),
+                                    "smart": c.smart.model_dump(exclude_none=True)})
     return CollectorRunner(
         build_collectors(ctx, c.enabled, c.disabled) if cfg.local_host.enabled else [],
         timeout=c.timeout)
