@@ -25,6 +25,7 @@ REGISTRY: dict[str, str] = {
     "sensors": "autobot_monitor.collectors.sensors:SensorsCollector",
     "gpu": "autobot_monitor.collectors.gpu:GpuCollector",
     "npu": "autobot_monitor.collectors.npu:NpuCollector",
+    "containers": "autobot_monitor.collectors.containers:ContainersCollector",
 }
 
 
