@@ -15,8 +15,7 @@ import pytest
 
 from autobot_monitor.clock import FakeClock
 from autobot_monitor.collectors.base import CollectorContext
-from autobot_monitor.collectors.cgroupfs import (Hierarchies, cgroup_of_pid, find_hierarchies,
-                                                  parse_flat_keyed)
+from autobot_monitor.collectors.cgroupfs import Hierarchies, cgroup_of_pid, find_hierarchies, parse_flat_keyed
 from autobot_monitor.collectors.containers import ContainersCollector
 
 ROOT = "/sys/fs/cgroup"
