@@ -118,7 +118,7 @@ def cg(hier):
 def collect(rel: str):
     """One collection of cgroup ``rel`` only (no discovery noise matters: we filter by id)."""
     c = ContainersCollector(CollectorContext(clock=FakeClock(), options={"containers": {
-        "paths": [rel], "self": False, "sockets": []}}))
+        "paths": [rel], "own_cgroup": False, "sockets": []}}))
     try:
         fams = c.collect()
     finally:

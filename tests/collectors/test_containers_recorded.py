@@ -19,6 +19,7 @@ import pytest
 
 from autobot_monitor.collectors.cgroupfs import USER_HZ
 from autobot_monitor.collectors.containers import ContainersCollector
+from support import CliProcess, free_port, wait_http
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 A, C, D, E = ("a" * 64, "c" * 64, "d" * 64, "e" * 64)
@@ -37,7 +38,7 @@ def trees(host):
 
 
 def run(host, tree: str, times: int = 1, **options):
-    opts = {"cgroup_root": str(host.base / "cgroup" / tree), "self": False, "sockets": [], **options}
+    opts = {"cgroup_root": str(host.base / "cgroup" / tree), "own_cgroup": False, "sockets": [], **options}
     c = ContainersCollector(host.ctx({"containers": opts}))
     try:
         for _ in range(times):
@@ -230,7 +231,7 @@ def docker_api(tmp_path):
 
 def test_names_from_the_docker_api_cached(trees, docker_api):
     sock, handler = docker_api
-    opts = {"cgroup_root": str(trees.base / "cgroup" / "v2"), "self": False, "sockets": [sock]}
+    opts = {"cgroup_root": str(trees.base / "cgroup" / "v2"), "own_cgroup": False, "sockets": [sock]}
     c = ContainersCollector(trees.ctx({"containers": opts}))
     try:
         names = {k[0]: k[1] for k in by_id(c.collect(), "container_memory_usage_bytes")}
@@ -306,3 +307,33 @@ def test_declared_families_on_this_machine(host):
         for s in fam.samples:
             assert {k for k, _ in s.labels} == set(spec.labels)
     c.close()
+
+
+def test_agent_flags_reach_the_collector(trees, docker_api):
+    sock, _ = docker_api
+    port = free_port()
+    agent = CliProcess(["agent", "--listen", f"127.0.0.1:{port}", "--interval", "1",
+                        "--collector.enable", "containers",
+                        "--collector.containers.cgroup-root", str(trees.base / "cgroup" / "v2"),
+                        "--collector.containers.docker-socket", sock,
+                        "--collector.containers.max-containers", "50"])
+    try:
+        r = wait_http(f"http://127.0.0.1:{port}/metrics",
+                      pred=lambda r: "container_memory_usage_bytes{" in r.text)
+        assert (f'container_memory_usage_bytes{{id="/system.slice/docker-{A}.scope",name="web"}} '
+                "1.048576e+08") in r.text
+        assert "autobot_containers_truncated 0.0" in r.text
+    finally:
+        agent.stop()
+
+
+def test_hub_config_options_reach_the_collector(trees):
+    from autobot_monitor.config.models import CollectorsConfig
+
+    cfg = CollectorsConfig(containers={"cgroup_root": str(trees.base / "cgroup" / "v1"),
+                                       "sockets": [], "max_containers": 2})
+    c = ContainersCollector(trees.ctx({"containers": cfg.containers.model_dump()}))
+    assert c.max_containers == 2 and c.namer.sockets == [] and c.own_cgroup
+    assert len({k[0] for k in by_id(c.collect(), "container_cpu_usage_seconds_total")}) == 2
+    with pytest.raises(ValueError):
+        CollectorsConfig(containers={"max_containers": 0})

@@ -32,6 +32,16 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--collector.disable", dest="disable", action="append", metavar="NAME")
     s.add_argument("--collector.enable", dest="enable", action="append", metavar="NAME",
                    help="run only these collectors (repeatable)")
+    s.add_argument("--collector.containers.cgroup-root", dest="containers_cgroup_root",
+                   metavar="DIR", help="cgroup tree to read (default: <path.sysfs>/fs/cgroup)")
+    s.add_argument("--collector.containers.docker-socket", dest="containers_sockets",
+                   action="append", metavar="PATH",
+                   help="Docker-compatible API socket for container names (repeatable; default "
+                        "/run/docker.sock and /run/podman/podman.sock under path.rootfs; '' for none)")
+    s.add_argument("--collector.containers.paths", dest="containers_paths", metavar="PATH,...",
+                   help="extra cgroup paths to report, comma-separated")
+    s.add_argument("--collector.containers.max-containers", dest="containers_max",
+                   type=cliargs.count(1), default=200, help="cgroups read per run (default 200)")
     s.add_argument("--insecure", action="store_true",
                    help="allow listening beyond loopback without a token")
     s.add_argument("--token-file", help="file whose first line is the bearer token required on "
@@ -100,8 +110,21 @@ def _runner(args: argparse.Namespace) -> Any:
             nvml = NvmlReplay.load(args.nvml_replay)
         except (OSError, ValueError) as e:
             return fail(f"--nvml-replay {args.nvml_replay}: {e}")
-    ctx = CollectorContext(procfs=args.procfs, sysfs=args.sysfs, rootfs=args.rootfs, nvml=nvml)
+    ctx = CollectorContext(procfs=args.procfs, sysfs=args.sysfs, rootfs=args.rootfs, nvml=nvml,
+                           options={"containers": _containers_options(args)})
     return CollectorRunner(build(ctx, args.enable, args.disable), timeout=args.timeout)
+
+
+def _containers_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``containers`` collector's options from its ``--collector.containers.*`` flags."""
+    opts: dict[str, Any] = {"max_containers": args.containers_max}
+    if args.containers_cgroup_root:
+        opts["cgroup_root"] = args.containers_cgroup_root
+    if args.containers_sockets is not None:
+        opts["sockets"] = [s for s in args.containers_sockets if s]
+    if args.containers_paths:
+        opts["paths"] = args.containers_paths
+    return opts
 
 
 def _check_flags(args: argparse.Namespace) -> tuple[str | None, list[Any]] | int:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from ..model import MetricFamily, MetricSpec
 from .base import Collector, CollectorContext
-from .cgroupfs import CgroupReader, CgroupStats, cgroup_of_pid, find_hierarchies
+from .cgroupfs import CgroupReader, CgroupStats, Hierarchies, cgroup_of_pid, find_hierarchies
 from .container_api import DEFAULT_SOCKETS, ContainerNamer
 from .container_paths import API_RUNTIMES, Match, discover, explicit
 
@@ -107,7 +107,7 @@ class ContainersCollector(Collector):
     """Containers (Docker, Podman, CRI, Kubernetes pods, systemd-machined) and systemd services.
 
     Options: ``cgroup_root`` (default ``<sysfs>/fs/cgroup``), ``paths`` (extra cgroup paths, a
-    list or a comma-separated string), ``self`` (default True: also the agent's own cgroup from
+    list or a comma-separated string), ``own_cgroup`` (default True: also the agent's own cgroup from
     ``/proc/self/cgroup``), ``max_containers`` (default 200; cgroups beyond it, in the order
     explicit paths, own cgroup, found ones by path, are left out and
     ``autobot_containers_truncated`` is 1), ``max_scan`` (directories walked, default 10000),
@@ -126,7 +126,7 @@ class ContainersCollector(Collector):
         o = self.options
         self.cgroup_root = str(o.get("cgroup_root") or ctx.sys("fs", "cgroup"))
         self.paths = _paths_option(o.get("paths"))
-        self.include_self = bool(o.get("self", True))
+        self.own_cgroup = bool(o.get("own_cgroup", True))
         self.max_containers = max(0, int(o.get("max_containers", 200)))
         self.max_scan = max(1, int(o.get("max_scan", 10000)))
         sockets = o.get("sockets")
@@ -140,17 +140,17 @@ class ContainersCollector(Collector):
     def close(self) -> None:
         self.namer.close()
 
-    def _targets(self, hier_dirs: list[str]) -> tuple[list[Match], int, bool]:
+    def _targets(self, hier: Hierarchies) -> tuple[list[Match], int, bool]:
         """``(cgroups to read, how many were found, truncated)``."""
         chosen: dict[str, Match] = {}
         for p in self.paths:
             m = explicit(p)
             chosen.setdefault(m.path, m)
-        own = cgroup_of_pid(self.ctx.procfs, "self") if self.include_self else None
-        if own and own != "/":
+        own = cgroup_of_pid(self.ctx.procfs, "self") if self.own_cgroup else None
+        if own and own != "/" and hier.exists(own):
             m = explicit(own)
             chosen.setdefault(m.path, m)
-        found, complete = discover(hier_dirs, self.max_scan)
+        found, complete = discover(hier.dirs(), self.max_scan)
         for m in found:
             chosen.setdefault(m.path, m)
         targets = list(chosen.values())
@@ -164,10 +164,9 @@ class ContainersCollector(Collector):
 
     def collect(self) -> list[MetricFamily]:
         hier = find_hierarchies(self.cgroup_root)
-        dirs = hier.dirs()
-        if not dirs:
+        if not hier.dirs():
             return []
-        targets, found, truncated = self._targets(dirs)
+        targets, found, truncated = self._targets(hier)
         api = self.namer.names(m.cid for m in targets if m.cid and m.kind in API_RUNTIMES)
         reader = CgroupReader(hier)
         fams = {s.name: s.family() for s in self.SPECS}

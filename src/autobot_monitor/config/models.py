@@ -200,6 +200,20 @@ class ProcessesOptions(_Model):
     max_processes: int = Field(5000, ge=1)
 
 
+class ContainersOptions(_Model):
+    """The ``containers`` collector: ``cgroup_root`` (None: ``<sysfs>/fs/cgroup``), extra cgroup
+    ``paths``, ``own_cgroup`` (also the agent's own cgroup), ``max_containers`` (cgroups read per
+    run), ``sockets`` (Docker-compatible API sockets for names; None: the standard
+    ``/run/docker.sock`` and ``/run/podman/podman.sock``; empty: no API), ``api_timeout`` (s)."""
+
+    cgroup_root: str | None = None
+    paths: list[str] = Field(default_factory=list)
+    own_cgroup: bool = True
+    max_containers: int = Field(200, ge=1, le=10000)
+    sockets: list[str] | None = None
+    api_timeout: float = Field(1.0, gt=0, le=10)
+
+
 class CollectorsConfig(_Model):
     """Local collection: roots (like node_exporter's ``--path.*``), which collectors run, and the
     per-collector timeout in seconds."""
@@ -211,6 +225,7 @@ class CollectorsConfig(_Model):
     disabled: list[str] = Field(default_factory=list)
     timeout: float = Field(5.0, gt=0, le=60)
     processes: ProcessesOptions = ProcessesOptions()
+    containers: ContainersOptions = ContainersOptions()
     filesystem: dict[str, str] = Field(default_factory=dict)
     netdev: dict[str, str] = Field(default_factory=dict)
 
