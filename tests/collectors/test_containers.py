@@ -236,6 +236,7 @@ def test_memory_allocator_usage_working_set_limits_and_pids(cg):
     assert one(figs, "container_memory_rss") >= 48 << 20
     assert one(figs, "container_spec_memory_limit_bytes") == 256 << 20
     assert one(figs, "container_oom_events_total") == 0
+    assert one(figs, "container_processes") == 1
     if has_pids:
         assert one(figs, "container_threads_max") == 64
         assert one(figs, "container_threads") >= 1

@@ -94,6 +94,7 @@ def test_v2_docker_scope_figures_are_the_files(trees):
     assert v("container_memory_rss") == 62914560 and v("container_memory_cache") == 41943040
     assert v("container_spec_memory_limit_bytes") is None  # memory.max "max"
     assert v("container_threads") == 7 and v("container_threads_max") is None
+    assert v("container_processes") == 2
     assert v("container_oom_events_total") == 0
     reads = by_id(fams, "container_fs_reads_bytes_total")
     assert reads[(*key, ("device", "/dev/vda"))] == 1048576

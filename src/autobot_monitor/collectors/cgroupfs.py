@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from .cpu import USER_HZ
 
 MAX_FILE_BYTES = 256 * 1024
+MAX_PROCS_BYTES = 4 * 1024 * 1024  # cgroup.procs: about 500 000 pids
 #: v1 ``memory.limit_in_bytes`` without a limit is LONG_MAX rounded down to a page
 #: (9223372036854771712 with 4 KiB pages); anything from 2**62 bytes (4 EiB) up means "no limit".
 V1_UNLIMITED = 2**62
@@ -187,6 +188,7 @@ class CgroupStats:
     io: IoStats = field(default_factory=dict)
     pids: int | None = None
     pids_limit: int | None = None
+    processes: int | None = None
 
 
 class CgroupReader:
@@ -211,6 +213,7 @@ class CgroupReader:
         self._memory(path, st)
         self._io(path, st)
         self._pids(path, st)
+        st.processes = self._processes(path)
         return st if self.hier.exists(path) else None
 
     def _cpu(self, path: str, st: CgroupStats) -> None:
@@ -290,6 +293,20 @@ class CgroupReader:
         current = _int(self._v1("pids", path, "pids.current"))
         if current is not None:
             st.pids, st.pids_limit = current, parse_limit(self._v1("pids", path, "pids.max"))
+
+
+    def _processes(self, path: str) -> int | None:
+        """Lines of the cgroup's own ``cgroup.procs`` (its processes, not its descendants', as
+        cAdvisor counts them); ``None`` when unreadable or over :data:`MAX_PROCS_BYTES`."""
+        bases = ([self.hier.v2] if self.hier.v2 else []) + [
+            self.hier.v1[c] for c in V1_CONTROLLERS if c in self.hier.v1]
+        for base in bases:
+            text = read_capped(os.path.join(_join(base, path), "cgroup.procs"), MAX_PROCS_BYTES + 1)
+            if text is not None:
+                if len(text) > MAX_PROCS_BYTES:
+                    return None
+                return sum(1 for line in text.splitlines() if line.strip().isdigit())
+        return None
 
 
 def parse_proc_cgroup(text: str | None) -> dict[str, str]:

@@ -8,7 +8,7 @@ id, ``nginx.service``, a machine scope). Sources (per cgroup; v2 file first, v1 
 ``memory.stat`` / ``memory.usage_in_bytes`` + ``memory.stat``, ``memory.max`` /
 ``memory.limit_in_bytes``, ``memory.events`` / ``memory.oom_control`` (``oom_kill``),
 ``io.stat`` / ``blkio.throttle.io_service_bytes[_recursive]`` + ``io_serviced``,
-``pids.current`` + ``pids.max``.
+``pids.current`` + ``pids.max``, ``cgroup.procs``.
 """
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ SPECS: tuple[MetricSpec, ...] = (
     _c("container_fs_writes_bytes_total", "Cumulative count of bytes written.", "bytes", LD),
     _c("container_fs_reads_total", "Cumulative count of reads completed.", "", LD),
     _c("container_fs_writes_total", "Cumulative count of writes completed.", "", LD),
+    _g("container_processes", "Number of processes running inside the container (its own "
+       "cgroup.procs)."),
     _g("container_threads", "Number of threads (tasks) running inside the container."),
     _g("container_threads_max", "Maximum number of threads allowed inside the container "
        "(absent without a limit)."),
@@ -87,6 +89,7 @@ _SIMPLE: tuple[tuple[str, str], ...] = (
     ("container_memory_cache", "cache"),
     ("container_spec_memory_limit_bytes", "memory_limit"),
     ("container_oom_events_total", "oom_kills"),
+    ("container_processes", "processes"),
     ("container_threads", "pids"),
     ("container_threads_max", "pids_limit"),
 )
