@@ -39,23 +39,28 @@ def wait_for(cond, what: str, deadline_s: float = 60.0):
 
 
 class LiveCgroup:
-    """One cgroup ``/autobot-test-<random>`` made in every hierarchy under ``/sys/fs/cgroup``."""
+    """One cgroup made in every hierarchy under ``/sys/fs/cgroup``: ``/autobot-test-<random>``,
+    or ``child`` below such a directory."""
 
-    def __init__(self, hier: Hierarchies):
+    def __init__(self, hier: Hierarchies, child: str = ""):
         self.hier = hier
-        self.rel = f"/autobot-test-{uuid.uuid4().hex[:12]}"
+        top = f"/autobot-test-{uuid.uuid4().hex[:12]}"
+        self.rel = f"{top}/{child}" if child else top
         self.dirs: dict[str, Path] = {}
+        self.created: list[Path] = []
         self.procs: list[subprocess.Popen] = []
         for key, base in ([("v2", hier.v2)] if hier.v2 else []) + sorted(hier.v1.items()):
-            d = Path(base) / self.rel.lstrip("/")
-            if any(d.resolve() == o.resolve() for o in self.dirs.values() if o.exists()):
-                continue
-            try:
-                d.mkdir()
-            except OSError as e:
-                self.remove()
-                pytest.skip(f"cgroup hierarchy {base} not writable: {e}")
-            self.dirs[key] = d
+            for rel in dict.fromkeys((top, self.rel)):
+                d = Path(base) / rel.lstrip("/")
+                if d.exists():  # a co-mounted controller (cpu,cpuacct): the same directory
+                    continue
+                try:
+                    d.mkdir()
+                except OSError as e:
+                    self.remove()
+                    pytest.skip(f"cgroup hierarchy {base} not writable: {e}")
+                self.created.append(d)
+            self.dirs[key] = Path(base) / self.rel.lstrip("/")
 
     def file(self, key: str, name: str) -> Path | None:
         """The file ``name`` of this cgroup in hierarchy ``key`` (``v2`` or a v1 controller)."""
@@ -75,7 +80,7 @@ class LiveCgroup:
         p = subprocess.Popen([sys.executable, "-c", code, *args], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
         self.procs.append(p)
-        for d in self.dirs.values():
+        for d in {d.resolve() for d in self.dirs.values()}:
             (d / "cgroup.procs").write_text(str(p.pid))
         return p
 
@@ -84,7 +89,7 @@ class LiveCgroup:
             if p.poll() is None:
                 p.kill()
             p.wait(timeout=30)
-        for d in self.dirs.values():
+        for d in reversed(self.created):
             wait_for(lambda d=d: _rmdir(d), f"rmdir {d}", 30)
 
 
@@ -326,3 +331,21 @@ def test_a_cgroup_removed_between_runs_disappears_without_error(hier):
     assert "container_cpu_usage_seconds_total" in collect(made.rel)
     made.remove()
     assert collect(made.rel) == {}
+
+
+def test_a_real_docker_like_scope_is_discovered_and_named_from_its_path(hier):
+    cid = uuid.uuid4().hex * 2
+    made = LiveCgroup(hier, f"docker-{cid}.scope")
+    try:
+        p = made.start(BURN)
+        assert p.stdout.readline() == "up\n"
+        c = ContainersCollector(CollectorContext(clock=FakeClock(), options={"containers": {
+            "own_cgroup": False, "sockets": []}}))
+        fams = c.collect()
+        c.close()
+        found = {dict(s.labels)["id"]: dict(s.labels)["name"] for f in fams
+                 if f.name == "container_cpu_usage_seconds_total" for s in f.samples}
+        assert found[made.rel] == cid[:12]
+        assert made.rel.rsplit("/", 1)[0] not in found  # the test's parent directory is no container
+    finally:
+        made.remove()
