@@ -13,6 +13,16 @@ from .. import cliargs
 
 # (flag, collector, option key, argparse keywords)
 _FLAGS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    ("--collector.containers.cgroup-root", "containers", "cgroup_root",
+     {"metavar": "DIR", "help": "cgroup tree to read (default: <path.sysfs>/fs/cgroup)"}),
+    ("--collector.containers.docker-socket", "containers", "sockets",
+     {"action": "append", "metavar": "PATH",
+      "help": "Docker-compatible API socket for container names (repeatable; default "
+              "/run/docker.sock and /run/podman/podman.sock under path.rootfs; '' for none)"}),
+    ("--collector.containers.paths", "containers", "paths",
+     {"metavar": "PATH,...", "help": "extra cgroup paths to report, comma-separated"}),
+    ("--collector.containers.max-containers", "containers", "max_containers",
+     {"type": cliargs.count(1), "help": "cgroups read per run (default 200)"}),
     ("--collector.netstat.fields", "netstat", "fields",
      {"type": cliargs.regex, "metavar": "RE2",
       "help": "netstat fields (Proto_Field) to export, searched (default: node_exporter 1.5's)"}),

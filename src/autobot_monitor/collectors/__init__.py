@@ -44,6 +44,7 @@ REGISTRY: dict[str, str] = {
     "process": "autobot_monitor.collectors.process:ProcessSelfCollector",
     "systemd": "autobot_monitor.collectors.systemd:SystemdCollector",
     "smart": "autobot_monitor.collectors.smart:SmartCollector",
+    "containers": "autobot_monitor.collectors.containers:ContainersCollector",
 }
 
 

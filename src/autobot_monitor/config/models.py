@@ -232,6 +232,18 @@ class SmartOptions(_Model):
     timeout: float = Field(4.0, gt=0, le=60)
     interval: float | None = Field(None, gt=0)
     _v_re = field_validator("device_include", "device_exclude")(lambda cls, v: _check_regex(v))
+class ContainersOptions(_Model):
+    """The ``containers`` collector: ``cgroup_root`` (None: ``<sysfs>/fs/cgroup``), extra cgroup
+    ``paths``, ``own_cgroup`` (also the agent's own cgroup), ``max_containers`` (cgroups read per
+    run), ``sockets`` (Docker-compatible API sockets for names; None: the standard
+    ``/run/docker.sock`` and ``/run/podman/podman.sock``; empty: no API), ``api_timeout`` (s)."""
+
+    cgroup_root: str | None = None
+    paths: list[str] = Field(default_factory=list)
+    own_cgroup: bool = True
+    max_containers: int = Field(200, ge=1, le=10000)
+    sockets: list[str] | None = None
+    api_timeout: float = Field(1.0, gt=0, le=10)
 
 
 class CollectorsConfig(_Model):
@@ -245,6 +257,7 @@ class CollectorsConfig(_Model):
     disabled: list[str] = Field(default_factory=list)
     timeout: float = Field(5.0, gt=0, le=60)
     processes: ProcessesOptions = ProcessesOptions()
+    containers: ContainersOptions = ContainersOptions()
     filesystem: dict[str, str] = Field(default_factory=dict)
     netdev: dict[str, str] = Field(default_factory=dict)
     # node_exporter-style filters (RE2): netstat/vmstat {fields}, arp {device_include, _exclude}

@@ -24,7 +24,8 @@ def local_runner(cfg: MonitorConfig, clock: Clock) -> CollectorRunner:
                                     "netstat": dict(c.netstat), "vmstat": dict(c.vmstat),
                                     "arp": dict(c.arp),
                                     "systemd": c.systemd.model_dump(exclude_none=True),
-                                    "smart": c.smart.model_dump(exclude_none=True)})
+                                    "smart": c.smart.model_dump(exclude_none=True),
+                                    "containers": c.containers.model_dump()})
     return CollectorRunner(
         build_collectors(ctx, c.enabled, c.disabled) if cfg.local_host.enabled else [],
         timeout=c.timeout)
