@@ -91,6 +91,9 @@ class Group:
     by: str
     labels: tuple[str, ...]
     figures: tuple[Figure, ...] = ()
+    anchor_value: float | None = None
+    """Only anchor samples of this value make items (``node_systemd_unit_state`` 1 with
+    ``state=failed``: the failed units); None: every anchor sample that passes its filters."""
 
 
 def combine(agg: Agg, values: Iterable[float]) -> float | None:
@@ -146,6 +149,60 @@ def _npus() -> Group:
     return Group("npus", util, "npu", ("npu",))
 
 
+def _disks() -> Group:
+    """S.M.A.R.T. health per device (smartctl_exporter's families): ``smart_status`` 1 passed,
+    0 failed; a device without S.M.A.R.T. has no item."""
+    def f(key: str, metric: str, unit: str, title: str, match: Match = ()) -> Figure:
+        return Figure(key, (metric,), unit, match=match, precision=0, title=title)
+    return Group("disks", f("smart_status", "smartctl_device_smart_status", "", "S.M.A.R.T. passed"),
+                 "device", ("device",), (
+        f("temperature_celsius", "smartctl_device_temperature", "celsius", "Disk temperature",
+          (("temperature_type", "=", "current"),)),
+        f("power_on_seconds", "smartctl_device_power_on_seconds", "seconds", "Power-on time"),
+        f("percentage_used", "smartctl_device_percentage_used", _PCT, "NVMe wear (used)"),
+        f("media_errors", "smartctl_device_media_errors", "", "Media errors"),
+        f("critical_warning", "smartctl_device_critical_warning", "", "NVMe critical warning")))
+
+
+def _containers() -> Group:
+    """Containers and services by cgroup (cAdvisor's families, ``id`` = the cgroup path); a
+    limit that is not set is ``None`` (no limit), never 100 % of "max"."""
+    def f(key: str, metric: str, unit: str, title: str, precision: int = 0) -> Figure:
+        return Figure(key, (metric,), unit, precision=precision, title=title)
+    return Group("containers", Figure("", ("container_cpu_usage_seconds_total",), "seconds",
+                                      precision=0),
+                 "id", ("id", "name"), (
+        f("cpu_percent", "autobot_container_cpu_percent", _PCT, "Container CPU", 1),
+        f("cpu_limit_cores", "autobot_container_cpu_limit_cores", "", "CPU limit (cores)", 2),
+        f("memory_working_set_bytes", "container_memory_working_set_bytes", "bytes",
+          "Container memory (working set)"),
+        f("memory_limit_bytes", "container_spec_memory_limit_bytes", "bytes", "Memory limit"),
+        f("oom_events", "container_oom_events_total", "", "OOM kills"),
+        f("processes", "container_processes", "", "Processes")))
+
+
+def _failed_units() -> Group:
+    """The systemd units in the ``failed`` state (``node_systemd_unit_state`` 1)."""
+    return Group("failed_units", Figure("", ("node_systemd_unit_state",),
+                                        match=(("state", "=", "failed"),), precision=0),
+                 "name", ("name", "type"), anchor_value=1.0)
+
+
+def _pressure() -> tuple[Figure, ...]:
+    """PSI shares of time since the previous collection, per resource (``some``: waiting;
+    ``full``: stalled, not for cpu, as node_exporter 1.5)."""
+    out = []
+    for res, kinds in (("cpu", ("waiting",)), ("memory", ("waiting", "stalled")),
+                       ("io", ("waiting", "stalled"))):
+        for kind in kinds:
+            out.append(Figure(f"pressure.{res}_{kind}_percent",
+                              (f"autobot_pressure_{kind}_percent",), _PCT,
+                              match=(("resource", "=", res),),
+                              title=f"{res.upper() if res != 'memory' else 'Memory'} pressure "
+                                    f"({'some' if kind == 'waiting' else 'full'})"))
+    return tuple(out)
+
+
 def _load(n: int) -> Figure:
     return Figure(f"load{n}", (f"node_load{n}",), precision=2, title=f"Load ({n} min)")
 
@@ -185,6 +242,18 @@ HOST_TABLE: tuple[Figure | Group, ...] = (
     Figure("temperature_max_celsius", ("node_hwmon_temp_celsius", "node_thermal_zone_temp"),
            "celsius", precision=0, title="Hottest sensor"),
     Figure("processes", ("node_processes_pids",), precision=0, title="Processes"),
+    *_pressure(),
+    Figure("tcp_retransmit_percent", ("autobot_tcp_retransmit_percent",), _PCT, precision=2,
+           title="TCP retransmitted"),
+    Figure("clock.synchronised", ("node_timex_sync_status",), precision=0,
+           title="Clock synchronised"),
+    Figure("clock.offset_seconds", ("node_timex_offset_seconds",), "seconds", precision=3,
+           title="Clock offset"),
+    Figure("units.failed", ("node_systemd_units",), match=(("state", "=", "failed"),),
+           precision=0, title="Failed units"),
+    _failed_units(),
+    _disks(),
+    _containers(),
     Figure("uptime_seconds", ("autobot_uptime_seconds",), "seconds", precision=0, title="Uptime"),
     Figure("boot_time_seconds", ("node_boot_time_seconds",), "seconds", precision=0,
            title="Boot time"),

@@ -338,3 +338,24 @@ def test_hub_config_options_reach_the_collector(trees):
     assert len({k[0] for k in by_id(c.collect(), "container_cpu_usage_seconds_total")}) == 2
     with pytest.raises(ValueError):
         CollectorsConfig(containers={"max_containers": 0})
+
+
+def test_cpu_percent_is_the_usage_delta_over_the_monotonic_interval(trees):
+    rel = "system.slice/system-getty.slice/getty@tty1.service"
+    stat = trees.base / "cgroup" / "v2" / rel / "cpu.stat"
+    text = stat.read_text()
+    usage = next(int(ln.split()[1]) for ln in text.splitlines() if ln.startswith("usage_usec"))
+    c = ContainersCollector(trees.ctx({"containers": {
+        "cgroup_root": str(trees.base / "cgroup" / "v2"), "own_cgroup": False, "sockets": []}}))
+    try:
+        assert by_id(c.collect(), "autobot_container_cpu_percent") == {}  # no previous reading
+        trees.clock.advance(10)
+        stat.write_text(text.replace(f"usage_usec {usage}", f"usage_usec {usage + 2_500_000}"))
+        pct = {k[0]: v for k, v in by_id(c.collect(), "autobot_container_cpu_percent").items()}
+        assert pct["/" + rel] == pytest.approx(25.0)  # 2.5 CPU-seconds in 10 s
+        trees.clock.advance(10)
+        stat.write_text(text.replace(f"usage_usec {usage}", "usage_usec 5"))  # counter went down
+        pct = {k[0]: v for k, v in by_id(c.collect(), "autobot_container_cpu_percent").items()}
+        assert "/" + rel not in pct
+    finally:
+        c.close()

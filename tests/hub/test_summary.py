@@ -70,14 +70,20 @@ def test_summary_from_a_recorded_scrape():
         "network": {"receive_bytes_per_second": 2000.0, "transmit_bytes_per_second": 300.0},
         "gpu_available": 0.0, "gpus": [],
         "npu_available": 1.0, "npus": [{"npu": "0", "utilization_percent": 12.5}],
-        "temperature_max_celsius": 61.0, "processes": 321.0, "uptime_seconds": 3600.0,
-        "boot_time_seconds": 1.7e9,
+        "temperature_max_celsius": 61.0, "processes": 321.0,
+        "pressure": dict.fromkeys(("cpu_waiting_percent", "memory_waiting_percent",
+                                   "memory_stalled_percent", "io_waiting_percent",
+                                   "io_stalled_percent")),
+        "tcp_retransmit_percent": None, "clock": {"synchronised": None, "offset_seconds": None},
+        "units": {"failed": None}, "failed_units": [], "disks": [], "containers": [],
+        "uptime_seconds": 3600.0, "boot_time_seconds": 1.7e9,
     }
     assert list(s) == ["cpu_percent", "cpu_count", "load1", "load5", "load15", "memory",
                        "filesystems", "disk_used_percent_max", "disk_io", "network",
                        "gpu_available", "gpus", "npu_available", "npus",
-                       "temperature_max_celsius", "processes", "uptime_seconds",
-                       "boot_time_seconds"]
+                       "temperature_max_celsius", "processes", "pressure",
+                       "tcp_retransmit_percent", "clock", "units", "failed_units", "disks",
+                       "containers", "uptime_seconds", "boot_time_seconds"]
 
 
 def test_missing_inputs_are_not_measured_never_zero():
@@ -110,3 +116,66 @@ def test_gpu_figures_from_a_recorded_nvml_session(fixture):
                             "memory_used_bytes": 86330310656.0, "memory_total_bytes": 150754820096.0,
                             "temperature_celsius": 54.0, "power_watts": 512.345}
     assert [(g["gpu"], g["utilization_percent"]) for g in s["gpus"]] == [("0", 87.0), ("1", 0.0)]
+
+
+HEALTH = """\
+autobot_pressure_waiting_percent{resource="cpu"} 12.5
+autobot_pressure_waiting_percent{resource="memory"} 3
+autobot_pressure_stalled_percent{resource="memory"} 1
+autobot_pressure_stalled_percent{resource="io"} NaN
+autobot_tcp_retransmit_percent 0.25
+node_timex_sync_status 0
+node_timex_offset_seconds -0.002
+node_systemd_units{state="failed"} 2
+node_systemd_units{state="active"} 40
+node_systemd_unit_state{name="a.service",state="failed",type="simple"} 1
+node_systemd_unit_state{name="a.service",state="active",type="simple"} 0
+node_systemd_unit_state{name="b.service",state="failed",type="oneshot"} 1
+node_systemd_unit_state{name="c.service",state="failed",type="simple"} 0
+node_systemd_unit_state{name="c.service",state="active",type="simple"} 1
+smartctl_device_smart_status{device="sda"} 1
+smartctl_device_smart_status{device="nvme0"} 0
+smartctl_device_temperature{device="sda",temperature_type="current"} 34
+smartctl_device_temperature{device="sda",temperature_type="drive_trip"} 70
+smartctl_device_percentage_used{device="nvme0"} 7
+smartctl_device_media_errors{device="nvme0"} 3
+smartctl_device_power_on_seconds{device="sda"} 3600
+container_cpu_usage_seconds_total{cpu="total",id="/system.slice/docker-ab.scope",name="web"} 9
+autobot_container_cpu_percent{id="/system.slice/docker-ab.scope",name="web"} 48.5
+autobot_container_cpu_limit_cores{id="/system.slice/docker-ab.scope",name="web"} 0.5
+container_memory_working_set_bytes{id="/system.slice/docker-ab.scope",name="web"} 1048576
+container_oom_events_total{id="/system.slice/docker-ab.scope",name="web"} 1
+container_cpu_usage_seconds_total{cpu="total",id="/system.slice/cron.service",name="cron.service"} 2
+"""
+
+
+def test_pressure_clock_units_and_disk_health():
+    s = summarize(exposition.parse(HEALTH))
+    assert s["pressure"] == {"cpu_waiting_percent": 12.5, "memory_waiting_percent": 3.0,
+                             "memory_stalled_percent": 1.0, "io_waiting_percent": None,
+                             "io_stalled_percent": None}
+    assert s["tcp_retransmit_percent"] == 0.25
+    assert s["clock"] == {"synchronised": 0.0, "offset_seconds": -0.002}
+    assert s["units"] == {"failed": 2.0}
+    # only units whose failed series is 1; c.service's failed series is 0 (it is active)
+    assert s["failed_units"] == [{"name": "a.service", "type": "simple"},
+                                 {"name": "b.service", "type": "oneshot"}]
+    disks = {d["device"]: d for d in s["disks"]}
+    assert disks["sda"] == {"device": "sda", "smart_status": 1.0, "temperature_celsius": 34.0,
+                            "power_on_seconds": 3600.0, "percentage_used": None,
+                            "media_errors": None, "critical_warning": None}
+    assert disks["nvme0"]["smart_status"] == 0.0 and disks["nvme0"]["media_errors"] == 3.0
+    assert s["containers"] == [
+        {"id": "/system.slice/docker-ab.scope", "name": "web", "cpu_percent": 48.5,
+         "cpu_limit_cores": 0.5, "memory_working_set_bytes": 1048576.0,
+         "memory_limit_bytes": None, "oom_events": 1.0, "processes": None},  # no limit: None
+        {"id": "/system.slice/cron.service", "name": "cron.service", "cpu_percent": None,
+         "cpu_limit_cores": None, "memory_working_set_bytes": None, "memory_limit_bytes": None,
+         "oom_events": None, "processes": None}]
+
+
+def test_a_host_without_psi_systemd_or_smart_reports_them_not_measured():
+    s = summarize(exposition.parse(SCRAPE))
+    assert set(s["pressure"].values()) == {None}
+    assert s["units"] == {"failed": None} and s["failed_units"] == [] and s["disks"] == []
+    assert s["clock"] == {"synchronised": None, "offset_seconds": None}

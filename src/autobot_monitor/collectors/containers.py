@@ -18,7 +18,7 @@ import os
 from typing import Any, ClassVar
 
 from ..model import MetricFamily, MetricSpec
-from .base import Collector, CollectorContext
+from .base import Collector, CollectorContext, CounterDelta
 from .cgroupfs import CgroupReader, CgroupStats, Hierarchies, cgroup_of_pid, find_hierarchies
 from .container_api import DEFAULT_SOCKETS, ContainerNamer
 from .container_paths import API_RUNTIMES, Match, discover, explicit
@@ -53,6 +53,9 @@ SPECS: tuple[MetricSpec, ...] = (
     _g("container_spec_cpu_quota", "CPU quota of the container, in microseconds per period "
        "(absent without a quota)."),
     _g("container_spec_cpu_period", "CPU period of the container, in microseconds."),
+    _g("autobot_container_cpu_percent", "CPU time the container used since the previous "
+       "collection per wall second, in percent of one CPU (100 = one core busy; absent on the "
+       "first reading and after a counter reset).", "percent"),
     _g("autobot_container_cpu_limit_cores", "CPUs the quota allows: quota / period "
        "(absent without a quota)."),
     _g("container_memory_usage_bytes", "Current memory usage in bytes, including all memory "
@@ -139,6 +142,7 @@ class ContainersCollector(Collector):
                                     clock=ctx.clock)
         self._devices: dict[tuple[int, int], str] = {}
         self._was_truncated = False
+        self._cpu = CounterDelta()
 
     def close(self) -> None:
         self.namer.close()
@@ -173,12 +177,19 @@ class ContainersCollector(Collector):
         api = self.namer.names(m.cid for m in targets if m.cid and m.kind in API_RUNTIMES)
         reader = CgroupReader(hier)
         fams = {s.name: s.family() for s in self.SPECS}
+        now = self.ctx.clock.monotonic()
         for m in targets:
             st = reader.read(m.path)
             if st is None:
                 continue  # vanished
             name = api.get(m.cid or "", m.name)
-            self._emit(fams, {"id": m.path, "name": name}, st)
+            labels = {"id": m.path, "name": name}
+            self._emit(fams, labels, st)
+            if st.cpu_usage is not None:
+                rate = self._cpu.update(m.path, st.cpu_usage, now)
+                if rate is not None:
+                    fams["autobot_container_cpu_percent"].add(rate * 100.0, labels)
+        self._cpu.retain(m.path for m in targets)
         fams["autobot_containers_discovered"].add(found)
         fams["autobot_containers_truncated"].add(1 if truncated else 0)
         return [f for f in fams.values() if f.samples]

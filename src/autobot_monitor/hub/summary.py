@@ -43,6 +43,9 @@ def _items(group: Group, idx: dict[str, list[Sample]]) -> list[dict[str, Any]]:
     items = []
     for s in idx.get(group.anchor.metrics[0], ()):
         lab = s.label_dict
+        if not group.anchor.selects(lab) or (
+                group.anchor_value is not None and s.value != group.anchor_value):
+            continue
         item: dict[str, Any] = {name: lab.get(name) for name in group.labels}
         if group.anchor.key:
             item[group.anchor.key] = combine("max", (s.value,))
@@ -67,7 +70,17 @@ def summarize(families: Iterable[MetricFamily]) -> dict[str, Any]:
          "gpu_available", "gpus": [{"gpu", "name", "utilization_percent", "memory_used_bytes",
                    "memory_total_bytes", "temperature_celsius", "power_watts"}],
          "npu_available", "npus": [{"npu", "utilization_percent"}],
-         "temperature_max_celsius", "processes", "uptime_seconds", "boot_time_seconds"}
+         "temperature_max_celsius", "processes",
+         "pressure": {"cpu_waiting_percent", "memory_waiting_percent", "memory_stalled_percent",
+                      "io_waiting_percent", "io_stalled_percent"},
+         "tcp_retransmit_percent", "clock": {"synchronised", "offset_seconds"},
+         "units": {"failed"}, "failed_units": [{"name", "type"}],
+         "disks": [{"device", "smart_status", "temperature_celsius", "power_on_seconds",
+                    "percentage_used", "media_errors", "critical_warning"}],
+         "containers": [{"id", "name", "cpu_percent", "cpu_limit_cores",
+                         "memory_working_set_bytes", "memory_limit_bytes", "oom_events",
+                         "processes"}],
+         "uptime_seconds", "boot_time_seconds"}
     """
     idx = _index(families)
     out: dict[str, Any] = {}
