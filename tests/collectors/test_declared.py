@@ -14,7 +14,8 @@ from autobot_monitor.collectors.base import CollectorContext
 from autobot_monitor.collectors.netdev import NetdevCollector
 from autobot_monitor.model import check_metric_name
 
-MINE = ("cpu", "loadavg", "memory", "filesystem", "diskstats", "netdev", "processes", "uptime")
+MINE = ("cpu", "loadavg", "memory", "filesystem", "diskstats", "netdev", "netclass", "processes",
+        "uptime")
 
 
 @pytest.mark.parametrize("name", MINE)

@@ -20,6 +20,7 @@ REGISTRY: dict[str, str] = {
     "filesystem": "autobot_monitor.collectors.filesystem:FilesystemCollector",
     "diskstats": "autobot_monitor.collectors.diskstats:DiskstatsCollector",
     "netdev": "autobot_monitor.collectors.netdev:NetdevCollector",
+    "netclass": "autobot_monitor.collectors.netclass:NetclassCollector",
     "processes": "autobot_monitor.collectors.processes:ProcessesCollector",
     "uptime": "autobot_monitor.collectors.uptime:UptimeCollector",
     "sensors": "autobot_monitor.collectors.sensors:SensorsCollector",
