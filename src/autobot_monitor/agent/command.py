@@ -32,6 +32,9 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--collector.disable", dest="disable", action="append", metavar="NAME")
     s.add_argument("--collector.enable", dest="enable", action="append", metavar="NAME",
                    help="run only these collectors (repeatable)")
+    s.add_argument("--collector.textfile.directory", dest="textfile_directory", metavar="DIR",
+                   help="read metrics from the *.prom files of DIR (a glob works; written by "
+                        "rename, as for node_exporter); default: none")
     s.add_argument("--insecure", action="store_true",
                    help="allow listening beyond loopback without a token")
     s.add_argument("--token-file", help="file whose first line is the bearer token required on "
@@ -100,7 +103,9 @@ def _runner(args: argparse.Namespace) -> Any:
             nvml = NvmlReplay.load(args.nvml_replay)
         except (OSError, ValueError) as e:
             return fail(f"--nvml-replay {args.nvml_replay}: {e}")
-    ctx = CollectorContext(procfs=args.procfs, sysfs=args.sysfs, rootfs=args.rootfs, nvml=nvml)
+    options = {"textfile": {"directory": args.textfile_directory}} if args.textfile_directory else {}
+    ctx = CollectorContext(procfs=args.procfs, sysfs=args.sysfs, rootfs=args.rootfs, nvml=nvml,
+                           options=options)
     return CollectorRunner(build(ctx, args.enable, args.disable), timeout=args.timeout)
 
 

@@ -24,6 +24,7 @@ REGISTRY: dict[str, str] = {
     "processes": "autobot_monitor.collectors.processes:ProcessesCollector",
     "uptime": "autobot_monitor.collectors.uptime:UptimeCollector",
     "sensors": "autobot_monitor.collectors.sensors:SensorsCollector",
+    "textfile": "autobot_monitor.collectors.textfile:TextfileCollector",
     "gpu": "autobot_monitor.collectors.gpu:GpuCollector",
     "npu": "autobot_monitor.collectors.npu:NpuCollector",
 }

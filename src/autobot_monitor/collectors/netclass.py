@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import re
 
-from ..model import MetricFamily, MetricSpec
-from .base import Collector, read_text
+from ..model import MetricFamily, MetricSpec, MetricType
+from .base import Collector, CollectorContext, read_text
 
 #: Interfaces read per cycle at most (a container host can have thousands of veths).
 MAX_INTERFACES = 4096
 
 # (family suffix after node_network_, sysfs file, type). Values are integers in any base
 # (``flags`` reads ``0x1003``), as procfs parses them (strconv.ParseInt(s, 0, 64)).
-_FIELDS = (
+_FIELDS: tuple[tuple[str, str, MetricType], ...] = (
     ("address_assign_type", "addr_assign_type", "gauge"),
     ("carrier", "carrier", "gauge"),
     ("carrier_changes_total", "carrier_changes", "counter"),
@@ -78,7 +78,7 @@ class NetclassCollector(Collector):
                    "bytes", ("device",)),
     )
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: CollectorContext):
         super().__init__(ctx)
         pattern = self.options.get("device_exclude")
         self._exclude = re.compile(pattern) if pattern else None
@@ -87,7 +87,7 @@ class NetclassCollector(Collector):
         """Names under ``/sys/class/net`` that are not regular files, sorted; [] when missing."""
         try:
             with os.scandir(self.ctx.sys("class", "net")) as it:
-                names = []
+                names: list[str] = []
                 for entry in it:
                     if len(names) >= MAX_INTERFACES:
                         break

@@ -200,6 +200,15 @@ class ProcessesOptions(_Model):
     max_processes: int = Field(5000, ge=1)
 
 
+class TextfileOptions(_Model):
+    """The textfile collector: ``*.prom`` files of ``directory`` (None: none read), bounded."""
+
+    directory: str | None = None
+    max_file_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    max_files: int = Field(1000, ge=1, le=100_000)
+    max_samples: int = Field(100_000, ge=1, le=10_000_000)
+
+
 class CollectorsConfig(_Model):
     """Local collection: roots (like node_exporter's ``--path.*``), which collectors run, and the
     per-collector timeout in seconds."""
@@ -213,6 +222,7 @@ class CollectorsConfig(_Model):
     processes: ProcessesOptions = ProcessesOptions()
     filesystem: dict[str, str] = Field(default_factory=dict)
     netdev: dict[str, str] = Field(default_factory=dict)
+    textfile: TextfileOptions = TextfileOptions()
 
     @field_validator("enabled", "disabled")
     @classmethod

@@ -20,7 +20,8 @@ def local_runner(cfg: MonitorConfig, clock: Clock) -> CollectorRunner:
     c = cfg.collectors
     ctx = CollectorContext(procfs=c.procfs, sysfs=c.sysfs, rootfs=c.rootfs, clock=clock,
                            options={"processes": c.processes.model_dump(),
-                                    "filesystem": dict(c.filesystem), "netdev": dict(c.netdev)})
+                                    "filesystem": dict(c.filesystem), "netdev": dict(c.netdev),
+                                    "textfile": c.textfile.model_dump()})
     return CollectorRunner(
         build_collectors(ctx, c.enabled, c.disabled) if cfg.local_host.enabled else [],
         timeout=c.timeout)
