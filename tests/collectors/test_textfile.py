@@ -15,6 +15,11 @@ backup_last_success_timestamp_seconds{job="db"} 1.7e9
 backup_last_success_timestamp_seconds{job="www",site="a"} 1.6e9
 # TYPE backup_runs_total counter
 backup_runs_total 12
+# TYPE backup_seconds histogram
+backup_seconds_bucket{job="db",le="10"} 1
+backup_seconds_bucket{job="db",le="+Inf"} 2
+backup_seconds_sum{job="db"} 25
+backup_seconds_count{job="db"} 2
 """
 
 
@@ -46,6 +51,11 @@ def test_families_mtime_and_no_error(tmp_path):
     assert _values(fams, "node_textfile_mtime_seconds") == {
         (("file", f"{tmp_path}/backup.prom"),): 1_700_000_000.0}
     assert _values(fams, "node_textfile_scrape_error") == {(): 0}
+    hist = {(s.name, s.labels): s.value for s in by["backup_seconds"].samples}
+    assert hist == {  # no "le" filled into the sum and count
+        ("backup_seconds_bucket", (("job", "db"), ("le", "10.0"))): 1,
+        ("backup_seconds_bucket", (("job", "db"), ("le", "+Inf"))): 2,
+        ("backup_seconds_sum", (("job", "db"),)): 25, ("backup_seconds_count", (("job", "db"),)): 2}
     assert parse(render(fams).decode())  # what we deliver renders and parses back
 
 
@@ -63,6 +73,7 @@ def test_bad_files_are_skipped_and_reported_others_delivered(tmp_path, caplog):
     (tmp_path / "i_dir.prom").mkdir()
     (tmp_path / "j_counter_without_total.prom").write_text("# TYPE jobs counter\njobs 3\n")
     (tmp_path / "k_good.prom").write_text("other_metric 5\n")
+    (tmp_path / "l_dynamic.prom").write_text("node_memory_Made_Up_bytes 5\n")  # memory's prefix
     fams = _collector(tmp_path).collect()
     names = {f.name for f in fams}
     assert {"backup_runs_total", "other_metric"} <= names
@@ -83,6 +94,7 @@ def test_bad_files_are_skipped_and_reported_others_delivered(tmp_path, caplog):
     assert "UTF-8" in reasons["h_binary.prom"]
     assert "cannot read" in reasons["i_dir.prom"]
     assert "jobs_total" in reasons["j_counter_without_total.prom"]
+    assert "clashes" in reasons["l_dynamic.prom"]
 
 
 def test_huge_file_and_too_many_files_are_bounded(tmp_path):

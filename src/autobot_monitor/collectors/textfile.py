@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 4 * 1024 * 1024  # default cap on one file (option max_file_bytes)
 MAX_FILES = 1000  # default cap on files read per cycle (option max_files)
 MAX_SAMPLES = 100_000  # default cap on samples per file (option max_samples)
-#: names a textfile may not use: ours, whether or not a collector declares them yet
+#: prefixes a textfile may not use: ours, whether or not a collector declares the name yet
 RESERVED_PREFIXES = ("autobot_", "node_textfile_")
 _NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
@@ -36,19 +36,33 @@ class _Merged:
     series: set[SeriesKey] = field(default_factory=set)
 
 
-def reserved_names() -> frozenset[str]:
-    """Every family name a registered collector (or the runner) declares: a textfile family of
-    one of these names would clash with collected data."""
+@dataclass(frozen=True)
+class Reserved:
+    """Names a textfile may not use: every family a registered collector (or the runner)
+    declares, the prefixes collectors emit dynamically (``node_memory_``), ours."""
+
+    names: frozenset[str]
+    prefixes: tuple[str, ...]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (name in self.names or name.startswith(self.prefixes))
+
+
+def reserved_names() -> Reserved:
+    """The :class:`Reserved` names of the collectors registered now."""
     from . import REGISTRY, collector_class
     from .metrics import SELF_SPECS
 
     names = {s.name for s in SELF_SPECS}
+    prefixes = list(RESERVED_PREFIXES)
     for n in REGISTRY:
         try:
-            names.update(s.name for s in collector_class(n).SPECS)
+            cls = collector_class(n)
         except (ImportError, AttributeError):
             continue
-    return frozenset(names)
+        names.update(s.name for s in cls.SPECS)
+        prefixes += getattr(cls, "DYNAMIC_PREFIXES", ())
+    return Reserved(frozenset(names), tuple(prefixes))
 
 
 def sample_names(fam: MetricFamily) -> set[str]:
@@ -95,6 +109,8 @@ def parse_file(text: str, max_samples: int) -> list[MetricFamily]:
         if any(s.timestamp is not None for s in fam.samples):
             raise FileError(f"{fam.name}: client-side timestamps are not supported")
         names = {k for s in fam.samples for k, _ in s.labels}
+        if fam.type == "histogram":
+            names.discard("le")  # a bucket's own label, not the histogram's
         for i, s in enumerate(fam.samples):
             missing = names - {k for k, _ in s.labels}
             if missing:
@@ -127,14 +143,14 @@ def _series_key(name: str, labels: tuple[tuple[str, str], ...]) -> SeriesKey:
     return name, tuple(p for p in labels if p[1] != "")
 
 
-def merge(acc: _Merged, fams: list[MetricFamily], path: str, reserved: frozenset[str]) -> None:
+def merge(acc: _Merged, fams: list[MetricFamily], path: str, reserved: Reserved) -> None:
     """Add one file's families to ``acc``, all or nothing. Raises :class:`FileError` for a name
     we collect ourselves, a name another file uses with another type, or a series (name and
     labels) another file already gave."""
     series: set[SeriesKey] = set()
     for fam in fams:
         taken = sample_names(fam)
-        clash = sorted(n for n in taken if n in reserved or n.startswith(RESERVED_PREFIXES))
+        clash = sorted(n for n in taken if n in reserved)
         if clash:
             raise FileError(f"{clash[0]} clashes with a collected metric")
         other = acc.families.get(fam.name)
@@ -187,7 +203,7 @@ class TextfileCollector(Collector):
         self.max_file_bytes = int(self.options.get("max_file_bytes", MAX_FILE_BYTES))
         self.max_files = int(self.options.get("max_files", MAX_FILES))
         self.max_samples = int(self.options.get("max_samples", MAX_SAMPLES))
-        self._reserved: frozenset[str] | None = None
+        self._reserved: Reserved | None = None
         self._logged: dict[str, str] = {}
 
     def collect(self) -> list[MetricFamily]:
