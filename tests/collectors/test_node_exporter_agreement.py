@@ -98,11 +98,14 @@ def claimed() -> tuple[set[str], tuple[str, ...]]:
 
 
 def series(text: str) -> Series:
-    """``{(sample name, labels): (family name, type, value)}`` of an exposition."""
+    """``{(sample name, labels): (family name, type, value)}`` of an exposition, empty-valued
+    labels left out (``node_dmi_info`` gives every label, "" for a file it could not read;
+    node_exporter leaves such labels out: the same series to Prometheus)."""
     out: Series = {}
     for fam in parse(text):
-        for s in fam.samples:
-            out[(s.name, s.labels)] = (fam.name, fam.type, s.value)
+        for s in fam.samples:  # a label with an empty value is no label, to Prometheus too
+            labels = tuple(p for p in s.labels if p[1] != "")
+            out[(s.name, labels)] = (fam.name, fam.type, s.value)
     return out
 
 
