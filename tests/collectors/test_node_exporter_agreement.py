@@ -32,6 +32,7 @@ import math
 import shutil
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -119,20 +120,34 @@ def exporters(tmp_path_factory):
     textdir = tmp_path_factory.mktemp("textfile")
     (textdir / "agreement.prom").write_text(TEXTFILE)
     ne_port, our_port = free_port(), free_port()
-    ne = subprocess.Popen([NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{ne_port}",
-                           f"--collector.textfile.directory={textdir}"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ne_log = textdir.parent / "node_exporter.log"
+    with open(ne_log, "wb") as log:
+        ne = subprocess.Popen([NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{ne_port}",
+                               f"--collector.textfile.directory={textdir}"],
+                              stdout=log, stderr=subprocess.STDOUT)
     ours = CliProcess(["agent", "--listen", f"127.0.0.1:{our_port}", "--interval", "1",
                        "--collector.textfile.directory", str(textdir)])
     urls = (f"http://127.0.0.1:{ne_port}/metrics", f"http://127.0.0.1:{our_port}/metrics")
     try:
-        for url, proc in zip(urls, (ne, ours.proc), strict=True):
-            wait_until(lambda u=url, p=proc: p.poll() is None and _get(u), 60, 0.1, f"GET {url}")
+        _wait_answering(urls[0], ne, ne_log.read_text)
+        _wait_answering(urls[1], ours.proc, ours.output)
         yield urls
     finally:
         ne.terminate()
         ne.wait(20)
         ours.stop()
+
+
+def _wait_answering(url: str, proc: subprocess.Popen, output, timeout: float = 60) -> None:
+    """Poll ``url`` until it serves metrics; fail at once, with the log, if ``proc`` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{url}: exited {proc.returncode} before answering:\n{output()[-2000:]}")
+        if _get(url):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{url} did not answer within {timeout} s:\n{output()[-2000:]}")
 
 
 def _get(url: str) -> str | None:
