@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real tools the tests talk to (redis-server, promtool, prometheus, chromium, nginx,
-# amtool, shellcheck) when missing: apt-get as root; otherwise says what is missing (those tests
-# are then skipped).
+# amtool, shellcheck, prometheus-node-exporter) when missing: apt-get as root; otherwise says
+# what is missing (those tests are then skipped).
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
@@ -13,6 +13,9 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)  # dashboard browser tes
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# the real node_exporter our agent's output is compared with (issue 18)
+command -v prometheus-node-exporter >/dev/null 2>&1 || command -v node_exporter >/dev/null 2>&1 \
+  || need+=(prometheus-node-exporter)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${need[*]} with apt-get" >&2

@@ -20,7 +20,9 @@ def render() -> str:
              "do not edit by hand.", "",
              "Host families use node_exporter's names, labels and semantics. The hub adds a `host` "
              "label to everything it stores and re-exposes; scraped targets also get `job` and "
-             "`instance`.", ""]
+             "`instance`. Where we differ from node_exporter on purpose (absent instead of "
+             "placeholder values, defaults, the textfile collector's rules): "
+             "[NODE_EXPORTER_DIFFERENCES.md](NODE_EXPORTER_DIFFERENCES.md).", ""]
     for source, specs in all_specs():
         lines += [f"## {source}", "", "| name | type | unit | labels | help |",
                   "|---|---|---|---|---|"]

@@ -18,3 +18,11 @@ def test_every_declared_name_is_unique_per_source():
         for s in specs:
             assert s.name not in seen, f"{s.name} declared by {seen.get(s.name)} and {source}"
             seen[s.name] = source
+
+
+def test_node_exporter_differences_are_linked_from_metrics_doc():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    assert "(NODE_EXPORTER_DIFFERENCES.md)" in (docs / "METRICS.md").read_text()
+    assert (docs / "NODE_EXPORTER_DIFFERENCES.md").read_text().startswith("# Deliberate differences")

@@ -14,7 +14,7 @@ from autobot_monitor.collectors.base import CollectorContext
 from autobot_monitor.collectors.netdev import NetdevCollector
 from autobot_monitor.model import check_metric_name
 
-MINE = ("cpu", "loadavg", "memory", "filesystem", "diskstats", "netdev", "processes", "uptime",
+MINE = ("cpu", "loadavg", "memory", "filesystem", "diskstats", "netdev", "netclass", "processes", "uptime",
         "netstat", "sockstat", "vmstat", "pressure", "filefd", "entropy", "timex", "uname", "os",
         "selinux", "time", "softnet", "arp", "udp_queues", "process", "conntrack", "schedstat")
 # sources a healthy machine may lack: no PSI, no ARP neighbour, no nf_conntrack, no SCHEDSTATS

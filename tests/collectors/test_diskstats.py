@@ -16,7 +16,7 @@ def _disks(host, *lines):
 def test_recorded_counters_in_base_units_and_partitions_skipped(recorded):
     fams = DiskstatsCollector(recorded.ctx()).collect()
     devices = {dict(k)["device"] for k in recorded.values(fams, "node_disk_reads_completed_total")}
-    assert devices == {"nvme0n1", "sda", "dm-0"}
+    assert devices == {"nvme0n1", "sda", "dm-0", "zram0"}  # node_exporter 1.5 keeps zram
     v = lambda name: recorded.value(fams, name, device="nvme0n1")  # noqa: E731
     assert v("node_disk_reads_completed_total") == 200000
     assert v("node_disk_reads_merged_total") == 5000
@@ -128,3 +128,47 @@ def test_real_machine_collects_without_error():
         assert all(s.value >= 0 for s in f.samples)
         if f.name == "autobot_disk_io_utilization_percent":
             assert all(s.value <= 100 for s in f.samples)
+
+
+def test_discard_and_flush_fields_only_where_the_kernel_has_them(recorded):
+    fams = DiskstatsCollector(recorded.ctx()).collect()
+    v = lambda name, dev="nvme0n1": recorded.value(fams, name, device=dev)  # noqa: E731
+    assert v("node_disk_discards_completed_total") == 500
+    assert v("node_disk_discards_merged_total") == 0
+    assert v("node_disk_discarded_sectors_total") == 4000  # sectors, as node_exporter has it
+    assert v("node_disk_discard_time_seconds_total") == 0.1
+    assert v("node_disk_flush_requests_total") == 7000
+    assert v("node_disk_flush_requests_time_seconds_total") == 0.3
+    # sda's 14-field line (kernel < 4.18) has neither: absent, not 0
+    assert v("node_disk_discards_completed_total", "sda") is None
+    assert v("node_disk_flush_requests_total", "sda") is None
+    assert v("node_disk_io_time_weighted_seconds_total", "sda") == 7.0
+
+
+def test_disk_info_from_udev_database(host):
+    _disks(host, host.diskstats_line("sda", major=8, minor=0),
+           host.diskstats_line("dm-0", major=253, minor=0), host.diskstats_line("vdb", major=252))
+    udev = host.base / "udev"
+    udev.mkdir()
+    (udev / "b8:0").write_text(
+        "S:disk/by-id/ata-X\nE:ID_ATA=1\nE:ID_MODEL=Samsung_SSD\nE:ID_SERIAL_SHORT=S1\n"
+        "E:ID_REVISION=1B6Q\nE:ID_WWN=0x5002\nE:ID_PATH=pci-0000:00:17.0-ata-1\n"
+        "E:ID_ATA_WRITE_CACHE=1\nE:ID_ATA_WRITE_CACHE_ENABLED=0\nE:ID_ATA_ROTATION_RATE_RPM=x\n"
+        "E:ID_FS_TYPE=ext4\nE:ID_FS_UUID=abc\nE:ID_FS_USAGE=filesystem\nE:ID_FS_VERSION=1.0\n"
+        "garbage line\nE:NOEQUALS\n")
+    (udev / "b253:0").write_text("E:DM_NAME=vg-root\nE:DM_VG_NAME=vg\nE:DM_LV_NAME=root\n")
+    fams = DiskstatsCollector(host.ctx({"diskstats": {"udev_data_path": str(udev)}})).collect()
+    info = host.values(fams, "node_disk_info")
+    assert info[(("device", "sda"), ("major", "8"), ("minor", "0"), ("model", "Samsung_SSD"),
+                 ("path", "pci-0000:00:17.0-ata-1"), ("revision", "1B6Q"), ("serial", "S1"),
+                 ("wwn", "0x5002"))] == 1
+    # no udev entry: the device is still listed, its udev labels empty
+    assert (("device", "vdb"), ("major", "252"), ("minor", "0"), ("model", ""), ("path", ""),
+            ("revision", ""), ("serial", ""), ("wwn", "")) in info
+    assert host.value(fams, "node_disk_ata_write_cache", device="sda") == 1
+    assert host.value(fams, "node_disk_ata_write_cache_enabled", device="sda") == 0
+    assert "node_disk_ata_rotation_rate_rpm" not in host.names(fams)  # "x" is no number
+    assert host.value(fams, "node_disk_filesystem_info", device="sda", type="ext4",
+                      usage="filesystem", uuid="abc", version="1.0") == 1
+    assert host.value(fams, "node_disk_device_mapper_info", device="dm-0", name="vg-root",
+                      uuid="", vg_name="vg", lv_name="root", lv_layer="") == 1

@@ -1,4 +1,4 @@
-"""netdev collector: /proc/net/dev counters, operstate and derived rates."""
+"""netdev collector: /proc/net/dev counters, rx_nohandler and derived rates."""
 
 from __future__ import annotations
 
@@ -20,10 +20,25 @@ def test_recorded_counters_and_operstate(recorded):
     assert v("node_network_transmit_packets_total") == 500000
     assert v("node_network_transmit_errs_total") == 3
     assert v("node_network_transmit_drop_total") == 4
-    assert v("node_network_up") == 1
-    assert v("node_network_up", "wlan0") == 0
-    assert v("node_network_up", "lo") == 0  # operstate "unknown", as node_exporter reports it
+    assert v("node_network_receive_multicast_total") == 1000
     assert v("node_network_receive_bytes_total", "lo") == 5000000
+    # link state is netclass's now; no statistics/rx_nohandler recorded: absent, not 0
+    assert "node_network_up" not in recorded.names(fams)
+    assert "node_network_receive_nohandler_total" not in recorded.names(fams)
+
+
+def test_all_sixteen_fields_in_order_and_nohandler_from_sysfs(host):
+    host.proc("net/dev", host.NETDEV_HEADER
+              + "  eth0: " + " ".join(str(i + 1) for i in range(16)) + "\n")
+    host.sys("class/net/eth0/statistics/rx_nohandler", "17\n")
+    fams = NetdevCollector(host.ctx()).collect()
+    got = {f.name: f.samples[0].value for f in fams if f.name.startswith("node_")}
+    want = ["receive_bytes", "receive_packets", "receive_errs", "receive_drop", "receive_fifo",
+            "receive_frame", "receive_compressed", "receive_multicast", "transmit_bytes",
+            "transmit_packets", "transmit_errs", "transmit_drop", "transmit_fifo",
+            "transmit_colls", "transmit_carrier", "transmit_compressed", "receive_nohandler"]
+    assert got == {f"node_network_{n}_total": i + 1 for i, n in enumerate(want)}
+    assert all(f.type == "counter" for f in fams if f.name.startswith("node_"))
 
 
 def test_first_sample_of_a_new_interface_has_no_rate(host):
@@ -81,12 +96,12 @@ def test_wall_clock_stepping_back_does_not_disturb_rates(host):
 
 def test_interface_name_with_colon(host):
     host.proc("net/dev", host.netdev_text({"eth0:1": (100, 200), "br:lan": (7, 8)}))
-    host.sys("class/net/eth0:1/operstate", "up\n")
+    host.sys("class/net/eth0:1/statistics/rx_nohandler", "5\n")
     fams = NetdevCollector(host.ctx()).collect()
     assert host.value(fams, "node_network_receive_bytes_total", device="eth0:1") == 100
     assert host.value(fams, "node_network_transmit_bytes_total", device="br:lan") == 8
-    assert host.value(fams, "node_network_up", device="eth0:1") == 1
-    assert host.value(fams, "node_network_up", device="br:lan") is None  # no sysfs entry
+    assert host.value(fams, "node_network_receive_nohandler_total", device="eth0:1") == 5
+    assert host.value(fams, "node_network_receive_nohandler_total", device="br:lan") is None
 
 
 def test_counter_glued_to_the_colon():

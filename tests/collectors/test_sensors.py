@@ -142,7 +142,80 @@ def test_machine_without_sensors_yields_nothing_and_logs_once(tmp_path: Path, ca
 def test_real_machine_does_not_raise():
     fams = SensorsCollector(CollectorContext()).collect()
     names = {s.name for s in SensorsCollector.SPECS}
-    assert all(f.name in names for f in fams)
+    assert all(f.name in names or f.name.startswith("node_hwmon_") for f in fams)
+
+
+def _chip(tmp_path: Path, files: dict[str, str]) -> Path:
+    chip = tmp_path / "sys" / "class" / "hwmon" / "hwmon0"
+    chip.mkdir(parents=True)
+    (chip / "name").write_text("nct6798\n")
+    for name, text in files.items():
+        (chip / name).write_text(text + "\n")
+    return tmp_path / "sys"
+
+
+def test_every_sensor_kind_named_and_scaled_as_node_exporter(tmp_path: Path):
+    sysfs = _chip(tmp_path, {
+        "in0_input": "1104", "in0_min": "0", "in0_max": "1744", "in0_alarm": "0",
+        "in0_beep": "1", "cpu0_vid": "1100", "temp1_input": "38000", "temp1_min": "5000",
+        "temp1_crit_hyst": "95000", "temp1_crit_alarm": "1", "temp1_type": "4",
+        "temp1_alarm": "1", "fan1_input": "900", "fan1_min": "300", "fan1_target": "1000",
+        "fan1_div": "8", "fan1_fault": "0", "pwm1": "128", "pwm1_enable": "5",
+        "curr1_input": "1500", "power1_input": "12500000", "power1_average": "10000000",
+        "power1_accuracy": "950000", "power1_average_interval": "1000", "energy1_input": "5000000",
+        "humidity1_input": "45000", "intrusion0_alarm": "1", "beep_enable": "1", "vrm": "9.1",
+        "update_interval": "2000", "temp2_input": "not a number", "notasensor1_input": "5"})
+    fams = collect(sysfs)
+    got = {(s.name, dict(s.labels)["sensor"]): s.value for f in fams for s in f.samples
+           if s.name.startswith("node_hwmon_") and s.name != "node_hwmon_chip_names"}
+    assert got == {
+        ("node_hwmon_in_volts", "in0"): 1.104, ("node_hwmon_in_min_volts", "in0"): 0.0,
+        ("node_hwmon_in_max_volts", "in0"): 1.744, ("node_hwmon_in_alarm", "in0"): 0,
+        ("node_hwmon_in_beep_enabled", "in0"): 1, ("node_hwmon_cpu_vid_volts", "cpu0"): 1.1,
+        ("node_hwmon_temp_celsius", "temp1"): 38.0, ("node_hwmon_temp_min_celsius", "temp1"): 5.0,
+        ("node_hwmon_temp_crit_hyst_celsius", "temp1"): 95.0,
+        ("node_hwmon_temp_crit_alarm_celsius", "temp1"): 0.001,  # node_exporter's quirk, kept
+        ("node_hwmon_temp_type", "temp1"): 4, ("node_hwmon_temp_alarm", "temp1"): 1,
+        ("node_hwmon_fan_rpm", "fan1"): 900, ("node_hwmon_fan_min_rpm", "fan1"): 300,
+        ("node_hwmon_fan_target_rpm", "fan1"): 1000, ("node_hwmon_fan_div", "fan1"): 8,
+        ("node_hwmon_fan_fault", "fan1"): 0, ("node_hwmon_pwm", "pwm1"): 128,
+        ("node_hwmon_pwm_enable", "pwm1"): 5, ("node_hwmon_curr_amps", "curr1"): 1.5,
+        ("node_hwmon_power_watt", "power1"): 12.5, ("node_hwmon_power_average_watt", "power1"): 10.0,
+        ("node_hwmon_power_accuracy", "power1"): 0.95,
+        ("node_hwmon_power_average_interval_seconds", "power1"): 1.0,
+        ("node_hwmon_energy_joule_total", "energy1"): 5.0,
+        ("node_hwmon_humidity", "humidity1"): 0.045, ("node_hwmon_intrusion_alarm", "intrusion0"): 1,
+        ("node_hwmon_beep_enabled", "beep_enable0"): 1,
+        ("node_hwmon_voltage_regulator_version", "vrm0"): 9.1,
+        ("node_hwmon_update_interval_seconds", "update_interval0"): 2.0,
+    }
+    types = {f.name: f.type for f in fams}
+    assert types["node_hwmon_energy_joule_total"] == "counter"
+    assert types["node_hwmon_in_volts"] == "gauge"
+
+
+def test_device_subdirectory_file_wins_as_in_node_exporter(tmp_path: Path):
+    sysfs = _chip(tmp_path, {"temp1_input": "30000"})
+    device = sysfs / "class" / "hwmon" / "hwmon0" / "device"
+    device.mkdir()
+    (device / "temp1_input").write_text("31000\n")
+    assert value(collect(sysfs), "node_hwmon_temp_celsius", sensor="temp1") == 31.0
+
+
+def test_cooling_devices(tmp_path: Path):
+    thermal = tmp_path / "sys" / "class" / "thermal"
+    for n, (ctype, cur, top) in enumerate([("Processor", "0", "3"), ("intel_powerclamp", "-1", "50"),
+                                           ("Fan", "x", "1")]):
+        d = thermal / f"cooling_device{n}"
+        d.mkdir(parents=True)
+        for f, text in (("type", ctype), ("cur_state", cur), ("max_state", top)):
+            (d / f).write_text(text + "\n")
+    fams = collect(tmp_path / "sys")
+    assert {(dict(s.labels)["name"], dict(s.labels)["type"]): s.value
+            for s in find_samples(fams, "node_cooling_device_cur_state")} == {("0", "Processor"): 0}
+    assert {(dict(s.labels)["name"], dict(s.labels)["type"]): s.value
+            for s in find_samples(fams, "node_cooling_device_max_state")} == {
+        ("0", "Processor"): 3, ("1", "intel_powerclamp"): 50}  # Fan: unreadable state, skipped
 
 
 def test_fixture_tree_has_no_symlink_cycles():

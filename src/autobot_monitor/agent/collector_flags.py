@@ -13,6 +13,9 @@ from .. import cliargs
 
 # (flag, collector, option key, argparse keywords)
 _FLAGS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
+    ("--collector.textfile.directory", "textfile", "directory",
+     {"metavar": "DIR", "help": "read metrics from the *.prom files of DIR (a glob works; "
+                                "written by rename, as for node_exporter); default: none"}),
     ("--collector.containers.cgroup-root", "containers", "cgroup_root",
      {"metavar": "DIR", "help": "cgroup tree to read (default: <path.sysfs>/fs/cgroup)"}),
     ("--collector.containers.docker-socket", "containers", "sockets",

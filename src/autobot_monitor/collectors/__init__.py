@@ -15,14 +15,18 @@ log = logging.getLogger(__name__)
 
 REGISTRY: dict[str, str] = {
     "cpu": "autobot_monitor.collectors.cpu:CpuCollector",
+    "cpufreq": "autobot_monitor.collectors.cpufreq:CpufreqCollector",
     "loadavg": "autobot_monitor.collectors.loadavg:LoadavgCollector",
     "memory": "autobot_monitor.collectors.memory:MemoryCollector",
     "filesystem": "autobot_monitor.collectors.filesystem:FilesystemCollector",
     "diskstats": "autobot_monitor.collectors.diskstats:DiskstatsCollector",
     "netdev": "autobot_monitor.collectors.netdev:NetdevCollector",
+    "netclass": "autobot_monitor.collectors.netclass:NetclassCollector",
     "processes": "autobot_monitor.collectors.processes:ProcessesCollector",
     "uptime": "autobot_monitor.collectors.uptime:UptimeCollector",
     "sensors": "autobot_monitor.collectors.sensors:SensorsCollector",
+    "dmi": "autobot_monitor.collectors.dmi:DmiCollector",
+    "textfile": "autobot_monitor.collectors.textfile:TextfileCollector",
     "gpu": "autobot_monitor.collectors.gpu:GpuCollector",
     "npu": "autobot_monitor.collectors.npu:NpuCollector",
     "netstat": "autobot_monitor.collectors.netstat:NetstatCollector",

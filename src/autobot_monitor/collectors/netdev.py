@@ -1,4 +1,4 @@
-"""Network interface counters from ``/proc/net/dev`` and link state from ``/sys/class/net``."""
+"""Network interface counters from ``/proc/net/dev`` (and ``rx_nohandler`` from sysfs)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,20 @@ import re
 
 from ..errors import CollectorError
 from ..model import MetricFamily, MetricSpec
-from .base import Collector, CounterDelta, read_text
+from .base import Collector, CounterDelta, read_int, read_text
 
-# (family, index among the 16 numeric fields of a /proc/net/dev line)
-_COUNTERS = (
-    ("node_network_receive_bytes_total", 0),
-    ("node_network_receive_packets_total", 1),
-    ("node_network_receive_errs_total", 2),
-    ("node_network_receive_drop_total", 3),
-    ("node_network_transmit_bytes_total", 8),
-    ("node_network_transmit_packets_total", 9),
-    ("node_network_transmit_errs_total", 10),
-    ("node_network_transmit_drop_total", 11),
+# The 16 numeric fields of a /proc/net/dev line, in order, as node_exporter names them
+# (its netdev collector's legacy names; the kernel already folds the detailed error counters
+# into errs/drop/fifo/frame/carrier the way node_exporter's ``legacy()`` does for netlink).
+FIELDS = (
+    "receive_bytes", "receive_packets", "receive_errs", "receive_drop", "receive_fifo",
+    "receive_frame", "receive_compressed", "receive_multicast",
+    "transmit_bytes", "transmit_packets", "transmit_errs", "transmit_drop", "transmit_fifo",
+    "transmit_colls", "transmit_carrier", "transmit_compressed",
 )
+_COUNTERS = tuple((f"node_network_{f}_total", i) for i, f in enumerate(FIELDS))
+#: not in /proc/net/dev: node_exporter reads it over netlink, we from sysfs statistics/.
+NOHANDLER = "node_network_receive_nohandler_total"
 
 
 def parse_line(line: str) -> tuple[str, list[int]] | None:
@@ -42,14 +43,18 @@ def parse_line(line: str) -> tuple[str, list[int]] | None:
 
 
 class NetdevCollector(Collector):
-    """Reads ``/proc/net/dev`` and exports node_exporter's ``node_network_{receive,transmit}_
-    {bytes,packets,errs,drop}_total{device}`` counters, plus ``node_network_up{device}`` (1 when
-    ``/sys/class/net/<device>/operstate`` reads ``up``, else 0; absent when unreadable).
+    """Reads ``/proc/net/dev`` and exports node_exporter's ``node_network_<field>_total{device}``
+    counters for all 16 fields (:data:`FIELDS`: bytes, packets, errs, drop, fifo, frame,
+    compressed, multicast received; bytes, packets, errs, drop, fifo, colls, carrier, compressed
+    transmitted), plus ``node_network_receive_nohandler_total`` from
+    ``/sys/class/net/<device>/statistics/rx_nohandler`` (absent where that file is). Link state
+    (``node_network_up``, ``node_network_info``...) is the ``netclass`` collector's.
 
     Derived gauges: ``autobot_network_{receive,transmit}_bytes_per_second{device}`` from counter
     deltas over the monotonic clock; absent for a new interface's first sample and for a counter
     that went down (driver reset, 32-bit wrap). State of vanished interfaces is forgotten.
-    Option ``device_exclude``: regex of interface names to skip (default: none, ``lo`` included).
+    Option ``device_exclude``: regex of interface names to skip (default: none, ``lo`` included,
+    as upstream node_exporter; Debian's package defaults to ``^lo$``).
     Raises :class:`CollectorError` only if ``/proc/net/dev`` is unreadable.
     """
 
@@ -59,9 +64,7 @@ class NetdevCollector(Collector):
         *(MetricSpec(name, "counter",
                      f"Network device statistic {name[len('node_network_'):-len('_total')]}.",
                      "bytes" if "_bytes_" in name else "", ("device",))
-          for name, _ in _COUNTERS),
-        MetricSpec("node_network_up", "gauge",
-                   "Value is 1 if operstate is 'up', 0 otherwise.", "", ("device",)),
+          for name, _ in (*_COUNTERS, (NOHANDLER, -1))),
         MetricSpec("autobot_network_receive_bytes_per_second", "gauge",
                    "Bytes received per second since the previous collection.",
                    "bytes_per_second", ("device",)),
@@ -95,9 +98,9 @@ class NetdevCollector(Collector):
             labels = {"device": device}
             for name, idx in _COUNTERS:
                 fams[name].add(values[idx], labels)
-            up = self._operstate(device)
-            if up is not None:
-                fams["node_network_up"].add(up, labels)
+            nohandler = self._nohandler(device)
+            if nohandler is not None:
+                fams[NOHANDLER].add(nohandler, labels)
             for direction, idx in (("receive", 0), ("transmit", 8)):
                 rate = self._delta.update((device, direction), values[idx], now)
                 if rate is not None:
@@ -105,10 +108,8 @@ class NetdevCollector(Collector):
         self._delta.retain((d, direction) for d in seen for direction in ("receive", "transmit"))
         return [f for f in fams.values() if f.samples]
 
-    def _operstate(self, device: str) -> int | None:
+    def _nohandler(self, device: str) -> int | None:
         if "/" in device or device in (".", ".."):
             return None
-        text = read_text(self.ctx.sys("class", "net", device, "operstate"))
-        if text is None:
-            return None
-        return 1 if text.strip() == "up" else 0
+        value = read_int(self.ctx.sys("class", "net", device, "statistics", "rx_nohandler"))
+        return value if value is not None and value >= 0 else None

@@ -244,6 +244,13 @@ class ContainersOptions(_Model):
     max_containers: int = Field(200, ge=1, le=10000)
     sockets: list[str] | None = None
     api_timeout: float = Field(1.0, gt=0, le=10)
+class TextfileOptions(_Model):
+    """The textfile collector: ``*.prom`` files of ``directory`` (None: none read), bounded."""
+
+    directory: str | None = None
+    max_file_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    max_files: int = Field(1000, ge=1, le=100_000)
+    max_samples: int = Field(100_000, ge=1, le=10_000_000)
 
 
 class CollectorsConfig(_Model):
@@ -278,6 +285,7 @@ class CollectorsConfig(_Model):
         return v
     systemd: SystemdOptions = SystemdOptions()
     smart: SmartOptions = SmartOptions()
+    textfile: TextfileOptions = TextfileOptions()
 
     @field_validator("enabled", "disabled")
     @classmethod

@@ -25,7 +25,8 @@ def local_runner(cfg: MonitorConfig, clock: Clock) -> CollectorRunner:
                                     "arp": dict(c.arp),
                                     "systemd": c.systemd.model_dump(exclude_none=True),
                                     "smart": c.smart.model_dump(exclude_none=True),
-                                    "containers": c.containers.model_dump()})
+                                    "containers": c.containers.model_dump(),
+                                    "textfile": c.textfile.model_dump()})
     return CollectorRunner(
         build_collectors(ctx, c.enabled, c.disabled) if cfg.local_host.enabled else [],
         timeout=c.timeout)
