@@ -22,7 +22,7 @@ unit every declared spec has, as names must end with their unit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client.core import Metric
@@ -42,6 +42,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 INTERVAL_HEADER = "X-Autobot-Scrape-Interval-Seconds"
 
 
+_go_float: Callable[[float], str] = floatToGoString  # Go's float spelling, as Prometheus writes
 _CACHE_MAX = 1 << 15  # entries per cache below; a full cache is emptied (bounded memory)
 _OM_SUFFIXES = ("_created", "_gsum", "_gcount")
 # (name, type, help) -> (HELP and TYPE lines, prometheus_client's metric name)
@@ -107,7 +108,7 @@ def _line(s: Sample) -> str:
     v = s.value if type(s.value) is float else float(s.value)
     text = repr(v)
     if text[-1] in "fn" or (v > 0 and text.find(".") > 6):  # inf, nan, or Go's exponent form
-        text = floatToGoString(v)
+        text = _go_float(v)
     return f"{_prefix(s.name, s.labels)}{text}\n"
 
 

@@ -14,6 +14,8 @@ Raising means "this whole collector failed this cycle"; the runner records that 
 from __future__ import annotations
 
 import abc
+import logging
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ from typing import Any, ClassVar
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..model import MetricFamily, MetricSpec
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,10 +65,19 @@ class Collector(abc.ABC):
     #: runs those together in one worker call to save thread hand-offs. Anything that may block
     #: (statvfs on a network mount, sysfs drivers, NVML) keeps its own worker and timeout.
     isolate: ClassVar[bool] = True
+    #: Seconds between runs for a collector too costly to run every cycle (None: every cycle);
+    #: the option ``interval`` overrides it. Between runs the runner serves its last families
+    #: again, so :meth:`collect` must still be correct when called every cycle.
+    default_interval: ClassVar[float | None] = None
 
     def __init__(self, ctx: CollectorContext):
         self.ctx = ctx
         self.options: dict[str, Any] = dict(ctx.options.get(self.name, {}))
+
+    def interval(self) -> float | None:
+        """Seconds between runs: option ``interval`` (a number > 0; 0 or ``none`` = every
+        cycle), else :attr:`default_interval`. A value that is no number is logged and ignored."""
+        return option_interval(self.name, self.options.get("interval"), self.default_interval)
 
     @abc.abstractmethod
     def collect(self) -> Iterable[MetricFamily]:
@@ -79,6 +92,24 @@ class Collector(abc.ABC):
             if s.name == name:
                 return s
         raise KeyError(f"{cls.__name__} does not declare {name}")
+
+
+def option_interval(name: str, raw: Any, default: float | None) -> float | None:
+    """Collector ``name``'s interval option ``raw`` as seconds: None when ``raw`` is 0, ``none``
+    or empty (every cycle), ``default`` when ``raw`` is None or no finite number >= 0 (logged)."""
+    if raw is None:
+        return default
+    if isinstance(raw, str) and raw.strip().lower() in ("", "none", "0"):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        log.warning("collector %s: interval %r is no number of seconds >= 0; using %s",
+                    name, raw, default)
+        return default
+    return value or None
 
 
 def read_text(path: str) -> str | None:

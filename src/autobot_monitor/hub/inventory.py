@@ -23,7 +23,7 @@ def local_runner(cfg: MonitorConfig, clock: Clock) -> CollectorRunner:
                                     "filesystem": dict(c.filesystem), "netdev": dict(c.netdev)})
     return CollectorRunner(
         build_collectors(ctx, c.enabled, c.disabled) if cfg.local_host.enabled else [],
-        timeout=c.timeout)
+        timeout=c.timeout, clock=clock)
 
 
 def scrape_targets(cfg: MonitorConfig) -> list[ScrapeTarget]:
