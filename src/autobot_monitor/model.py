@@ -115,7 +115,8 @@ class MetricFamily:
         if self.type == "histogram":
             raise MetricNameError(f"{self.name}: a histogram's samples go in with add_histogram")
         if not labels:
-            self.check_labels(labels)
+            if self.label_names:
+                self.check_labels(labels)  # raises: declared names missing
             self.samples.append(Sample(self.name, (), float(value), timestamp))
             return
         keys = tuple(labels)
