@@ -21,7 +21,6 @@ microseconds per series per second, and the ratios against node_exporter.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path

@@ -196,3 +196,18 @@ async def test_hung_shared_collector_does_not_hold_back_the_others_of_its_group(
     assert delivered(fams) == ["p", "r"]
     release.set()
     runner.close()
+
+
+async def test_collector_after_a_hung_one_in_its_chain_still_delivers_in_the_same_cycle():
+    """Each collector has its own timeout from its own start: the hung one is given up after
+    it, and the ones after it in the same worker chain run at once in a new call."""
+    release.clear()
+    runner = CollectorRunner([make("h", hang), make("i1", ok), make("i2", boom),
+                              make("s1", hang, False), make("s2", ok, False)], timeout=0.3)
+    fams, results = await runner.run()
+    assert {r.name: r.error for r in results} == {
+        "h": "timeout", "i1": None, "i2": "RuntimeError: kaput", "s1": "timeout", "s2": None}
+    assert delivered(fams) == ["i1", "s2"]
+    assert self_metrics(fams) == {"h": 0, "i1": 1, "i2": 0, "s1": 0, "s2": 1}
+    release.set()
+    runner.close()

@@ -6,10 +6,13 @@ One collector that raises or hangs past its timeout is reported as failed in
 keeps its worker thread (Python threads cannot be killed); it is skipped, and reported failed, until
 that call returns, so hung calls never pile up.
 
-Collectors with ``isolate = False`` (procfs text readers, which never block) run one after the
-other in a single worker call sharing the timeout; an exception in one of them fails only that
-one. Every other collector gets its own worker call and timeout. All calls of a cycle start
-together and are awaited together (one wait, one deadline).
+Thread hand-offs cost more CPU than most collectors (each wakes a thread and the event loop), so
+a cycle makes two worker calls, not one per collector: one runs the ``isolate = False``
+collectors (procfs text readers, which never block) one after the other, the other runs the rest
+one after the other, in parallel with the first; the loop waits once for both. Each collector
+still has its own timeout from its own start: when one overruns it, it is reported timed out,
+its call is abandoned (it starts nothing more) and the rest of its chain goes on at once in a
+new call. An exception fails only the collector that raised it.
 
 Intervals: a collector with an interval (:meth:`~.base.Collector.interval`, seconds) runs at most
 every that many seconds of the runner's monotonic clock (2 % early is on time: cycles jitter);
@@ -66,15 +69,19 @@ class _Schedule:
 
 
 class _Call:
-    """One worker call's progress: the index of the collector it runs, and whether the loop gave
-    up waiting for it (then it starts no further collector)."""
+    """One worker call running a chain of collectors one after the other: the index of the one
+    it runs and when that one started (``perf_counter``; the submission time until the first
+    starts), the results so far, and whether the loop gave up on it (then it starts no further
+    collector and keeps no further result)."""
 
-    __slots__ = ("abandoned", "current", "lock")
+    __slots__ = ("abandoned", "current", "lock", "results", "started")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.current = -1
+        self.started = time.perf_counter()
         self.abandoned = False
+        self.results: list[CollectorResult] = []
 
 
 class CollectorRunner:
@@ -87,84 +94,106 @@ class CollectorRunner:
         self.collectors = list(collectors)
         self.timeout = timeout
         self.clock = clock
-        groups = sum(1 for c in self.collectors if c.isolate) + 1
-        self._pool = ThreadPoolExecutor(max_workers=max_workers or groups + 1,
+        # two chains, plus a thread for each collector that may hang at a time
+        self._pool = ThreadPoolExecutor(max_workers=max_workers or len(self.collectors) + 2,
                                         thread_name_prefix="collector")
         self._busy: set[str] = set()  # collectors whose worker call has not reached their end
         self._order = {c.name: i for i, c in enumerate(self.collectors)}
         self._sched = {c.name: _Schedule(c.interval()) for c in self.collectors}
         self.cpu_seconds: dict[str, float] = {c.name: 0.0 for c in self.collectors}
 
-    def _call(self, group: list[Collector], call: _Call) -> list[CollectorResult]:
-        out = []
-        for i, c in enumerate(group):
+    def _call(self, chain: list[Collector], call: _Call) -> None:
+        for i, c in enumerate(chain):
             with call.lock:
-                if call.abandoned:  # timed out: the loop released the rest of the group
-                    break
-                call.current = i
-            t0, c0 = time.perf_counter(), time.thread_time()
-            try:
-                fams = list(c.collect())
-            except Exception as e:  # noqa: BLE001 - isolation is the point
-                log.warning("collector %s failed: %s: %s", c.name, type(e).__name__, e)
-                out.append(CollectorResult(c.name, False, time.perf_counter() - t0,
-                                           f"{type(e).__name__}: {e}", []))
-                continue
-            finally:  # one worker at a time per collector: no other writer of this key
-                self.cpu_seconds[c.name] += time.thread_time() - c0
-                self._busy.discard(c.name)
-            out.append(CollectorResult(c.name, True, time.perf_counter() - t0, None, fams))
-        return out
+                if call.abandoned:
+                    return
+                call.current, call.started = i, time.perf_counter()
+            result = self._collect(c)
+            with call.lock:
+                if call.abandoned:  # reported as timed out meanwhile
+                    return
+                call.results.append(result)
+                call.started = time.perf_counter()
+
+    def _collect(self, c: Collector) -> CollectorResult:
+        """Run one collector (in a worker thread); its CPU time is added to :attr:`cpu_seconds`
+        and it is no longer busy once it returns, whatever the loop gave up on."""
+        t0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            fams = list(c.collect())
+        except Exception as e:  # noqa: BLE001 - isolation is the point
+            log.warning("collector %s failed: %s: %s", c.name, type(e).__name__, e)
+            return CollectorResult(c.name, False, time.perf_counter() - t0,
+                                   f"{type(e).__name__}: {e}", [])
+        finally:  # one worker at a time per collector: no other writer of this key
+            self.cpu_seconds[c.name] += time.thread_time() - c0
+            self._busy.discard(c.name)
+        return CollectorResult(c.name, True, time.perf_counter() - t0, None, fams)
 
     def _due(self, c: Collector, now: float) -> bool:
         s = self._sched[c.name]
         return (s.interval is None or s.started is None or s.last is None
                 or now - s.started >= s.interval * (1 - EARLY))
 
-    async def _run_groups(self, groups: list[list[Collector]]) -> list[CollectorResult]:
-        """Start every group's worker call (without its collectors still stuck in an earlier call),
-        then wait for all of them up to the timeout."""
+    async def _run_chains(self, chains: list[list[Collector]]) -> list[CollectorResult]:
+        """Run each chain in one worker call, the chains in parallel, and wait until all are
+        done. A collector still running ``timeout`` seconds after it started is reported timed
+        out and its call abandoned; the rest of its chain goes on at once in a new call. A
+        collector still busy from an earlier cycle is skipped (reported failed)."""
         out: list[CollectorResult] = []
-        waiting: dict[asyncio.Future[list[CollectorResult]], tuple[list[Collector], _Call]] = {}
+        pending: dict[asyncio.Future[None], tuple[list[Collector], _Call]] = {}
         loop = asyncio.get_running_loop()
-        for group in groups:
-            free = []
-            for c in group:
-                if c.name in self._busy:
-                    out.append(CollectorResult(c.name, False, 0.0,
-                                               "previous run still in progress", []))
-                else:
-                    free.append(c)
-            if not free:
-                continue
-            self._busy.update(c.name for c in free)
-            call = _Call()
-            fut = self._pool.submit(self._call, free, call)
-            waiting[asyncio.wrap_future(fut, loop=loop)] = (free, call)
-        if not waiting:
-            return out
-        t0 = time.perf_counter()
-        done, pending = await asyncio.wait(waiting, timeout=self.timeout)
-        for f in done:
-            out += f.result()
-        for f in pending:
-            group, call = waiting[f]
-            with call.lock:
-                call.abandoned = True
-                for c in group[call.current + 1:]:  # never started: free for the next cycle
-                    self._busy.discard(c.name)
-            log.warning("collector(s) %s timed out after %.1fs",
-                        "+".join(c.name for c in group), self.timeout)
-            out += [CollectorResult(c.name, False, time.perf_counter() - t0, "timeout", [])
-                    for c in group]
+
+        def submit(chain: list[Collector]) -> None:
+            free = [c for c in chain if c.name not in self._busy]
+            out.extend(CollectorResult(c.name, False, 0.0, "previous run still in progress", [])
+                       for c in chain if c.name in self._busy)
+            if free:
+                self._busy.update(c.name for c in free)
+                call = _Call()
+                fut = self._pool.submit(self._call, free, call)
+                pending[asyncio.wrap_future(fut, loop=loop)] = (free, call)
+
+        for chain in chains:
+            submit(chain)
+        while pending:
+            first = min(call.started for _, call in pending.values())
+            done, _ = await asyncio.wait(pending, timeout=max(0.0, first + self.timeout
+                                                              - time.perf_counter()))
+            for f in done:
+                out += pending.pop(f)[1].results
+            now = time.perf_counter()
+            for f, (chain, call) in list(pending.items()):
+                with call.lock:
+                    if now - call.started < self.timeout:
+                        continue
+                    call.abandoned = True
+                    n = len(call.results)
+                    out += call.results
+                    running = call.current == n  # the one after the delivered ones started
+                del pending[f]
+                if call.current < 0:  # nothing started: no thread was free for the chain
+                    self._busy.difference_update(c.name for c in chain)
+                    log.warning("collector(s) %s timed out waiting %.1fs for a thread",
+                                "+".join(c.name for c in chain), self.timeout)
+                    out += [CollectorResult(c.name, False, now - call.started, "timeout", [])
+                            for c in chain]
+                    continue
+                if running:  # stays busy until its collect() returns
+                    log.warning("collector %s timed out after %.1fs", chain[n].name,
+                                self.timeout)
+                    out.append(CollectorResult(chain[n].name, False, now - call.started,
+                                               "timeout", []))
+                    n += 1
+                self._busy.difference_update(c.name for c in chain[n:])
+                submit(chain[n:])  # the rest of the chain, in a new call
         return out
 
     async def run(self) -> tuple[list[MetricFamily], list[CollectorResult]]:
         now = self.clock.monotonic()
         due = [c for c in self.collectors if self._due(c, now)]
-        shared = [c for c in due if not c.isolate]
-        groups = [[c] for c in due if c.isolate] + ([shared] if shared else [])
-        results = await self._run_groups(groups)
+        chains = [[c for c in due if not c.isolate], [c for c in due if c.isolate]]
+        results = await self._run_chains([ch for ch in chains if ch])
         for r in results:
             s = self._sched[r.name]
             s.last = r
