@@ -206,3 +206,17 @@ def test_every_declared_unit_is_the_one_its_name_ends_with():
     wrong = [(s.name, s.unit, unit_of(s.name)) for _, specs in all_specs() for s in specs
              if s.type != "info" and s.unit != unit_of(s.name)]
     assert wrong == []
+
+
+async def test_same_bytes_as_prometheus_client_writer_on_this_machines_collection():
+    from autobot_monitor.collectors import build
+    from autobot_monitor.collectors.base import CollectorContext
+    from autobot_monitor.collectors.runner import CollectorRunner
+
+    runner = CollectorRunner(build(CollectorContext()))
+    try:
+        for _ in range(2):  # the second cycle has the rates too
+            families, _ = await runner.run()
+            assert render(families) == generate_latest(_PrometheusClientWriter(families))
+    finally:
+        runner.close()
