@@ -52,11 +52,13 @@ class Procs:
         self.log_dir = log_dir or OUT_DIR / "logs"
         self.items: list[subprocess.Popen] = []
 
-    def start(self, name: str, argv: list[str], cwd: str | Path | None = None) -> subprocess.Popen:
+    def start(self, name: str, argv: list[str], cwd: str | Path | None = None,
+              env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Start ``argv`` (``env``: the whole environment, default this one's)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             cwd=cwd, start_new_session=True)
+                             cwd=cwd, env=env, start_new_session=True)
         p._bench_log = log  # type: ignore[attr-defined]
         p._bench_name = name  # type: ignore[attr-defined]
         self.items.append(p)
@@ -117,11 +119,18 @@ def wait_http(port: int, path: str, proc: subprocess.Popen | None = None, timeou
 
 
 def start_agent(procs: Procs, interval: float = 1.0, port: int | None = None,
-                extra: list[str] | None = None) -> tuple[subprocess.Popen, int]:
+                extra: list[str] | None = None, src: str | Path | None = None,
+                name: str = "agent") -> tuple[subprocess.Popen, int]:
+    """An agent on 127.0.0.1:port; ``src``: a checkout whose ``src/`` is imported instead of the
+    installed package (to compare two versions of the code in one run)."""
     port = port or free_port()
-    p = procs.start("agent", [*agent_command(), "agent", "--listen", f"127.0.0.1:{port}",
-                              "--interval", f"{interval:g}", "--log-level", "WARNING",
-                              *(extra or [])])
+    cmd, env = agent_command(), None
+    if src is not None:
+        cmd = [sys.executable, "-m", "autobot_monitor.cli"]
+        env = {**os.environ, "PYTHONPATH": str(Path(src).resolve() / "src")}
+    p = procs.start(name, [*cmd, "agent", "--listen", f"127.0.0.1:{port}",
+                           "--interval", f"{interval:g}", "--log-level", "WARNING",
+                           *(extra or [])], env=env)
     wait_http(port, "/metrics", p)
     return p, port
 

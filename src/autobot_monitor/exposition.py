@@ -1,8 +1,9 @@
 """Prometheus text exposition (format 0.0.4) of our families, and parsing of scraped text.
 
-Rendering goes through prometheus_client's own writer, so escaping of label values (``"``,
-``\\``, newlines) and NaN/±Inf spelling are exactly what Prometheus expects. Parsing of scraped
-targets uses prometheus_client's parser, then maps its families onto our model:
+Rendering writes exactly the bytes prometheus_client's own writer (``generate_latest``) writes,
+so escaping of label values (``"``, ``\\``, newlines) and NaN/±Inf spelling are what Prometheus
+expects; it writes them itself, with header and label text cached, at a fraction of the cost.
+Parsing of scraped targets uses prometheus_client's parser, then maps its families onto our model:
 
 * a counter ``x`` -> family ``x_total`` (type counter), its ``_created`` sample dropped;
 * a histogram ``x`` -> one family ``x`` (type histogram) with its ``x_bucket`` (``le`` spelled as
@@ -21,30 +22,33 @@ unit every declared spec has, as names must end with their unit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client.core import Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.openmetrics.exposition import (
+    UNDERSCORES,
+    escape_label_name,
+    escape_metric_name,
+)
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.utils import floatToGoString
 
-from .model import MetricFamily, Sample, format_le, make_labels, unit_of
+from .model import Labels, MetricFamily, Sample, format_le, make_labels, unit_of
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Header of a hub's scrape naming its cycle (seconds): the agent collects on that interval.
 INTERVAL_HEADER = "X-Autobot-Scrape-Interval-Seconds"
 
 
-def _merged(families: Iterable[MetricFamily]) -> list[MetricFamily]:
-    """Families sharing a name merged into one (the format wants one block per name)."""
-    merged: dict[str, MetricFamily] = {}
-    for fam in families:
-        if fam.name in merged:
-            merged[fam.name].samples.extend(fam.samples)
-        else:
-            merged[fam.name] = MetricFamily(fam.name, fam.type, fam.help, fam.unit,
-                                            list(fam.samples))
-    return list(merged.values())
+_go_float: Callable[[float], str] = floatToGoString  # Go's float spelling, as Prometheus writes
+_CACHE_MAX = 1 << 15  # entries per cache below; a full cache is emptied (bounded memory)
+_OM_SUFFIXES = ("_created", "_gsum", "_gcount")
+# (name, type, help) -> (HELP and TYPE lines, prometheus_client's metric name)
+_HEADERS: dict[tuple[str, str, str], tuple[str, str]] = {}
+# (sample name, labels) -> 'name{k="v",...} '
+_PREFIXES: dict[tuple[str, Labels], str] = {}
 
 
 def _metric(fam: MetricFamily) -> Metric:
@@ -58,25 +62,82 @@ def _metric(fam: MetricFamily) -> Metric:
     return Metric(fam.name, fam.help, "untyped")  # raw kernel figures; a summary's _count/_sum
 
 
-class _FamiliesCollector:
-    """Adapter giving prometheus_client's writer our families."""
+def _header_lines(name: str, doc: str, type_: str) -> str:
+    """``# HELP`` and ``# TYPE`` lines (help escaped: backslash, line feed)."""
+    name = escape_metric_name(name, UNDERSCORES)
+    doc = doc.replace("\\", r"\\").replace("\n", r"\n")
+    return f"# HELP {name} {doc}\n# TYPE {name} {type_}\n"
 
-    def __init__(self, families: Iterable[MetricFamily]):
-        self._families = families
 
-    def collect(self) -> Iterator[Metric]:
-        for fam in _merged(self._families):
-            m = _metric(fam)
-            for s in fam.samples:
-                m.add_sample(s.name, dict(s.labels), s.value)
-            yield m
+def _header(fam: MetricFamily) -> tuple[str, str]:
+    """Header lines of ``fam``'s block and prometheus_client's name of its metric (a counter's
+    without ``_total``); cached. Raises ``ValueError`` for a name prometheus_client refuses."""
+    key = (fam.name, fam.type, fam.help)
+    hit = _HEADERS.get(key)
+    if hit is None:
+        m = _metric(fam)
+        type_ = "untyped" if m.type == "unknown" else m.type
+        shown = m.name + "_total" if m.type == "counter" else m.name
+        hit = (_header_lines(shown, m.documentation, type_), m.name)
+        if len(_HEADERS) >= _CACHE_MAX:
+            _HEADERS.clear()
+        _HEADERS[key] = hit
+    return hit
+
+
+def _prefix(name: str, labels: Labels) -> str:
+    """``name{k="v",...} `` as format 0.0.4 writes it: labels sorted (a repeated name: the last
+    value), values escaped (backslash, double quote, line feed); cached."""
+    hit = _PREFIXES.get((name, labels))
+    if hit is None:
+        d = dict(labels)
+        inner = ",".join(
+            '{}="{}"'.format(escape_label_name(k, UNDERSCORES),
+                             v.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"'))
+            for k, v in sorted(d.items()))
+        hit = escape_metric_name(name, UNDERSCORES) + (f"{{{inner}}} " if d else " ")
+        if len(_PREFIXES) >= _CACHE_MAX:
+            _PREFIXES.clear()
+        _PREFIXES[(name, labels)] = hit
+    return hit
+
+
+def _line(s: Sample) -> str:
+    """One sample line: prefix and value as Go spells it (``+Inf``, ``-Inf``, ``NaN``,
+    ``1e+06``); no timestamp (the scraper stamps the scrape)."""
+    v = s.value if type(s.value) is float else float(s.value)
+    text = repr(v)
+    if text[-1] in "fn" or (v > 0 and text.find(".") > 6):  # inf, nan, or Go's exponent form
+        text = _go_float(v)
+    return f"{_prefix(s.name, s.labels)}{text}\n"
 
 
 def render(families: Iterable[MetricFamily]) -> bytes:
-    """Families as Prometheus text format 0.0.4 (UTF-8 bytes). Families sharing a name are merged
-    into one block, as the format requires; info families are written as gauges."""
-    out: bytes = generate_latest(_FamiliesCollector(families))
-    return out
+    """Families as Prometheus text format 0.0.4 (UTF-8 bytes), byte for byte what
+    prometheus_client's ``generate_latest`` writes for them (tests/test_exposition.py compares
+    the two), without building its objects: header lines and label text are cached per family
+    and per series. Families sharing a name are merged into one block (first one's type and
+    help), as the format requires; info families are written as gauges. Raises ``ValueError``
+    for a metric name prometheus_client refuses."""
+    blocks: dict[str, list[MetricFamily]] = {}
+    for fam in families:
+        blocks.setdefault(fam.name, []).append(fam)
+    out: list[str] = []
+    for same in blocks.values():
+        head, mname = _header(same[0])
+        out.append(head)
+        late: dict[str, list[str]] = {}  # OpenMetrics-only samples: own gauges after the block
+        for fam in same:
+            for s in fam.samples:
+                sfx = s.name[len(mname):] if s.name.startswith(mname) else ""
+                if sfx in _OM_SUFFIXES:
+                    late.setdefault(sfx, []).append(_line(s))
+                else:
+                    out.append(_line(s))
+        for sfx, lines in sorted(late.items()):
+            out.append(_header_lines(mname + sfx, same[0].help, "gauge"))
+            out.extend(lines)
+    return "".join(out).encode("utf-8")
 
 
 def _samples(pf: Any, keep: Iterable[str] | None = None,

@@ -110,11 +110,23 @@ class MetricFamily:
             timestamp: float | None = None) -> None:
         """Append a sample with this family's name. ``value`` is converted to float. Raises
         ``ValueError`` when ``labels`` do not match the declared label names (see
-        :meth:`check_labels`) or for a histogram (use :meth:`add_histogram`)."""
+        :meth:`check_labels`) or for a histogram (use :meth:`add_histogram`).
+
+        Label names are checked once per (declared names, given names in order): later samples
+        with the same names only have their values sorted into place (:func:`_label_order`)."""
         if self.type == "histogram":
             raise MetricNameError(f"{self.name}: a histogram's samples go in with add_histogram")
-        self.check_labels(labels)
-        self.samples.append(Sample(self.name, make_labels(labels), float(value), timestamp))
+        if not labels:
+            if self.label_names:
+                self.check_labels(labels)  # raises: declared names missing
+            self.samples.append(Sample(self.name, (), float(value), timestamp))
+            return
+        keys = tuple(labels)
+        order = _ORDERS.get((self.label_names, keys))
+        if order is None:
+            order = _label_order(self, labels, keys)
+        self.samples.append(Sample(self.name, tuple([(keys[i], str(labels[keys[i]]))
+                                                     for i in order]), float(value), timestamp))
 
     def add_histogram(self, buckets: Iterable[tuple[float, float]], sum_value: float,
                       count: float, labels: Mapping[str, str] | None = None,
@@ -165,6 +177,24 @@ class MetricFamily:
                  "value": json_number(s.value)} for s in self.samples
             ],
         }
+
+
+_ORDERS: dict[tuple[tuple[str, ...] | None, tuple[str, ...]], tuple[int, ...]] = {}
+_ORDERS_MAX = 4096  # distinct label-name tuples remembered; a full cache is emptied
+
+
+def _label_order(fam: MetricFamily, labels: Mapping[str, str], keys: tuple[str, ...]
+                 ) -> tuple[int, ...]:
+    """Check ``labels`` (names given in the order ``keys``) against ``fam``'s declared names and
+    the label-name rules (raises ``ValueError`` as :meth:`MetricFamily.check_labels` and
+    :func:`make_labels` do); return and remember the positions of ``keys`` in sorted order."""
+    fam.check_labels(labels)
+    make_labels(labels)
+    order = tuple(sorted(range(len(keys)), key=keys.__getitem__))
+    if len(_ORDERS) >= _ORDERS_MAX:
+        _ORDERS.clear()
+    _ORDERS[(fam.label_names, keys)] = order
+    return order
 
 
 def format_le(bound: float | str) -> str:

@@ -8,6 +8,7 @@ from autobot_monitor.clock import FakeClock
 from autobot_monitor.collectors.base import CollectorContext
 from autobot_monitor.collectors.cpu import USER_HZ
 from autobot_monitor.collectors.processes import PAGE_SIZE, ProcessesCollector, parse_stat
+from autobot_monitor.collectors.runner import CollectorRunner
 from autobot_monitor.errors import CollectorError
 
 
@@ -46,16 +47,35 @@ def test_cpu_percent_from_tick_deltas_over_monotonic_time(host):
     assert host.value(fams, "autobot_process_cpu_percent", pid="11", name="idle") == 0.0
 
 
-def test_full_scan_at_most_every_scan_interval_in_between_last_result(host):
+@pytest.mark.parametrize("options,every", [({}, 15), ({"scan_interval": 4}, 4),
+                                           ({"interval": 6, "scan_interval": 4}, 6)])
+async def test_full_scan_at_most_every_interval_in_between_last_result(host, options, every):
+    """Through the real runner on the fake clock: the option (or its old name) sets the
+    interval; the cycles in between serve the last scan's figures."""
     proc(host, 10, "a", state="R")
-    c = ProcessesCollector(host.ctx({"processes": {"scan_interval": 15}}))
+    runner = CollectorRunner([ProcessesCollector(host.ctx({"processes": options}))],
+                             clock=host.clock)
+    fams, _ = await runner.run()
+    assert host.value(fams, "node_processes_pids") == 1
+    proc(host, 11, "b")
+    host.clock.advance(every - 1)
+    fams, (result,) = await runner.run()
+    assert host.value(fams, "node_processes_pids") == 1  # the last scan again
+    assert host.values(fams, "node_processes_state") == {(("state", "R"),): 1}
+    assert not result.fresh
+    host.clock.advance(1)
+    fams, (result,) = await runner.run()
+    assert host.value(fams, "node_processes_pids") == 2 and result.fresh
+    assert host.value(fams, "autobot_scrape_collector_interval_seconds",
+                      collector="processes") == every
+    runner.close()
+
+
+def test_collect_itself_scans_on_every_call(host):
+    proc(host, 10, "a")
+    c = ProcessesCollector(host.ctx())
     assert host.value(c.collect(), "node_processes_pids") == 1
     proc(host, 11, "b")
-    host.clock.advance(5)
-    fams = c.collect()
-    assert host.value(fams, "node_processes_pids") == 1  # cached
-    assert host.values(fams, "node_processes_state") == {(("state", "R"),): 1}
-    host.clock.advance(10)
     assert host.value(c.collect(), "node_processes_pids") == 2
 
 

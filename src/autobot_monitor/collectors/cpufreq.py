@@ -69,7 +69,7 @@ class CpufreqCollector(Collector):
     name = "cpufreq"
     default_interval: ClassVar[float | None] = 15.0
     SPECS = (
-        *(MetricSpec(n, "gauge", h, "", ("cpu",)) for n, _, h in _FREQS),
+        *(MetricSpec(n, "gauge", h, "hertz", ("cpu",)) for n, _, h in _FREQS),
         MetricSpec("node_cpu_core_throttles_total", "counter",
                    "Number of times this CPU core has been throttled.", "", ("package", "core")),
         MetricSpec("node_cpu_package_throttles_total", "counter",

@@ -133,7 +133,7 @@ class DiskstatsCollector(Collector):
         MetricSpec("node_disk_ata_write_cache_enabled", "gauge",
                    "ATA disk has its write cache enabled.", "", ("device",)),
         MetricSpec("node_disk_ata_rotation_rate_rpm", "gauge",
-                   "ATA disk rotation rate in RPMs (0 for SSDs).", "", ("device",)),
+                   "ATA disk rotation rate in RPMs (0 for SSDs).", "rpm", ("device",)),
         MetricSpec("autobot_disk_read_bytes_per_second", "gauge",
                    "Bytes read per second since the previous collection.", "bytes_per_second",
                    ("device",)),

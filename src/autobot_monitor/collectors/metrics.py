@@ -12,4 +12,11 @@ SELF_SPECS = (
     MetricSpec("autobot_scrape_collector_success", "gauge",
                "1 if the collector's last run succeeded, 0 if it raised or timed out.",
                "", ("collector",)),
+    MetricSpec("autobot_scrape_collector_cpu_seconds_total", "counter",
+               "CPU time (thread time of its worker) the collector's runs used since start; a "
+               "timed-out run counts once it ends.", "seconds", ("collector",)),
+    MetricSpec("autobot_scrape_collector_interval_seconds", "gauge",
+               "Seconds between the starts of the collector's last two runs (its effective "
+               "interval; in the cycles between runs its last families are served again).",
+               "seconds", ("collector",)),
 )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..errors import CollectorError
 from ..model import MetricFamily, MetricSpec
-from .base import Collector, read_text
+from .base import Collector, option_interval, read_text
 from .cpu import USER_HZ
 
 
@@ -67,8 +67,9 @@ class ProcessesCollector(Collector):
     process's first scan) and ``autobot_process_resident_memory_bytes{pid,name}`` (rss pages *
     page size). ``name`` is the kernel ``comm``; command lines and users are never exported.
 
-    Budget: a full scan runs at most every option ``scan_interval`` seconds (default 15, monotonic
-    clock); calls in between re-emit the last scan's figures. A scan reads at most option
+    Budget: the runner runs a scan at most every option ``interval`` (or its older name
+    ``scan_interval``) seconds, default 15 (:attr:`default_interval`), and serves the last scan's
+    figures in between; :meth:`collect` itself scans on every call. A scan reads at most option
     ``max_processes`` (default 5000) pids, lowest first; counts then cover those only. A process
     that vanishes mid-scan or whose stat is garbled is skipped. A pid is tracked together with its
     start time so a reused pid never yields a bogus CPU delta. Raises :class:`CollectorError` only
@@ -77,6 +78,7 @@ class ProcessesCollector(Collector):
 
     name = "processes"
     isolate = False
+    default_interval = 15.0
     SPECS = (
         MetricSpec("node_processes_state", "gauge",
                    "Number of processes in each state.", "", ("state",)),
@@ -92,18 +94,19 @@ class ProcessesCollector(Collector):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.top_n = int(self.options.get("top_n", 10))
-        self.scan_interval = float(self.options.get("scan_interval", 15.0))
         self.max_processes = int(self.options.get("max_processes", 5000))
         self._last_scan: float | None = None
         self._prev_ticks: dict[tuple[int, int], int] = {}
-        self._cached: list[tuple[str, dict[str, str], float]] = []
+
+    def interval(self) -> float | None:
+        """Option ``interval``, else ``scan_interval`` (its name before the runner scheduled
+        collectors), else 15 s."""
+        raw = self.options.get("interval", self.options.get("scan_interval"))
+        return option_interval(self.name, raw, self.default_interval)
 
     def collect(self) -> list[MetricFamily]:
-        now = self.ctx.clock.monotonic()
-        if self._last_scan is None or now - self._last_scan >= self.scan_interval:
-            self._cached = self._scan(now)
         fams = {s.name: s.family() for s in self.SPECS}
-        for name, labels, value in self._cached:
+        for name, labels, value in self._scan(self.ctx.clock.monotonic()):
             fams[name].add(value, labels)
         return [f for f in fams.values() if f.samples]
 

@@ -29,7 +29,7 @@ def local_runner(cfg: MonitorConfig, clock: Clock) -> CollectorRunner:
                                     "textfile": c.textfile.model_dump()})
     return CollectorRunner(
         build_collectors(ctx, c.enabled, c.disabled) if cfg.local_host.enabled else [],
-        timeout=c.timeout)
+        timeout=c.timeout, clock=clock)
 
 
 def scrape_targets(cfg: MonitorConfig) -> list[ScrapeTarget]:
