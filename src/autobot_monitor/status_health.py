@@ -128,7 +128,7 @@ def health_table(hosts: dict[str, Any]) -> Any:
 
     t = Table(title="Host health (PSI some/full; failed units; S.M.A.R.T.)")
     for col in ("host", "pressure", "clock", "failed units", "disks"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")  # a long unit name wraps, never cut to "…"
     for name, h in hosts.items():
         cells = health_cells(h.get("summary") or {})
         t.add_row(Text(safe(name)), *(Text(c, style="red" if _bad(c, i) else "") for i, c in enumerate(cells)))
