@@ -220,32 +220,50 @@ def test_host_card_shows_pressure_clock_failed_units_and_disk_health(health_hub,
     assert page.errors == []
 
 
+def open_containers(p, host: str) -> None:
+    """Open ``host``'s containers table: one click in the page, so that a live update (which
+    rebuilds the cards) cannot come between finding the summary and clicking it."""
+    p.evaluate("(sel) => document.querySelector(sel).click()",
+               card_selector(host) + " details.containers summary")
+    p.wait_for_selector(card_selector(host) + " details.containers[open] tbody tr")
+
+
+def containers_rows(p, host: str) -> dict:
+    """What the containers table shows now, read in one go from the current card."""
+    return p.evaluate("""(sel) => { const d = document.querySelector(sel);
+      return { summary: d.querySelector('summary').textContent,
+        more: d.querySelector('.ct-more')?.textContent ?? null,
+        oom: [...d.querySelectorAll('tbody td.lvl-crit')].map((c) => c.textContent),
+        rows: [...d.querySelectorAll('tbody tr')].map((r) =>
+          [...r.querySelectorAll('th, td')].map((c) => c.textContent)) }; }""",
+                      card_selector(host) + " details.containers")
+
+
 def test_containers_table_sorted_by_cpu_with_limits_and_a_cap(health_hub, page):
-    card = health_card(page, health_hub)
-    details = card.query_selector("details.containers")
-    assert details.get_attribute("open") is None  # closed: the overview stays compact
-    assert details.query_selector("summary").text_content() == "Containers (13)"
-    details.query_selector("summary").click()
-    rows = [[c.text_content() for c in r.query_selector_all("th, td")]
-            for r in details.query_selector_all("tbody tr")]
-    assert len(rows) == 10 and details.query_selector(".ct-more").text_content() == "+3 more"
+    health_card(page, health_hub)
+    p, host = page.page, health_hub["host"]
+    assert p.query_selector(card_selector(host) + " details.containers[open]") is None  # compact
+    assert containers_rows(p, host)["summary"] == "Containers (13)"
+    open_containers(p, host)
+    t = containers_rows(p, host)
+    rows = t["rows"]
+    assert len(rows) == 10 and t["more"] == "+3 more"
     assert rows[0] == ["batch-unlimited", "150 %", "no limit", "2.00 GiB", "no limit", "0"]
     assert rows[1] == ["web", "48.5 %", "0.5 cores", "384 MiB", "512 MiB", "1"]
     assert rows[2][0] == EVIL_CONTAINER  # markup as text
-    assert details.query_selector("tbody tr:nth-child(2) td.lvl-crit").text_content() == "1"
+    assert t["oom"] == ["1"]  # the OOM kill in the alert colour
     cpu = [float(r[1].split()[0]) for r in rows]
     assert cpu == sorted(cpu, reverse=True)
     # the table stays open across live updates (the cards are rebuilt every cycle)
-    next_update(page.page, 2)
-    assert page.page.query_selector(card_selector(health_hub["host"]) + " details.containers[open]")
+    next_update(p, 2)
+    assert p.query_selector(card_selector(host) + " details.containers[open]")
     assert page.errors == []
 
 
 def test_host_health_rows_fit_a_phone_without_horizontal_scroll(health_hub, phone_page):
-    card = health_card(phone_page, health_hub)
-    card.query_selector("details.containers summary").click()
+    health_card(phone_page, health_hub)
     p = phone_page.page
-    p.wait_for_selector(card_selector(health_hub["host"]) + " details.containers[open] tbody tr")
+    open_containers(p, health_hub["host"])
     next_update(p)
     width = p.evaluate("document.scrollingElement.scrollWidth")
     assert width <= 390, f"page is {width} px wide at a 390 px viewport"
