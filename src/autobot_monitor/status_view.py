@@ -9,6 +9,7 @@ from typing import Any
 
 from .cmdline import fail
 from .figures import figure
+from .status_health import print_host_health
 
 
 def _fmt_bytes(v: float | None, per_s: bool = False) -> str:
@@ -133,6 +134,7 @@ def show_status(args) -> int:
         return 0
     _print_health(con, url, status)
     con.print(_hosts_table(current.get("hosts", {})))
+    print_host_health(con, current.get("hosts", {}))
     _print_mesh(con, current.get("hosts", {}))
     if current.get("services"):
         con.print(_services_table(current["services"]))

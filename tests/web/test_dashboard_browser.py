@@ -184,6 +184,95 @@ def test_markup_in_names_renders_as_text(hub, page):
     assert page.errors == []
 
 
+EVIL_UNIT = "<img src=x onerror=window.__xss=3>.service"  # as tests/fixtures/scrape/host_health.prom
+EVIL_CONTAINER = "<b>evil-container</b>"
+
+
+def health_card(page, hub):
+    page.open(hub["url"])
+    page.page.wait_for_selector(card_selector(hub["host"]) + " details.containers")
+    return page.page.query_selector(card_selector(hub["host"]))
+
+
+def test_host_card_shows_pressure_clock_failed_units_and_disk_health(health_hub, page):
+    card = health_card(page, health_hub)
+    rows = {r.query_selector("dt").text_content(): r.query_selector("dd").text_content()
+            for r in card.query_selector_all(".figures .row")}
+    # PSI some/full as percent; io was not measured: n/m, never 0
+    assert rows["Pressure"] == "cpu 12.5 % · mem 3.0 % / 1.0 % · io n/m / n/m"
+    assert rows["Clock"] == "not synchronised · offset −4.20 ms"
+    assert card.query_selector(".clock-row .lvl-crit") is not None
+    assert "TCP retrans 0.25 %" in rows["Network"]
+    # failed units: count in the alert colour, the names as text (markup included)
+    assert card.query_selector(".units-failed.lvl-crit").text_content() == "2 failed"
+    names = [n.text_content() for n in card.query_selector_all(".unit-name")]
+    assert names == [EVIL_UNIT, "backup.service"]
+    disks = {d.get_attribute("data-device"): d.text_content()
+             for d in card.query_selector_all(".disk-line")}
+    assert disks == {"sda": "sda passed · 34 °C · on 1000 d 0 h",
+                     "nvme0": "nvme0 FAILED · 41 °C · wear 7.0 % · 3 media errors"}
+    assert card.query_selector(".disk-line[data-device='nvme0'] .disk-failed.lvl-crit")
+    # the local host has no S.M.A.R.T. disk, so no such row
+    local = page.page.query_selector(card_selector("hub-local"))
+    assert local.query_selector(".disks-row") is None
+    assert page.page.evaluate("document.querySelectorAll('body img, body b, body script:not([src])').length") == 0
+    assert page.page.evaluate("window.__xss") is None
+    assert page.errors == []
+
+
+def open_containers(p, host: str) -> None:
+    """Open ``host``'s containers table: one click in the page, so that a live update (which
+    rebuilds the cards) cannot come between finding the summary and clicking it."""
+    p.evaluate("(sel) => document.querySelector(sel).click()",
+               card_selector(host) + " details.containers summary")
+    p.wait_for_selector(card_selector(host) + " details.containers[open] tbody tr")
+
+
+def containers_rows(p, host: str) -> dict:
+    """What the containers table shows now, read in one go from the current card."""
+    return p.evaluate("""(sel) => { const d = document.querySelector(sel);
+      return { summary: d.querySelector('summary').textContent,
+        more: d.querySelector('.ct-more')?.textContent ?? null,
+        oom: [...d.querySelectorAll('tbody td.lvl-crit')].map((c) => c.textContent),
+        rows: [...d.querySelectorAll('tbody tr')].map((r) =>
+          [...r.querySelectorAll('th, td')].map((c) => c.textContent)) }; }""",
+                      card_selector(host) + " details.containers")
+
+
+def test_containers_table_sorted_by_cpu_with_limits_and_a_cap(health_hub, page):
+    health_card(page, health_hub)
+    p, host = page.page, health_hub["host"]
+    assert p.query_selector(card_selector(host) + " details.containers[open]") is None  # compact
+    assert containers_rows(p, host)["summary"] == "Containers (13)"
+    open_containers(p, host)
+    t = containers_rows(p, host)
+    rows = t["rows"]
+    assert len(rows) == 10 and t["more"] == "+3 more"
+    assert rows[0] == ["batch-unlimited", "150 %", "no limit", "2.00 GiB", "no limit", "0"]
+    assert rows[1] == ["web", "48.5 %", "0.5 cores", "384 MiB", "512 MiB", "1"]
+    assert rows[2][0] == EVIL_CONTAINER  # markup as text
+    assert t["oom"] == ["1"]  # the OOM kill in the alert colour
+    cpu = [float(r[1].split()[0]) for r in rows]
+    assert cpu == sorted(cpu, reverse=True)
+    # the table stays open across live updates (the cards are rebuilt every cycle)
+    next_update(p, 2)
+    assert p.query_selector(card_selector(host) + " details.containers[open]")
+    assert page.errors == []
+
+
+def test_host_health_rows_fit_a_phone_without_horizontal_scroll(health_hub, phone_page):
+    health_card(phone_page, health_hub)
+    p = phone_page.page
+    open_containers(p, health_hub["host"])
+    next_update(p)
+    width = p.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 390, f"page is {width} px wide at a 390 px viewport"
+    table = p.evaluate(f"""(() => {{ const w = document.querySelector('{card_selector(health_hub["host"])} .ct-wrap');
+      return [w.scrollWidth, w.clientWidth]; }})()""")
+    assert table[0] <= table[1], f"containers table scrolls inside its card: {table}"
+    assert phone_page.errors == []
+
+
 def test_keyboard_moves_between_views(hub, page):
     page.open(hub["url"])
     p = page.page

@@ -2,6 +2,7 @@
 // in the page with textContent; a missing figure shows as "n/m" (not measured), never 0.
 import { el, setChildren, NM, fmtPercent, fmtBytes, fmtRate, fmtSeconds, fmtDuration, fmtAgo,
   fmtNumber, level } from "./util.js";
+import { healthRows, containersBlock } from "./hosthealth.js";
 
 /** Span that the 1 s timer keeps saying "N s ago" for Unix time ``t``. */
 export function ago(t) {
@@ -52,7 +53,8 @@ function hostCard(h, sev, top) {
     row("Memory", `${fmtPercent(mem.used_percent)} · ${fmtBytes(memUsed)} of ${fmtBytes(mem.total_bytes)}`, mem.used_percent),
     row("Disk", `${fmtPercent(s.disk_used_percent_max)} fullest of ${(s.filesystems || []).length} fs`, s.disk_used_percent_max),
     row("Disk I/O", `read ${fmtRate(s.disk_io?.read_bytes_per_second)} · write ${fmtRate(s.disk_io?.written_bytes_per_second)}`),
-    row("Network", `in ${fmtRate(s.network?.receive_bytes_per_second)} · out ${fmtRate(s.network?.transmit_bytes_per_second)}`),
+    row("Network", `in ${fmtRate(s.network?.receive_bytes_per_second)} · out ${fmtRate(s.network?.transmit_bytes_per_second)}`
+      + `${s.tcp_retransmit_percent != null ? ` · TCP retrans ${fmtNumber(s.tcp_retransmit_percent, 2)} %` : ""}`),
   ];
   for (const g of s.gpus || []) {
     rows.push(row(`GPU ${g.gpu}`, `${fmtPercent(g.utilization_percent)} · ${fmtBytes(g.memory_used_bytes)} of ${fmtBytes(g.memory_total_bytes)}`
@@ -60,6 +62,7 @@ function hostCard(h, sev, top) {
   }
   for (const n of s.npus || []) rows.push(row(`NPU ${n.npu}`, fmtPercent(n.utilization_percent), n.utilization_percent));
   if (s.temperature_max_celsius != null) rows.push(row("Temperature", `${fmtNumber(s.temperature_max_celsius, 0)} °C max`));
+  rows.push(...healthRows(s, row));
   rows.push(row("Uptime", fmtDuration(s.uptime_seconds)));
   return el("article", { className: `card host-card state-${state}`, dataset: { host: h.name, state } },
     el("header", { className: "card-head" },
@@ -68,7 +71,8 @@ function hostCard(h, sev, top) {
     el("p", { className: "muted small" },
       `${h.role || "no role"} · ${h.priority} priority${h.local ? " · hub" : ""} · last seen `, ago(h.last_seen)),
     h.error ? el("p", { className: "error-text", textContent: h.error }) : null,
-    h.up || h.last_seen ? el("dl", { className: "figures" }, ...rows) : null);
+    h.up || h.last_seen ? el("dl", { className: "figures" }, ...rows) : null,
+    h.up || h.last_seen ? containersBlock(h.name, s.containers) : null);
 }
 
 const BAND_LEVEL = { green: "ok", yellow: "warn", red: "crit" };
