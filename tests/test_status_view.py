@@ -61,7 +61,7 @@ def test_containers_top_five_by_cpu_with_no_limit():
     assert rows[2][0] == "<b>evil-container</b>"
     assert container_rows([]) == ([], 0)
     assert container_rows([{"id": "/x.service", "name": "", "cpu_percent": None}])[0] == [
-        ["/x.service", "n/m", "no limit", "n/m", "no limit", "n/m"]]
+        ["/x.service", "n/m", "no limit", "n/m", "n/m", "n/m"]]  # no memory measured: n/m
 
 
 def test_status_prints_names_with_markup_and_control_codes_as_text():

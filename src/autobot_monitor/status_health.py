@@ -142,7 +142,8 @@ def _cpu_key(c: dict[str, Any]) -> float:
 
 def container_rows(containers: list[dict[str, Any]] | None) -> tuple[list[list[str]], int]:
     """``(rows, left_out)``: the 5 busiest containers by CPU (name, CPU, CPU limit, working
-    set, memory limit, OOM kills; a limit that is not set is ``no limit``) and how many more."""
+    set, memory limit, OOM kills; a limit that is not set is ``no limit``, a memory limit
+    where no memory was measured ``n/m``) and how many more."""
     ordered = sorted(containers or [], key=_cpu_key, reverse=True)
     rows = []
     for c in ordered[:CONTAINERS_SHOWN]:
@@ -151,7 +152,8 @@ def container_rows(containers: list[dict[str, Any]] | None) -> tuple[list[list[s
         rows.append([safe(c.get("name") or c.get("id") or ""), _pct(c.get("cpu_percent")),
                      "no limit" if lim is None else f"{lim:g} cores",
                      _bytes(c.get("memory_working_set_bytes")),
-                     "no limit" if c.get("memory_limit_bytes") is None
+                     NM if c.get("memory_working_set_bytes") is None  # no memory controller
+                     else "no limit" if c.get("memory_limit_bytes") is None
                      else _bytes(c.get("memory_limit_bytes")),
                      NM if oom is None else f"{oom:.0f}"])
     return rows, max(0, len(ordered) - CONTAINERS_SHOWN)

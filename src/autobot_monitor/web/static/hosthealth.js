@@ -102,8 +102,10 @@ export function containersBlock(host, list = []) {
     cell(c.cpu_limit_cores == null ? "no limit" : `${fmtNumber(c.cpu_limit_cores)} cores`,
       c.cpu_limit_cores == null ? "muted" : ""),
     cell(fmtBytes(c.memory_working_set_bytes)),
-    cell(c.memory_limit_bytes == null ? "no limit" : fmtBytes(c.memory_limit_bytes),
-      c.memory_limit_bytes == null ? "muted" : ""),
+    // "no limit" only where memory was measured: without the memory controller it is n/m
+    cell(c.memory_working_set_bytes == null ? NM
+      : c.memory_limit_bytes == null ? "no limit" : fmtBytes(c.memory_limit_bytes),
+    c.memory_limit_bytes == null ? "muted" : ""),
     cell(fmtNumber(c.oom_events, 0), isNum(c.oom_events) && c.oom_events > 0 ? "lvl-crit" : "")));
   const more = rows.length - shown.length;
   return el("details", { className: "containers", open: openTables.has(host), on: {
