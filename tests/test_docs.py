@@ -26,3 +26,22 @@ def test_node_exporter_differences_are_linked_from_metrics_doc():
     docs = Path(__file__).resolve().parent.parent / "docs"
     assert "(NODE_EXPORTER_DIFFERENCES.md)" in (docs / "METRICS.md").read_text()
     assert (docs / "NODE_EXPORTER_DIFFERENCES.md").read_text().startswith("# Deliberate differences")
+
+
+def test_readme_lists_every_collector_with_its_default_interval():
+    """README "Collectors": one row per registered collector, its interval column the class's
+    ``default_interval`` ("cycle" for None)."""
+    import re
+    from pathlib import Path
+
+    from autobot_monitor.collectors import REGISTRY, collector_class
+
+    text = Path(__file__).resolve().parents[1].joinpath("README.md").read_text()
+    section = text.split("### Collectors", 1)[1].split("\n## ", 1)[0]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `(\w+)` \|.*\| ([^|]+) \|$",
+                                                       section, re.M)}
+    assert set(rows) == set(REGISTRY)
+    for name in REGISTRY:
+        interval = collector_class(name).default_interval
+        want = "cycle" if interval is None else f"{interval:g} s"
+        assert rows[name].strip() == want, name

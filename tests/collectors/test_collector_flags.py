@@ -55,3 +55,32 @@ def test_hub_config_options_reach_the_local_collectors():
                                             "timeout": 7.0}
     finally:
         runner.close()
+
+
+def test_interval_flag_and_config_reach_the_runner_schedule():
+    args = build_parser().parse_args(["agent", "--collector.interval", "smart=600",
+                                      "--collector.interval", "cpu=0"])
+    assert collector_options(args) == {"smart": {"interval": 600.0}, "cpu": {"interval": 0.0}}
+    cfg = MonitorConfig.model_validate({"collectors": {"intervals": {"smart": 600, "cpu": 0,
+                                                                     "processes": 30}}})
+    runner = local_runner(cfg, FakeClock())
+    try:
+        by_name = {c.name: c.interval() for c in runner.collectors}
+        assert by_name["smart"] == 600 and by_name["processes"] == 30
+        assert by_name["cpu"] is None and by_name["containers"] == 10  # 0: every cycle
+    finally:
+        runner.close()
+
+
+@pytest.mark.parametrize("value", ["nosuch=5", "smart", "smart=-1", "smart=x", "smart=86401"])
+def test_a_bad_interval_flag_is_a_usage_error(value, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["agent", "--collector.interval", value])
+    assert e.value.code == 2
+    assert "--collector.interval" in capsys.readouterr().err
+
+
+def test_a_bad_interval_in_the_config_names_the_collector():
+    for bad in ({"nosuch": 5}, {"smart": -1}):
+        with pytest.raises(ValueError, match="nosuch|smart"):
+            MonitorConfig.model_validate({"collectors": {"intervals": bad}})

@@ -65,10 +65,31 @@ def _dest(flag: str) -> str:
     return "copt_" + flag.removeprefix("--collector.").replace(".", "_").replace("-", "_")
 
 
+def _interval(text: str) -> tuple[str, float]:
+    """``NAME=SECONDS`` -> ``(name, seconds)``; an unknown collector or a value that is not
+    0..86400 seconds (0: every cycle) is an argparse error naming why."""
+    from ..collectors import REGISTRY
+
+    name, sep, value = text.partition("=")
+    if not sep or name not in REGISTRY:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected NAME=SECONDS with NAME one of {', '.join(REGISTRY)}")
+    seconds = 0.0 if value.strip() == "0" else cliargs.seconds(value)
+    if seconds > 86400:
+        raise argparse.ArgumentTypeError(f"{text!r}: at most 86400 seconds")
+    return name, seconds
+
+
 def add_collector_flags(parser: argparse.ArgumentParser) -> None:
-    """Add the ``--collector.<name>.<option>`` flags to the agent's ``parser``."""
+    """Add the ``--collector.<name>.<option>`` flags and ``--collector.interval NAME=SECONDS``
+    to the agent's ``parser``."""
     for flag, _, _, kw in _FLAGS:
         parser.add_argument(flag, dest=_dest(flag), default=None, **kw)
+    parser.add_argument("--collector.interval", dest="copt_intervals", action="append",
+                        type=_interval, metavar="NAME=SECONDS",
+                        help="seconds between runs of collector NAME (repeatable; 0: every "
+                             "cycle); defaults: smart 300, processes/systemd/cpufreq 15, "
+                             "containers 10, the others every cycle")
 
 
 def collector_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -78,4 +99,6 @@ def collector_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         value = getattr(args, _dest(flag), None)
         if value is not None:
             out.setdefault(collector, {})[key] = value
+    for name, seconds in getattr(args, "copt_intervals", None) or []:
+        out.setdefault(name, {})["interval"] = seconds
     return out

@@ -210,27 +210,25 @@ class SystemdOptions(_Model):
     """``systemd`` collector: RE2 full-match unit filters (None: the collector's defaults,
     ``.+\\.service`` kept, node_exporter's automount/device/mount/scope/slice excluded), the
     manager asked (``user``: ``systemctl --user``), seconds for all systemctl calls of one
-    collection, and seconds between collections."""
+    collection."""
 
     unit_include: str | None = None
     unit_exclude: str | None = None
     scope: Literal["system", "user"] = "system"
     timeout: float = Field(4.0, gt=0, le=60)
-    interval: float | None = Field(None, gt=0)
     _v_re = field_validator("unit_include", "unit_exclude")(lambda cls, v: _check_regex(v))
 
 
 class SmartOptions(_Model):
     """``smart`` collector: the smartctl program (None: ``smartctl`` on PATH), devices to query
     (``NAME`` or ``NAME;TYPE``; empty: ``smartctl --scan-open``), RE2 full-match filters on the
-    device label, seconds for all smartctl calls of one collection, seconds between them."""
+    device label, seconds for all smartctl calls of one collection."""
 
     smartctl_path: str | None = None
     devices: list[str] = Field(default_factory=list)
     device_include: str | None = None
     device_exclude: str | None = None
     timeout: float = Field(4.0, gt=0, le=60)
-    interval: float | None = Field(None, gt=0)
     _v_re = field_validator("device_include", "device_exclude")(lambda cls, v: _check_regex(v))
 class ContainersOptions(_Model):
     """The ``containers`` collector: ``cgroup_root`` (None: ``<sysfs>/fs/cgroup``), extra cgroup
@@ -244,6 +242,8 @@ class ContainersOptions(_Model):
     max_containers: int = Field(200, ge=1, le=10000)
     sockets: list[str] | None = None
     api_timeout: float = Field(1.0, gt=0, le=10)
+
+
 class TextfileOptions(_Model):
     """The textfile collector: ``*.prom`` files of ``directory`` (None: none read), bounded."""
 
@@ -263,6 +263,11 @@ class CollectorsConfig(_Model):
     enabled: list[str] | None = None
     disabled: list[str] = Field(default_factory=list)
     timeout: float = Field(5.0, gt=0, le=60)
+    intervals: dict[str, float] = Field(
+        default_factory=dict,
+        description="seconds between runs per collector name (0: every cycle); the defaults "
+                    "are each collector's own (smart 300, processes/systemd/cpufreq 15, "
+                    "containers 10, the rest every cycle)")
     processes: ProcessesOptions = ProcessesOptions()
     containers: ContainersOptions = ContainersOptions()
     filesystem: dict[str, str] = Field(default_factory=dict)
@@ -286,6 +291,18 @@ class CollectorsConfig(_Model):
     systemd: SystemdOptions = SystemdOptions()
     smart: SmartOptions = SmartOptions()
     textfile: TextfileOptions = TextfileOptions()
+
+    @field_validator("intervals")
+    @classmethod
+    def _intervals(cls, v: dict[str, float]) -> dict[str, float]:
+        from ..collectors import REGISTRY
+
+        for n, seconds in v.items():
+            if n not in REGISTRY:
+                raise ValueError(f"unknown collector {n!r} (known: {', '.join(REGISTRY)})")
+            if not 0 <= seconds <= 86400:
+                raise ValueError(f"{n}: interval {seconds} is not 0..86400 seconds")
+        return v
 
     @field_validator("enabled", "disabled")
     @classmethod

@@ -5,6 +5,7 @@ follow the config); and the fan-out of each cycle's WebSocket message."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from ..clock import Clock
 from ..collectors import build as build_collectors
@@ -18,15 +19,16 @@ from .snapshot import HostState
 def local_runner(cfg: MonitorConfig, clock: Clock) -> CollectorRunner:
     """The collectors of the hub's own host (none when ``local_host`` is disabled)."""
     c = cfg.collectors
+    options: dict[str, dict[str, Any]] = {
+        "processes": c.processes.model_dump(), "filesystem": dict(c.filesystem),
+        "netdev": dict(c.netdev), "netstat": dict(c.netstat), "vmstat": dict(c.vmstat),
+        "arp": dict(c.arp), "systemd": c.systemd.model_dump(exclude_none=True),
+        "smart": c.smart.model_dump(exclude_none=True), "containers": c.containers.model_dump(),
+        "textfile": c.textfile.model_dump()}
+    for name, seconds in c.intervals.items():
+        options.setdefault(name, {})["interval"] = seconds
     ctx = CollectorContext(procfs=c.procfs, sysfs=c.sysfs, rootfs=c.rootfs, clock=clock,
-                           options={"processes": c.processes.model_dump(),
-                                    "filesystem": dict(c.filesystem), "netdev": dict(c.netdev),
-                                    "netstat": dict(c.netstat), "vmstat": dict(c.vmstat),
-                                    "arp": dict(c.arp),
-                                    "systemd": c.systemd.model_dump(exclude_none=True),
-                                    "smart": c.smart.model_dump(exclude_none=True),
-                                    "containers": c.containers.model_dump(),
-                                    "textfile": c.textfile.model_dump()})
+                           options=options)
     return CollectorRunner(
         build_collectors(ctx, c.enabled, c.disabled) if cfg.local_host.enabled else [],
         timeout=c.timeout, clock=clock)
