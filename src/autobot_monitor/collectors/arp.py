@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..model import MetricFamily, MetricSpec
 from .base import Collector, CollectorContext
-from .procutil import optional_regex, read_bounded
+from .procutil import optional_regex
 
 
 class ArpCollector(Collector):
@@ -28,7 +28,7 @@ class ArpCollector(Collector):
         self._exclude = optional_regex(self.options.get("device_exclude"), "arp device_exclude")
 
     def collect(self) -> list[MetricFamily]:
-        text = read_bounded(self.ctx.proc("net", "arp"), 16 << 20)
+        text = self.files.read_bounded(self.ctx.proc("net", "arp"), 16 << 20)
         if text is None:
             return []
         counts: dict[str, int] = {}

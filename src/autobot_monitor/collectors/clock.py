@@ -9,7 +9,6 @@ import time
 
 from ..model import MetricFamily, MetricSpec
 from .base import Collector
-from .procutil import read_bounded
 
 _LABELS = ("device", "clocksource")
 
@@ -47,8 +46,8 @@ class TimeCollector(Collector):
                                                                        "clocksource")),
                                               "clocksource[0-9]*")))
         for i, path in enumerate(paths[:256]):
-            names = read_bounded(os.path.join(path, "available_clocksource"), 4096)
-            cur = read_bounded(os.path.join(path, "current_clocksource"), 4096)
+            names = self.files.read_bounded(os.path.join(path, "available_clocksource"), 4096)
+            cur = self.files.read_bounded(os.path.join(path, "current_clocksource"), 4096)
             if names is None or cur is None or not cur.strip():
                 continue
             labels = {"device": str(i)}

@@ -146,6 +146,7 @@ class ContainersCollector(Collector):
 
     def close(self) -> None:
         self.namer.close()
+        super().close()
 
     def _targets(self, hier: Hierarchies) -> tuple[list[Match], int, bool]:
         """``(cgroups to read, how many were found, truncated)``."""

@@ -6,7 +6,7 @@ import os
 
 from ..errors import CollectorError
 from ..model import MetricFamily, MetricSpec
-from .base import Collector, read_text
+from .base import Collector
 
 
 def _clock_ticks() -> int:
@@ -122,7 +122,7 @@ class CpuCollector(Collector):
 
     def collect(self) -> list[MetricFamily]:
         path = self.ctx.proc("stat")
-        text = read_text(path)
+        text = self.files.read(path)
         if text is None:
             raise CollectorError(f"cannot read {path}")
         seconds = self.spec("node_cpu_seconds_total").family()

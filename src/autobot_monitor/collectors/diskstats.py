@@ -8,7 +8,7 @@ import re
 
 from ..errors import CollectorError
 from ..model import MetricFamily, MetricSpec
-from .base import Collector, CounterDelta, read_text
+from .base import Collector, CounterDelta
 
 #: node_exporter 1.5's default ``--collector.diskstats.device-exclude``: partitions, loop, ram
 #: disks, floppies (zram swap devices are kept, as 1.5 keeps them; later releases drop them).
@@ -153,7 +153,7 @@ class DiskstatsCollector(Collector):
 
     def collect(self) -> list[MetricFamily]:
         path = self.ctx.proc("diskstats")
-        text = read_text(path)
+        text = self.files.read(path)
         if text is None:
             raise CollectorError(f"cannot read {path}")
         now = self.ctx.clock.monotonic()

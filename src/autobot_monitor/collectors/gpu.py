@@ -218,6 +218,7 @@ class GpuCollector(Collector):
         with self._lock:
             self._shutdown()
             self._next_try = float("-inf")
+        super().close()
 
     # -- collection ---------------------------------------------------------------------------
 

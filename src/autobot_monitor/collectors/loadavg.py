@@ -6,7 +6,7 @@ import math
 
 from ..errors import CollectorError
 from ..model import MetricFamily, MetricSpec
-from .base import Collector, read_text
+from .base import Collector
 
 
 class LoadavgCollector(Collector):
@@ -26,7 +26,7 @@ class LoadavgCollector(Collector):
 
     def collect(self) -> list[MetricFamily]:
         path = self.ctx.proc("loadavg")
-        text = read_text(path)
+        text = self.files.read(path)
         if text is None:
             raise CollectorError(f"cannot read {path}")
         fields = text.split()

@@ -6,7 +6,7 @@ import re
 
 from ..errors import CollectorError, MetricNameError
 from ..model import MetricFamily, MetricSpec
-from .base import Collector, read_text
+from .base import Collector
 
 _PARENS = re.compile(r"\((.*)\)")
 
@@ -74,7 +74,7 @@ class MemoryCollector(Collector):
 
     def collect(self) -> list[MetricFamily]:
         path = self.ctx.proc("meminfo")
-        text = read_text(path)
+        text = self.files.read(path)
         if text is None:
             raise CollectorError(f"cannot read {path}")
         out: dict[str, MetricFamily] = {}

@@ -6,7 +6,7 @@ import os
 import re
 
 from ..model import MetricFamily, MetricSpec, MetricType
-from .base import Collector, CollectorContext, read_text
+from .base import Collector, CollectorContext
 
 #: Interfaces read per cycle at most (a container host can have thousands of veths).
 MAX_INTERFACES = 4096
@@ -104,22 +104,24 @@ class NetclassCollector(Collector):
 
     def collect(self) -> list[MetricFamily]:
         fams = {s.name: s.family() for s in self.SPECS}
-        for device in self.devices():
+        devices = self.devices()
+        for device in devices:
             self._interface(device, fams)
+        self.files.retain_under([self.ctx.sys("class", "net", d) for d in devices])
         return [f for f in fams.values() if f.samples]
 
     def _interface(self, device: str, fams: dict[str, MetricFamily]) -> None:
         base = self.ctx.sys("class", "net", device)
         labels = {"device": device}
-        if read_text(os.path.join(base, "operstate")) is None:
+        if self.files.read(os.path.join(base, "operstate")) is None:
             return  # every netdev has one: the interface vanished (or is no netdev)
-        text = {n: (read_text(os.path.join(base, n)) or "").strip() for n in INFO_LABELS}
+        text = {n: (self.files.read(os.path.join(base, n)) or "").strip() for n in INFO_LABELS}
         fams["node_network_up"].add(1 if text["operstate"] == "up" else 0, labels)
         fams["node_network_info"].add(1, {**labels, **text})
         for suffix, filename, _ in _FIELDS:
-            value = parse_int(read_text(os.path.join(base, filename)))
+            value = parse_int(self.files.read(os.path.join(base, filename)))
             if value is not None:
                 fams[f"node_network_{suffix}"].add(value, labels)
-        speed = parse_int(read_text(os.path.join(base, "speed")))
+        speed = parse_int(self.files.read(os.path.join(base, "speed")))
         if speed is not None and speed >= 0:
             fams["node_network_speed_bytes"].add(speed * 1000 * 1000 // 8, labels)

@@ -6,7 +6,7 @@ import re
 
 from ..errors import CollectorError
 from ..model import MetricFamily, MetricSpec
-from .base import Collector, CounterDelta, read_int, read_text
+from .base import Collector, CounterDelta
 
 # The 16 numeric fields of a /proc/net/dev line, in order, as node_exporter names them
 # (its netdev collector's legacy names; the kernel already folds the detailed error counters
@@ -81,7 +81,7 @@ class NetdevCollector(Collector):
 
     def collect(self) -> list[MetricFamily]:
         path = self.ctx.proc("net", "dev")
-        text = read_text(path)
+        text = self.files.read(path)
         if text is None:
             raise CollectorError(f"cannot read {path}")
         now = self.ctx.clock.monotonic()
@@ -111,5 +111,5 @@ class NetdevCollector(Collector):
     def _nohandler(self, device: str) -> int | None:
         if "/" in device or device in (".", ".."):
             return None
-        value = read_int(self.ctx.sys("class", "net", device, "statistics", "rx_nohandler"))
+        value = self.files.read_int(self.ctx.sys("class", "net", device, "statistics", "rx_nohandler"))
         return value if value is not None and value >= 0 else None

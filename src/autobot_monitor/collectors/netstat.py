@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from ..model import MetricFamily, MetricSpec
 from .base import Collector, CollectorContext, CounterDelta
-from .procutil import DynamicSpecs, field_filter, read_bounded
+from .procutil import MAX_FILE_BYTES, DynamicSpecs, field_filter
 
 #: node_exporter 1.5's ``--collector.netstat.fields`` default.
 DEFAULT_FIELDS = (
@@ -79,10 +79,10 @@ class NetstatCollector(Collector):
     def collect(self) -> list[MetricFamily]:
         stats: dict[str, float] = {}
         for rel in ("net/netstat", "net/snmp"):
-            text = read_bounded(self.ctx.proc(rel))
+            text = self.files.read_bounded(self.ctx.proc(rel), MAX_FILE_BYTES)
             if text is not None:
                 stats.update(parse_paired(text, self._wanted))
-        text = read_bounded(self.ctx.proc("net/snmp6"))
+        text = self.files.read_bounded(self.ctx.proc("net/snmp6"), MAX_FILE_BYTES)
         if text is not None:
             stats.update(parse_snmp6(text, self._match))
         out = self._retransmits(stats)

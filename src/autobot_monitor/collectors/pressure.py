@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..model import MetricFamily, MetricSpec
 from .base import Collector, CollectorContext, CounterDelta
-from .procutil import read_bounded
+from .procutil import MAX_FILE_BYTES
 
 #: (resource, PSI line, metric name, help), node_exporter 1.5's (no cpu "full", no irq).
 _METRICS = (
@@ -53,7 +53,7 @@ class PressureCollector(Collector):
         self._delta = CounterDelta()
 
     def collect(self) -> list[MetricFamily]:
-        totals = {res: parse_psi(read_bounded(self.ctx.proc("pressure", res)) or "")
+        totals = {res: parse_psi(self.files.read_bounded(self.ctx.proc("pressure", res), MAX_FILE_BYTES) or "")
                   for res in ("cpu", "io", "memory")}
         now = self.ctx.clock.monotonic()
         out = []

@@ -7,7 +7,6 @@ import re
 
 from ..model import MetricFamily, MetricSpec
 from .base import Collector
-from .procutil import read_bounded
 
 # prometheus/procfs's pattern: "cpuN" and at least nine integer columns
 _CPU_LINE = re.compile(r"cpu(\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)")
@@ -35,7 +34,7 @@ class SchedstatCollector(Collector):
     )
 
     def collect(self) -> list[MetricFamily]:
-        text = read_bounded(self.ctx.proc("schedstat"), 4 << 20)
+        text = self.files.read_bounded(self.ctx.proc("schedstat"), 4 << 20)
         if text is None:
             return []
         fams = [s.family() for s in self.SPECS]

@@ -7,7 +7,7 @@ import os
 
 from ..model import MetricFamily, MetricSpec
 from .base import Collector, CollectorContext
-from .procutil import DynamicSpecs, read_bounded
+from .procutil import MAX_FILE_BYTES, DynamicSpecs
 
 #: Per-protocol keys node_exporter exports, in its order (``mem`` also gives ``mem_bytes``).
 KEYS = ("inuse", "orphan", "tw", "alloc", "mem", "memory")
@@ -58,7 +58,7 @@ class SockstatCollector(Collector):
     def collect(self) -> list[MetricFamily]:
         out: dict[str, MetricFamily] = {}
         for rel, v6 in (("net/sockstat", False), ("net/sockstat6", True)):
-            text = read_bounded(self.ctx.proc(rel))
+            text = self.files.read_bounded(self.ctx.proc(rel), MAX_FILE_BYTES)
             if text is None:
                 continue
             for proto, kv in parse_sockstat(text):

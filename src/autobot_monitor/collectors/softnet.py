@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..model import MetricFamily, MetricSpec
 from .base import Collector
-from .procutil import read_bounded
+from .procutil import MAX_FILE_BYTES
 
 _MIN_COLUMNS = 9  # what prometheus/procfs requires of a line
 
@@ -32,7 +32,7 @@ class SoftnetCollector(Collector):
     )
 
     def collect(self) -> list[MetricFamily]:
-        text = read_bounded(self.ctx.proc("net", "softnet_stat"))
+        text = self.files.read_bounded(self.ctx.proc("net", "softnet_stat"), MAX_FILE_BYTES)
         if text is None:
             return []
         fams = [s.family() for s in self.SPECS]

@@ -5,8 +5,8 @@ like node_exporter's collectors of those names."""
 from __future__ import annotations
 
 from ..model import MetricFamily, MetricSpec
-from .base import Collector, read_int
-from .procutil import read_bounded
+from .base import Collector
+from .procutil import MAX_FILE_BYTES
 
 
 def _gauge(spec: MetricSpec, value: float) -> MetricFamily:
@@ -29,7 +29,7 @@ class FilefdCollector(Collector):
     )
 
     def collect(self) -> list[MetricFamily]:
-        fields = (read_bounded(self.ctx.proc("sys", "fs", "file-nr")) or "").split()
+        fields = (self.files.read_bounded(self.ctx.proc("sys", "fs", "file-nr"), MAX_FILE_BYTES) or "").split()
         if len(fields) < 3 or not (fields[0].isdigit() and fields[2].isdigit()):
             return []
         return [_gauge(self.SPECS[0], int(fields[0])), _gauge(self.SPECS[1], int(fields[2]))]
@@ -51,7 +51,7 @@ class EntropyCollector(Collector):
     def collect(self) -> list[MetricFamily]:
         out = []
         for spec, fname in zip(self.SPECS, ("entropy_avail", "poolsize"), strict=True):
-            v = read_int(self.ctx.proc("sys", "kernel", "random", fname))
+            v = self.files.read_int(self.ctx.proc("sys", "kernel", "random", fname))
             if v is not None and v >= 0:
                 out.append(_gauge(spec, v))
         return out
@@ -99,10 +99,10 @@ class ConntrackCollector(Collector):
         out = []
         for spec, fname in zip(self.SPECS, ("nf_conntrack_count", "nf_conntrack_max"),
                                strict=False):
-            v = read_int(self.ctx.proc("sys", "net", "netfilter", fname))
+            v = self.files.read_int(self.ctx.proc("sys", "net", "netfilter", fname))
             if v is not None and v >= 0:
                 out.append(_gauge(spec, v))
-        sums = conntrack_stat_sums(read_bounded(self.ctx.proc("net", "stat", "nf_conntrack")))
+        sums = conntrack_stat_sums(self.files.read_bounded(self.ctx.proc("net", "stat", "nf_conntrack"), MAX_FILE_BYTES))
         if sums is not None:
             out += [_gauge(spec, v) for spec, v in zip(self.SPECS[2:], sums, strict=True)]
         return out

@@ -6,7 +6,7 @@ import math
 
 from ..errors import CollectorError
 from ..model import MetricFamily, MetricSpec
-from .base import Collector, read_text
+from .base import Collector
 
 
 class UptimeCollector(Collector):
@@ -28,8 +28,8 @@ class UptimeCollector(Collector):
     )
 
     def collect(self) -> list[MetricFamily]:
-        stat = read_text(self.ctx.proc("stat"))
-        uptime = read_text(self.ctx.proc("uptime"))
+        stat = self.files.read(self.ctx.proc("stat"))
+        uptime = self.files.read(self.ctx.proc("uptime"))
         if stat is None and uptime is None:
             raise CollectorError(f"cannot read {self.ctx.proc('stat')} nor {self.ctx.proc('uptime')}")
         out = []

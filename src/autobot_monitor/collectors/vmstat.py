@@ -7,7 +7,7 @@ import math
 
 from ..model import MetricFamily, MetricSpec
 from .base import Collector, CollectorContext
-from .procutil import DynamicSpecs, field_filter, read_bounded
+from .procutil import MAX_FILE_BYTES, DynamicSpecs, field_filter
 
 #: node_exporter 1.5's ``--collector.vmstat.fields`` default.
 DEFAULT_FIELDS = r"^(oom_kill|pgpg|pswp|pg.*fault).*"
@@ -39,7 +39,7 @@ class VmstatCollector(Collector):
         self._specs = DynamicSpecs(self.SPECS, "untyped", _help)
 
     def collect(self) -> list[MetricFamily]:
-        text = read_bounded(self.ctx.proc("vmstat"))
+        text = self.files.read_bounded(self.ctx.proc("vmstat"), MAX_FILE_BYTES)
         if text is None:
             return []
         out: dict[str, MetricFamily] = {}
