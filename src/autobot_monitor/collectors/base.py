@@ -65,9 +65,9 @@ class Collector(abc.ABC):
     name: ClassVar[str]
     SPECS: ClassVar[tuple[MetricSpec, ...]] = ()
     #: False for collectors that only read procfs text files (which never block): the runner
-    #: runs those one after the other in one worker call. Anything that may block (statvfs on a
-    #: network mount, sysfs drivers, NVML) runs in the other call, so a hang there never delays
-    #: the procfs readers; every collector has its own timeout either way.
+    #: runs those first in its one worker call of the cycle. Anything that may block (statvfs on
+    #: a network mount, sysfs drivers, NVML) runs after them, so a hang there never delays the
+    #: procfs readers; every collector has its own timeout either way.
     isolate: ClassVar[bool] = True
     #: Seconds between runs for a collector too costly to run every cycle (None: every cycle);
     #: the option ``interval`` overrides it. Between runs the runner serves its last families
