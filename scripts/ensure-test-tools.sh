@@ -13,6 +13,9 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)  # dashboard browser tes
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# host collectors (issue 18): the real smartctl's scan, and a real Podman API for container names
+command -v smartctl >/dev/null 2>&1 || [ -x /usr/sbin/smartctl ] || need+=(smartmontools)
+command -v podman >/dev/null 2>&1 || need+=(podman)
 # the real node_exporter our agent's output is compared with (issue 18)
 command -v prometheus-node-exporter >/dev/null 2>&1 || command -v node_exporter >/dev/null 2>&1 \
   || need+=(prometheus-node-exporter)
