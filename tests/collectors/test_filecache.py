@@ -49,6 +49,17 @@ def test_a_kept_sysfs_file_follows_the_kernel_and_a_removed_device(veth):
     assert len(cache) == 0
 
 
+def test_an_attribute_without_a_value_now_reads_none_and_its_value_once_it_has_one(veth):
+    cache = FileCache("/proc", "/sys")
+    carrier = f"/sys/class/net/{veth}/carrier"
+    assert cache.read(carrier) is None  # a down link: EINVAL, not "gone"
+    assert len(cache) == 1  # kept open: one pread a cycle while the link is down
+    assert _ip("link", "set", veth, "up").returncode == 0
+    assert _ip("link", "set", veth + "p", "up").returncode == 0
+    assert cache.read(carrier) == "1\n"  # the same descriptor reads the value once there is one
+    cache.close()
+
+
 def test_procfs_files_are_kept_and_read_whole():
     cache = FileCache("/proc", "/sys")
     stat = cache.read("/proc/stat")

@@ -12,17 +12,22 @@ Only files under a root that *is* a mount point (``/proc``, ``/sys``, a bind-mou
 may be replaced by rename, and a kept descriptor would go on reading the old file. A
 descriptor whose read fails (the sysfs device was removed: ENODEV) is closed and the path is
 opened afresh once, so an interface removed and re-created under the same name reads the new
-one. Kept descriptors are bounded per process (:data:`MAX_KEPT`, at most a quarter of the
-soft ``RLIMIT_NOFILE``): past the budget, files are read whole as by :func:`read_text`.
+one; a file that exists but has no value now (a down link's ``speed`` answers EINVAL) reads as
+None and stays open, so it costs one system call a cycle, not three. Kept descriptors are
+bounded per process (:data:`MAX_KEPT`, at most a quarter of the soft ``RLIMIT_NOFILE``): past the
+budget, files are read whole as by :func:`read_text`.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
 import threading
 
 MAX_READ_BYTES = 16 << 20  # most bytes read_text reads of one file (a bound, not a size seen)
+#: read errors meaning the file's object is gone (a removed device), not "no value right now"
+_GONE = frozenset({errno.ENODEV, errno.ENOENT, errno.ESTALE, errno.ENXIO})
 
 
 def _budget() -> int:
@@ -103,9 +108,11 @@ class FileCache:
                 return read_text(path, limit)
         try:
             return _read_fd(fd, limit, 0).decode("utf-8", "replace")
-        except OSError:  # removed under us (ENODEV) or unreadable now: open afresh once
-            self._drop(path)
-            return read_text(path, limit)
+        except OSError as e:
+            if e.errno in _GONE:  # removed under us: open afresh once (re-created, or None)
+                self._drop(path)
+                return read_text(path, limit)
+            return None  # the attribute has no value now (a down link's speed: EINVAL): kept
 
     def read_bounded(self, path: str, limit: int) -> str | None:
         """Like :meth:`read`, but None when the file is longer than ``limit`` characters (a
