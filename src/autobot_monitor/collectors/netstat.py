@@ -72,6 +72,8 @@ class NetstatCollector(Collector):
         self._match = field_filter(self.options.get("fields"), DEFAULT_FIELDS, "netstat")
         self._specs = DynamicSpecs(self.SPECS, "untyped", _help)
         self._delta = CounterDelta()
+        self._plans: dict[str, tuple[str, int, list[tuple[int, str]]]] = {}
+        self._snmp6_keys: dict[str, str | None] = {}
 
     def _wanted(self, key: str) -> bool:
         return key in self._RATIO or self._match(key)
@@ -81,10 +83,10 @@ class NetstatCollector(Collector):
         for rel in ("net/netstat", "net/snmp"):
             text = self.files.read_bounded(self.ctx.proc(rel), MAX_FILE_BYTES)
             if text is not None:
-                stats.update(parse_paired(text, self._wanted))
+                stats.update(parse_paired(text, self._wanted, self._plans))
         text = self.files.read_bounded(self.ctx.proc("net/snmp6"), MAX_FILE_BYTES)
         if text is not None:
-            stats.update(parse_snmp6(text, self._match))
+            stats.update(parse_snmp6(text, self._match, self._snmp6_keys))
         out = self._retransmits(stats)
         for key in self._RATIO:
             if key in stats and not self._match(key):
@@ -98,7 +100,6 @@ class NetstatCollector(Collector):
             out.append(fam)
         return out
 
-
     def _retransmits(self, stats: dict[str, float]) -> list[MetricFamily]:
         now = self.ctx.clock.monotonic()
         rates = [self._delta.update(k, stats[k], now) if k in stats else None
@@ -111,39 +112,57 @@ class NetstatCollector(Collector):
         return [fam]
 
 
-def parse_paired(text: str, want: Callable[[str], bool] = _any_key) -> dict[str, float]:
+def parse_paired(text: str, want: Callable[[str], bool] = _any_key,
+                 plans: dict[str, tuple[str, int, list[tuple[int, str]]]] | None = None
+                 ) -> dict[str, float]:
     """``{"Proto_Field": value}`` for the keys ``want`` accepts, from the header/value line
     pairs of ``/proc/net/netstat`` or ``/proc/net/snmp``. A pair whose protocols or lengths
-    differ is skipped."""
+    differ is skipped. ``plans``: a collector's cache of what each header line picks (the
+    kernel's header lines do not change; at most 64 kept), so a cycle only reads values."""
     out: dict[str, float] = {}
     lines = text.splitlines()
     for names_line, values_line in zip(lines[::2], lines[1::2], strict=False):
-        names, values = names_line.split(), values_line.split()
-        if (len(names) < 2 or len(names) != len(values) or not names[0].endswith(":")
-                or names[0] != values[0]):
+        plan = None if plans is None else plans.get(names_line)
+        if plan is None:
+            names = names_line.split()
+            if len(names) < 2 or not names[0].endswith(":"):
+                continue
+            proto = names[0][:-1]
+            keys = ((i, f"{proto}_{n}") for i, n in enumerate(names[1:], 1))
+            plan = (names[0], len(names), [(i, k) for i, k in keys if want(k)])
+            if plans is not None and len(plans) < 64:
+                plans[names_line] = plan
+        head, width, picks = plan
+        values = values_line.split()
+        if len(values) != width or values[0] != head:
             continue
-        proto = names[0][:-1]
-        for n, v in zip(names[1:], values[1:], strict=True):
-            key = f"{proto}_{n}"
-            if want(key) and (f := _number(v)) is not None:
+        for i, key in picks:
+            if (f := _number(values[i])) is not None:
                 out[key] = f
     return out
 
 
-def parse_snmp6(text: str, want: Callable[[str], bool] = _any_key) -> dict[str, float]:
+def parse_snmp6(text: str, want: Callable[[str], bool] = _any_key,
+                keys: dict[str, str | None] | None = None) -> dict[str, float]:
     """``{"Ip6_InOctets": value}`` for the keys ``want`` accepts, from ``/proc/net/snmp6``
     lines ``Ip6InOctets  128``; a line whose name has no ``6`` or whose value is not a number
-    is skipped."""
+    is skipped. ``keys``: a collector's cache of each kernel name's key (None: not wanted), at
+    most 1024 kept."""
     out: dict[str, float] = {}
     for line in text.splitlines():
         fields = line.split()
         if len(fields) < 2:
             continue
-        six = fields[0].find("6")
-        if six <= 0 or six == len(fields[0]) - 1:
-            continue
-        key = f"{fields[0][:six + 1]}_{fields[0][six + 1:]}"
-        if want(key) and (f := _number(fields[1])) is not None:
+        name = fields[0]
+        if keys is not None and name in keys:
+            key = keys[name]
+        else:
+            six = name.find("6")
+            key = f"{name[:six + 1]}_{name[six + 1:]}" if 0 < six < len(name) - 1 else None
+            key = key if key is not None and want(key) else None
+            if keys is not None and len(keys) < 1024:
+                keys[name] = key
+        if key is not None and (f := _number(fields[1])) is not None:
             out[key] = f
     return out
 
