@@ -37,7 +37,8 @@ def _pct(v: Any, precision: int = 1) -> str:
     return NM if x is None else f"{x:.{precision}f}%"
 
 
-def _bytes(v: Any) -> str:
+def fmt_bytes(v: Any, per_s: bool = False) -> str:
+    """Bytes with binary prefixes (``2.0G``; ``/s`` for a rate), ``n/m`` when not measured."""
     x = _num(v)
     if x is None:
         return NM
@@ -46,7 +47,7 @@ def _bytes(v: Any) -> str:
     while abs(x) >= 1024 and i < len(units) - 1:
         x /= 1024
         i += 1
-    return f"{x:.1f}{units[i]}"
+    return f"{x:.1f}{units[i]}{'/s' if per_s else ''}"
 
 
 def pressure_text(p: dict[str, Any] | None) -> str:
@@ -151,10 +152,10 @@ def container_rows(containers: list[dict[str, Any]] | None) -> tuple[list[list[s
         oom = _num(c.get("oom_events"))
         rows.append([safe(c.get("name") or c.get("id") or ""), _pct(c.get("cpu_percent")),
                      "no limit" if lim is None else f"{lim:g} cores",
-                     _bytes(c.get("memory_working_set_bytes")),
+                     fmt_bytes(c.get("memory_working_set_bytes")),
                      NM if c.get("memory_working_set_bytes") is None  # no memory controller
                      else "no limit" if c.get("memory_limit_bytes") is None
-                     else _bytes(c.get("memory_limit_bytes")),
+                     else fmt_bytes(c.get("memory_limit_bytes")),
                      NM if oom is None else f"{oom:.0f}"])
     return rows, max(0, len(ordered) - CONTAINERS_SHOWN)
 

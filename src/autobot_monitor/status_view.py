@@ -9,18 +9,8 @@ from typing import Any
 
 from .cmdline import fail
 from .figures import figure
+from .status_health import fmt_bytes as _fmt_bytes
 from .status_health import print_host_health
-
-
-def _fmt_bytes(v: float | None, per_s: bool = False) -> str:
-    if v is None:
-        return "n/m"
-    units = ["B", "K", "M", "G", "T"]
-    i = 0
-    while abs(v) >= 1024 and i < len(units) - 1:
-        v /= 1024
-        i += 1
-    return f"{v:.1f}{units[i]}{'/s' if per_s else ''}"
 
 
 def _fmt(v: float | None, fmt: str = "{:.1f}", suffix: str = "") -> str:
