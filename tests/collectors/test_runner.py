@@ -234,3 +234,28 @@ async def test_a_collector_on_its_own_interval_runs_beside_the_every_cycle_ones(
     assert {r.name: r.error for r in results} == {"slow": None, "fast": None}
     assert delivered(fams) == ["fast", "slow"]
     runner.close()
+
+
+def test_a_collector_stuck_for_good_does_not_keep_the_process_alive(tmp_path):
+    """A worker stuck in a call that never returns (a dead NFS mount, a wedged driver) must not
+    hold up the process's exit: the runner's threads are daemons, not joined at exit."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "stuck.py"
+    script.write_text(
+        "import asyncio, threading\n"
+        "from autobot_monitor.collectors.base import Collector, CollectorContext\n"
+        "from autobot_monitor.collectors.runner import CollectorRunner\n"
+        "class Stuck(Collector):\n"
+        "    name = 'stuck'\n"
+        "    def collect(self):\n"
+        "        threading.Event().wait()\n"
+        "        return []\n"
+        "r = CollectorRunner([Stuck(CollectorContext())], timeout=0.2)\n"
+        "_, res = asyncio.run(r.run())\n"
+        "assert res[0].error == 'timeout', res\n"
+        "r.close()\n"
+        "print('done', flush=True)\n")
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "done", p.stderr

@@ -166,9 +166,12 @@ def test_device_label_like_smartctl_exporter():
     assert device_label("/dev/disk/by-id/ata-X", "auto") == "ata-X"
 
 
-def test_a_garbage_scan_is_not_zero_devices(fake):
+def test_a_garbage_scan_is_not_zero_devices_but_a_failed_collector(fake):
+    """A smartctl answering no JSON (too old for --json, a wrapper printing text) fails the
+    collector (its success 0): nothing is known, not "no disks"."""
     (fake / "scan-open.json").write_text("smartctl: unrecognized option '--json'\n")
-    assert make(fake).collect() == []
+    with pytest.raises(CollectorError, match="no JSON answer"):
+        make(fake).collect()
 
 
 def test_smartctl_missing_emits_nothing(tmp_path):

@@ -92,7 +92,7 @@ def test_bad_files_are_skipped_and_reported_others_delivered(tmp_path, caplog):
     assert "gauge here, counter" in reasons["f_dup.prom"]
     assert "duplicate series" in reasons["g_same_series.prom"]
     assert "UTF-8" in reasons["h_binary.prom"]
-    assert "cannot read" in reasons["i_dir.prom"]
+    assert "not a regular file" in reasons["i_dir.prom"]
     assert "jobs_total" in reasons["j_counter_without_total.prom"]
     assert "clashes" in reasons["l_dynamic.prom"]
 
@@ -186,3 +186,31 @@ def test_hub_config_option_reaches_the_collector(tmp_path):
         assert "hub_side" in {f.name for f in c.collect()}
     finally:
         runner.close()
+
+
+def test_a_fifo_a_secret_behind_a_symlink_and_scraper_names_are_refused(tmp_path, caplog):
+    """A FIFO named *.prom would block open() until a writer came (the collector, then the
+    process's shutdown, with it); a symlink to a file the agent may read but its writer may not
+    must not leak that file into the log; ``up``/``scrape_*`` are the scraper's own series (a
+    textfile ``up 0`` would read as a target down)."""
+    d = tmp_path / "textfile"
+    d.mkdir()
+    os.mkfifo(d / "a_fifo.prom")
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$s3cr3t-hash:20228:0:99999:7:::\n")
+    (d / "b_link.prom").symlink_to(secret)
+    (d / "c_up.prom").write_text("up 0\n")
+    (d / "d_scrape.prom").write_text("scrape_duration_seconds 9\n")
+    (d / "e_good.prom").write_text("good_metric 1\n")
+    fams = _collector(d).collect()  # returns: nothing waits for a writer on the FIFO
+    names = {f.name for f in fams}
+    assert "good_metric" in names and not names & {"up", "scrape_duration_seconds"}
+    assert _values(fams, "node_textfile_scrape_error") == {(): 1}
+    text = caplog.text
+    assert "s3cr3t" not in text and "root:" not in text
+    reasons = {r.getMessage().split(" skipped: ")[0].rsplit("/", 1)[1]:
+               r.getMessage().split(" skipped: ")[1] for r in caplog.records}
+    assert reasons["a_fifo.prom"] == "not a regular file"
+    assert reasons["b_link.prom"].startswith("malformed")
+    assert "up clashes" in reasons["c_up.prom"]
+    assert "scrape_duration_seconds clashes" in reasons["d_scrape.prom"]

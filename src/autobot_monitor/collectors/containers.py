@@ -143,6 +143,7 @@ class ContainersCollector(Collector):
         self._devices: dict[tuple[int, int], str] = {}
         self._was_truncated = False
         self._cpu = CounterDelta()
+        self._no_tree_logged = False
 
     def close(self) -> None:
         self.namer.close()
@@ -173,7 +174,12 @@ class ContainersCollector(Collector):
     def collect(self) -> list[MetricFamily]:
         hier = find_hierarchies(self.cgroup_root)
         if not hier.dirs():
+            if not self._no_tree_logged:
+                log.warning("containers: no cgroup hierarchy under %s (cgroup_root); emitting "
+                            "nothing", self.cgroup_root)
+                self._no_tree_logged = True
             return []
+        self._no_tree_logged = False
         targets, found, truncated = self._targets(hier)
         api = self.namer.names(m.cid for m in targets if m.cid and m.kind in API_RUNTIMES)
         reader = CgroupReader(hier)

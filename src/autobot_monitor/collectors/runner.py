@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 
 from ..clock import SYSTEM_CLOCK, Clock
@@ -88,6 +89,60 @@ class _Call:
         self.results: list[CollectorResult] = []
 
 
+class DaemonPool:
+    """At most ``max_workers`` daemon threads running submitted calls (a thread is started only
+    when none is idle). Unlike ``ThreadPoolExecutor``, whose threads the interpreter joins at
+    exit, a collector stuck in the kernel (a FIFO, a dead NFS mount, a wedged driver) never
+    holds up the process's shutdown: its thread simply dies with the process."""
+
+    def __init__(self, max_workers: int, name: str) -> None:
+        self._max, self._name = max_workers, name
+        self._jobs: queue.SimpleQueue[tuple[Future[None], Callable[..., None], tuple[object, ...]] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+        self._closed = False
+
+    def submit(self, fn: Callable[..., None], *args: object) -> Future[None]:
+        """Run ``fn(*args)`` on a worker; the future holds its result or exception. Raises
+        RuntimeError after :meth:`shutdown`."""
+        fut: Future[None] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("pool is shut down")
+            if self._idle == 0 and self._threads < self._max:
+                self._threads += 1
+                threading.Thread(target=self._work, name=f"{self._name}_{self._threads}",
+                                 daemon=True).start()
+            else:
+                self._idle -= 1 if self._idle else 0
+        self._jobs.put((fut, fn, args))
+        return fut
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fut, fn, args = job
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fn(*args)
+                    fut.set_result(None)
+                except BaseException as e:  # noqa: BLE001 - handed to the waiter
+                    fut.set_exception(e)
+            with self._lock:
+                self._idle += 1
+
+    def shutdown(self) -> None:
+        """No more submissions; idle workers end, a busy one ends when its call returns."""
+        with self._lock:
+            self._closed = True
+            n = self._threads
+        for _ in range(n):
+            self._jobs.put(None)
+
+
 class CollectorRunner:
     """Owns a set of collectors and a thread pool. ``await run()`` runs the due ones concurrently
     and returns ``(families, results)``; ``families`` includes the self-metrics. ``clock`` (its
@@ -99,8 +154,7 @@ class CollectorRunner:
         self.timeout = timeout
         self.clock = clock
         # two chains, plus a thread for each collector that may hang at a time
-        self._pool = ThreadPoolExecutor(max_workers=max_workers or len(self.collectors) + 2,
-                                        thread_name_prefix="collector")
+        self._pool = DaemonPool(max_workers or len(self.collectors) + 2, "collector")
         self._busy: set[str] = set()  # collectors whose worker call has not reached their end
         self._order = {c.name: i for i, c in enumerate(self.collectors)}
         self._sched = {c.name: _Schedule(c.interval()) for c in self.collectors}
@@ -240,4 +294,4 @@ class CollectorRunner:
                 c.close()
             except Exception:  # noqa: BLE001
                 log.exception("closing collector %s", c.name)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown()

@@ -157,7 +157,9 @@ class SmartCollector(Collector):
 
     def _scan(self, deadline: float) -> list[tuple[str, str]] | None:
         """``[(name, type)]`` from ``--scan-open`` (smartctl 7.3 leaves ``devices`` out when it
-        finds none); ``None`` when smartctl is missing or did not answer JSON."""
+        finds none); ``None`` when smartctl is missing. Raises CollectorError when it fails or
+        answers no JSON (the collector's success is then 0: a broken smartctl is not a host
+        without disks)."""
         res = self._call(["--scan-open", "--json"], deadline)
         if res.status == "missing":
             if not self._missing_logged:
@@ -169,8 +171,7 @@ class SmartCollector(Collector):
         self._missing_logged = False
         data = _json_object(res.stdout)
         if not isinstance(data.get("smartctl"), dict):  # not smartctl's JSON: nothing is known
-            log.warning("smartctl --scan-open: no JSON answer (exit %s)", res.returncode)
-            return None
+            raise CollectorError(f"smartctl --scan-open: no JSON answer (exit {res.returncode})")
         out = []
         for d in data.get("devices", []) if isinstance(data.get("devices"), list) else []:
             if isinstance(d, dict) and isinstance(d.get("name"), str) and d["name"]:

@@ -6,6 +6,7 @@ import glob
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 
 from ..exposition import parse
@@ -19,6 +20,10 @@ MAX_FILES = 1000  # default cap on files read per cycle (option max_files)
 MAX_SAMPLES = 100_000  # default cap on samples per file (option max_samples)
 #: prefixes a textfile may not use: ours, whether or not a collector declares the name yet
 RESERVED_PREFIXES = ("autobot_", "node_textfile_")
+#: the series a scraper writes itself for each target (Prometheus' and the hub's): a textfile
+#: ``up 0`` would read as a target that is down
+SCRAPER_NAMES = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped",
+                           "scrape_samples_post_metric_relabeling", "scrape_series_added"})
 _NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
 
@@ -53,7 +58,7 @@ def reserved_names() -> Reserved:
     from . import REGISTRY, collector_class
     from .metrics import SELF_SPECS
 
-    names = {s.name for s in SELF_SPECS}
+    names = {s.name for s in SELF_SPECS} | SCRAPER_NAMES
     prefixes = list(RESERVED_PREFIXES)
     for n in REGISTRY:
         try:
@@ -72,16 +77,26 @@ def sample_names(fam: MetricFamily) -> set[str]:
 
 def read_file(path: str, limit: int) -> tuple[str, float]:
     """``(text, mtime)`` of ``path`` read through one descriptor (a file replaced by rename
-    meanwhile is read whole, old or new). Raises :class:`FileError` past ``limit`` bytes or
-    when unreadable."""
+    meanwhile is read whole, old or new). Opened without blocking: a FIFO, socket or device
+    named ``*.prom`` is refused (a FIFO would hold a blocking ``open`` until a writer came,
+    and the collector with it). Raises :class:`FileError` for anything but a regular file,
+    past ``limit`` bytes or when unreadable."""
     try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            if st.st_size > limit:
-                raise FileError(f"{st.st_size} bytes, over the {limit}-byte limit")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        raise FileError(f"cannot read: {e.strerror or e}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileError("not a regular file")
+        if st.st_size > limit:
+            raise FileError(f"{st.st_size} bytes, over the {limit}-byte limit")
+        with os.fdopen(os.dup(fd), "rb") as f:
             data = f.read(limit + 1)
     except OSError as e:
         raise FileError(f"cannot read: {e.strerror or e}") from None
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise FileError(f"over the {limit}-byte limit")
     try:
@@ -98,8 +113,11 @@ def parse_file(text: str, max_samples: int) -> list[MetricFamily]:
     without samples (a TYPE line alone) are dropped."""
     try:
         fams = [f for f in parse(text) if f.samples]  # a TYPE line without samples: nothing
-    except (ValueError, TypeError, IndexError) as e:
-        raise FileError(f"malformed: {e}") from None
+    except (ValueError, TypeError, IndexError):
+        # the parser's message quotes the offending line: never log a file's content (a
+        # symlink to a file only root may read would otherwise leak it line by line)
+        raise FileError(f"malformed: not Prometheus text format 0.0.4{_first_bad_line(text)}"
+                        ) from None
     if sum(len(f.samples) for f in fams) > max_samples:
         raise FileError(f"more than {max_samples} samples")
     bare = bare_counters(text)
@@ -117,6 +135,19 @@ def parse_file(text: str, max_samples: int) -> list[MetricFamily]:
                 filled = tuple(sorted((*s.labels, *((k, "") for k in missing))))
                 fam.samples[i] = type(s)(s.name, filled, s.value)
     return fams
+
+
+def _first_bad_line(text: str) -> str:
+    """`` (line N)``: the first line that parses on its own as no sample, comment or blank, or
+    ``""`` when each does (the fault is between lines: a TYPE clash, a duplicate)."""
+    for n, line in enumerate(text.splitlines()[:1000], 1):  # bounded: only a hint
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            parse(line + "\n")
+        except (ValueError, TypeError, IndexError):
+            return f" (line {n})"
+    return ""
 
 
 def bare_counters(text: str) -> list[str]:
