@@ -266,3 +266,10 @@ def test_exposition_passes_promtool_but_for_the_exporters_own_count_name(fake):
     # smartctl_exporter's name, kept as it is (its own output draws the same line)
     assert lines == ['smartctl_device_power_cycle_count non-histogram and non-summary metrics '
                      'should not have "_count" suffix']
+
+
+def test_every_device_answering_garbage_fails_the_collector(fake):
+    """A scan that works but device answers that are all no JSON: the collector fails (its
+    success 0), rather than reporting a host whose disks have nothing to say."""
+    with pytest.raises(CollectorError, match="no device of 1"):
+        make(fake, devices=["/dev/sdc"]).collect()  # sdc answers garbage JSON

@@ -202,15 +202,20 @@ def test_a_fifo_a_secret_behind_a_symlink_and_scraper_names_are_refused(tmp_path
     (d / "c_up.prom").write_text("up 0\n")
     (d / "d_scrape.prom").write_text("scrape_duration_seconds 9\n")
     (d / "e_good.prom").write_text("good_metric 1\n")
+    (d / "f_alerts.prom").write_text('ALERTS{alertname="Fake",alertstate="firing"} 1\n')
+    (d / "sub").mkdir()
+    (d / "sub" / "inner.txt").write_text("inner_metric 2\n")
+    (d / "g_inside.prom").symlink_to(d / "sub" / "inner.txt")  # a link within: read
     fams = _collector(d).collect()  # returns: nothing waits for a writer on the FIFO
     names = {f.name for f in fams}
-    assert "good_metric" in names and not names & {"up", "scrape_duration_seconds"}
+    assert {"good_metric", "inner_metric"} <= names
+    assert not names & {"up", "scrape_duration_seconds", "ALERTS"}
     assert _values(fams, "node_textfile_scrape_error") == {(): 1}
     text = caplog.text
     assert "s3cr3t" not in text and "root:" not in text
     reasons = {r.getMessage().split(" skipped: ")[0].rsplit("/", 1)[1]:
                r.getMessage().split(" skipped: ")[1] for r in caplog.records}
     assert reasons["a_fifo.prom"] == "not a regular file"
-    assert reasons["b_link.prom"].startswith("malformed")
+    assert reasons["b_link.prom"] == "a symlink out of the textfile directory"
     assert "up clashes" in reasons["c_up.prom"]
     assert "scrape_duration_seconds clashes" in reasons["d_scrape.prom"]

@@ -65,9 +65,10 @@ def utilization(prev: list[int], cur: list[int]) -> dict[str, float] | None:
     total = sum(mode_deltas)
     if total <= 0:
         return None
-    out = {m: d * 100.0 / total for m, d in zip(MODES, mode_deltas, strict=True)}
+    # min(): with counters near 2**63 float rounding can give 100.00000000000001
+    out = {m: min(100.0, d * 100.0 / total) for m, d in zip(MODES, mode_deltas, strict=True)}
     idle = mode_deltas[MODES.index("idle")] + mode_deltas[MODES.index("iowait")]
-    out["busy"] = (total - idle) * 100.0 / total
+    out["busy"] = min(100.0, (total - idle) * 100.0 / total)
     return out
 
 

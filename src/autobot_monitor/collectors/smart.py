@@ -145,6 +145,9 @@ class SmartCollector(Collector):
             for (name, dev_type), data in zip(devices, answers, strict=True):
                 if data is not None:
                     emit_device(fams, device_label(name, dev_type), data)
+            if all(a is None for a in answers):  # smartctl broken, not "no disk health"
+                raise CollectorError(f"no device of {len(devices)} got a JSON answer from "
+                                     "smartctl (timed out, failed or not JSON)")
         return [f for f in fams.values() if f.samples]
 
     def _keep(self, label: str) -> bool:

@@ -20,10 +20,13 @@ MAX_FILES = 1000  # default cap on files read per cycle (option max_files)
 MAX_SAMPLES = 100_000  # default cap on samples per file (option max_samples)
 #: prefixes a textfile may not use: ours, whether or not a collector declares the name yet
 RESERVED_PREFIXES = ("autobot_", "node_textfile_")
-#: the series a scraper writes itself for each target (Prometheus' and the hub's): a textfile
+#: the series a scraper writes itself for each target (Prometheus' and the hub's, with
+#: Prometheus' extra-scrape-metrics) and the alert series rule engines write: a textfile
 #: ``up 0`` would read as a target that is down
 SCRAPER_NAMES = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped",
-                           "scrape_samples_post_metric_relabeling", "scrape_series_added"})
+                           "scrape_samples_post_metric_relabeling", "scrape_series_added",
+                           "scrape_timeout_seconds", "scrape_sample_limit",
+                           "scrape_body_size_bytes", "ALERTS", "ALERTS_FOR_STATE"})
 _NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
 
@@ -79,8 +82,13 @@ def read_file(path: str, limit: int) -> tuple[str, float]:
     """``(text, mtime)`` of ``path`` read through one descriptor (a file replaced by rename
     meanwhile is read whole, old or new). Opened without blocking: a FIFO, socket or device
     named ``*.prom`` is refused (a FIFO would hold a blocking ``open`` until a writer came,
-    and the collector with it). Raises :class:`FileError` for anything but a regular file,
+    and the collector with it). A symlink that leads out of the file's directory is refused:
+    whoever may write the directory must not make the agent (often root) read, serve or log
+    another file. Raises :class:`FileError` for anything but a regular file in the directory,
     past ``limit`` bytes or when unreadable."""
+    folder = os.path.join(os.path.realpath(os.path.dirname(path)), "")
+    if not os.path.realpath(path).startswith(folder):
+        raise FileError("a symlink out of the textfile directory")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
