@@ -25,6 +25,7 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..model import MetricFamily, MetricSpec
 from .filecache import MAX_READ_BYTES as MAX_READ_BYTES
 from .filecache import FileCache
+from .filecache import read_int as read_int
 from .filecache import read_text as read_text
 
 log = logging.getLogger(__name__)
@@ -117,17 +118,6 @@ def option_interval(name: str, raw: Any, default: float | None) -> float | None:
                     name, raw, default)
         return default
     return value or None
-
-
-def read_int(path: str) -> int | None:
-    """Integer in ``path`` (whitespace stripped) or ``None`` if unreadable, empty or not a number."""
-    text = read_text(path)
-    if text is None:
-        return None
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
 
 
 class CounterDelta:

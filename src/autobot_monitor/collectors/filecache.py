@@ -83,6 +83,28 @@ def read_text(path: str, limit: int = MAX_READ_BYTES) -> str | None:
         os.close(fd)
 
 
+def _bounded(text: str | None, limit: int) -> str | None:
+    return None if text is None or len(text) > limit else text
+
+
+def _integer(text: str | None) -> int | None:
+    try:
+        return None if text is None else int(text.strip())
+    except ValueError:
+        return None
+
+
+def read_bounded(path: str, limit: int) -> str | None:
+    """Text of ``path``, or None when it cannot be read or is longer than ``limit`` characters
+    (a truncated kernel table would give wrong figures)."""
+    return _bounded(read_text(path, limit + 1), limit)
+
+
+def read_int(path: str) -> int | None:
+    """Integer in ``path`` (whitespace stripped) or ``None`` if unreadable, empty or not a number."""
+    return _integer(read_text(path))
+
+
 class FileCache:
     """Kept-open descriptors of the kernel files one collector reads every cycle (one collector
     runs one ``collect`` at a time, so an instance is used by one thread at a time).
@@ -115,18 +137,12 @@ class FileCache:
             return None  # the attribute has no value now (a down link's speed: EINVAL): kept
 
     def read_bounded(self, path: str, limit: int) -> str | None:
-        """Like :meth:`read`, but None when the file is longer than ``limit`` characters (a
-        truncated kernel table would give wrong figures)."""
-        text = self.read(path, limit + 1)
-        return None if text is None or len(text) > limit else text
+        """:func:`read_bounded` through the kept descriptor."""
+        return _bounded(self.read(path, limit + 1), limit)
 
     def read_int(self, path: str) -> int | None:
-        """The integer in ``path`` (whitespace stripped), None when unreadable or no number."""
-        text = self.read(path, 4096)
-        try:
-            return None if text is None else int(text.strip())
-        except ValueError:
-            return None
+        """:func:`read_int` through the kept descriptor."""
+        return _integer(self.read(path, 4096))
 
     def _open(self, path: str) -> int | None:
         global _kept

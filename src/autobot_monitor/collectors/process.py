@@ -9,7 +9,7 @@ from prometheus_client import ProcessCollector
 
 from ..model import MetricFamily, MetricSpec
 from .base import Collector, CollectorContext
-from .procutil import read_bounded
+from .filecache import read_bounded
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
-"""Small helpers shared by the procfs readers: bounded file reads, a cache of specs for families
-whose names come from the kernel (``node_netstat_*``, ``node_vmstat_*``, ``node_sockstat_*``),
-and node_exporter-style field filters.
+"""Small helpers shared by the procfs readers: bounded line reads, the bound on a file read
+whole, a cache of specs for families whose names come from the kernel (``node_netstat_*``,
+``node_vmstat_*``, ``node_sockstat_*``), and node_exporter-style field filters. Whole-file reads
+are :mod:`.filecache`'s.
 """
 
 from __future__ import annotations
@@ -17,17 +18,6 @@ log = logging.getLogger(__name__)
 
 #: Largest procfs file read whole (bytes); /proc/net/netstat is about 4 KiB.
 MAX_FILE_BYTES = 1 << 20
-
-
-def read_bounded(path: str, limit: int = MAX_FILE_BYTES) -> str | None:
-    """Text of ``path`` or ``None`` when it cannot be read (missing, permission, I/O error) or is
-    longer than ``limit`` bytes (a truncated kernel table would give wrong figures)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = f.read(limit + 1)
-    except OSError:
-        return None
-    return None if len(text) > limit else text
 
 
 def bounded_lines(path: str, max_lines: int) -> Iterator[str] | None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from ..errors import CollectorError
 from ..model import MetricFamily, MetricSpec
 from .base import Collector
-from .procutil import read_bounded
+from .filecache import read_bounded
 
 _UTS_LEN = 65  # Linux's __NEW_UTS_LEN + 1
 UNAME_FIELDS = ("sysname", "nodename", "release", "version", "machine", "domainname")
