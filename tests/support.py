@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pathlib
 import shutil
 import signal
 import socket
@@ -42,6 +43,19 @@ def wait_until(pred, timeout: float = 20.0, interval: float = 0.1, what: str = "
             last_exc = e
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what} (last error: {last_exc})")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` still exists and is not a zombie (a zombie is gone for a test:
+    it runs nothing and only waits to be reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 async def wait_until_async(pred, timeout: float = 20.0, interval: float = 0.01,

@@ -3,10 +3,10 @@ program that hangs after closing its stdout are all outcomes, never exceptions o
 
 from __future__ import annotations
 
-import os
 import sys
 
 from autobot_monitor.collectors.command import run_command
+from support import pid_alive
 
 
 def test_output_and_exit_status():
@@ -24,7 +24,7 @@ def test_a_flood_of_output_is_cut_and_the_writer_killed(tmp_path):
             "while True: sys.stdout.write('y' * 65536)")
     r = run_command([sys.executable, "-c", code], 30, max_bytes=100_000)
     assert (r.status, r.stdout) == ("too_large", "")
-    assert not _alive(int(pidfile.read_text()))
+    assert not pid_alive(int(pidfile.read_text()))
 
 
 def test_closing_stdout_then_hanging_is_a_timeout(tmp_path):
@@ -33,19 +33,10 @@ def test_closing_stdout_then_hanging_is_a_timeout(tmp_path):
             "os.close(1); time.sleep(60)")
     r = run_command([sys.executable, "-c", code], 1.0)
     assert r.status == "timeout"
-    assert not _alive(int(pidfile.read_text()))
+    assert not pid_alive(int(pidfile.read_text()))
 
 
 def test_env_is_added_to_the_inherited_one():
     r = run_command([sys.executable, "-c", "import os; print(os.environ['X_TEST'], 'PATH' in os.environ)"],
                     30, env={"X_TEST": "1"})
     assert r.stdout.split() == ["1", "True"]
-
-
-def _alive(pid: int) -> bool:
-    """After run_command returned, its child was SIGKILLed and reaped: no such process."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

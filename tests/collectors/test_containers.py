@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from autobot_monitor.clock import FakeClock
 from autobot_monitor.collectors.base import CollectorContext
 from autobot_monitor.collectors.cgroupfs import Hierarchies, cgroup_of_pid, find_hierarchies, parse_flat_keyed
 from autobot_monitor.collectors.containers import ContainersCollector
+from support import wait_until
 
 ROOT = "/sys/fs/cgroup"
 BURN = "import sys\nsys.stdout.write('up\\n'); sys.stdout.flush()\nwhile True: pass\n"
@@ -24,18 +24,6 @@ ALLOC = ("import sys\nsys.stdin.readline()\nmb = int(sys.argv[1])\n"
          "block = bytearray(mb * 1024 * 1024)\n"
          "for i in range(0, len(block), 4096): block[i] = 1\n"
          "sys.stdout.write('ready\\n'); sys.stdout.flush()\nsys.stdin.readline()\n")
-
-
-def wait_for(cond, what: str, deadline_s: float = 60.0):
-    """Poll ``cond()`` until it returns something truthy (returned) or fail after the deadline."""
-    end = time.monotonic() + deadline_s
-    while True:
-        got = cond()
-        if got:
-            return got
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 class LiveCgroup:
@@ -90,7 +78,7 @@ class LiveCgroup:
                 p.kill()
             p.wait(timeout=30)
         for d in reversed(self.created):
-            wait_for(lambda d=d: _rmdir(d), f"rmdir {d}", 30)
+            wait_until(lambda d=d: _rmdir(d), 30, 0.05, f"rmdir {d}")
 
 
 def _rmdir(d: Path) -> bool:
@@ -169,8 +157,8 @@ def test_cpu_burner_usage_throttling_and_quota_match_the_kernel(cg):
     cg.write("cpu.cfs_period_us", "100000", ("cpu",))
     p = cg.start(BURN)
     assert p.stdout.readline() == "up\n"
-    wait_for(lambda: kernel_cpu(cg)["throttled"] >= 3 and kernel_cpu(cg)["usage"] > 0.2,
-             "the burner to be throttled")
+    wait_until(lambda: kernel_cpu(cg)["throttled"] >= 3 and kernel_cpu(cg)["usage"] > 0.2,
+               60, 0.05, "the burner to be throttled")
     before = kernel_cpu(cg)
     figs = collect(cg.rel)
     after = kernel_cpu(cg)
@@ -309,8 +297,8 @@ def test_direct_writes_are_counted_per_device(cg, tmp_path):
     p.stdin.write("go\n")
     p.stdin.flush()
     assert p.stdout.readline() == "ready\n"
-    written = wait_for(lambda: {k: v for k, v in kernel_written(cg).items() if v >= 4 << 20},
-                       "the direct writes to show in the cgroup's I/O figures")
+    written = wait_until(lambda: {k: v for k, v in kernel_written(cg).items() if v >= 4 << 20},
+                         60, 0.05, "the direct writes to show in the cgroup's I/O figures")
     figs = collect(cg.rel)
     for majmin, nbytes in written.items():
         link = Path("/sys/dev/block", majmin)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from autobot_monitor.collectors.systemd import (
 )
 from autobot_monitor.errors import CollectorError
 from autobot_monitor.model import find_samples
+from support import pid_alive, wait_until
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "systemd"
 STATES = ("active", "activating", "deactivating", "inactive", "failed")
@@ -241,18 +241,7 @@ def test_a_hanging_systemctl_is_killed_and_fails_the_cycle(rootfs, tmp_path, mon
     with pytest.raises(CollectorError, match="timeout"):
         c.collect()
     pid = int(pidfile.read_text())
-    deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not _alive(pid), "the hung systemctl was left running"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    wait_until(lambda: not pid_alive(pid), 10, 0.02, "the hung systemctl to be killed")
 
 
 def test_every_emitted_family_is_declared(rootfs):

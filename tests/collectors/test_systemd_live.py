@@ -19,6 +19,7 @@ import pytest
 from autobot_monitor.collectors.base import CollectorContext
 from autobot_monitor.collectors.systemd import SystemdCollector
 from autobot_monitor.model import find_samples
+from support import pid_alive, wait_until
 
 SYSTEMD = "/lib/systemd/systemd"
 pytestmark = [
@@ -46,16 +47,6 @@ echo $! > "$1"
 """
 
 
-def _wait(cond, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def user_manager(tmp_path: Path, monkeypatch):
     """A running ``systemd --user`` with :data:`UNITS` installed; yields ``systemctl --user``'s
@@ -71,30 +62,19 @@ def user_manager(tmp_path: Path, monkeypatch):
     pidfile = tmp_path / "pid"
     subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", START, SYSTEMD,
                     str(pidfile)], env=env, check=True, timeout=30)
-    pid = int(_wait(lambda: pidfile.exists() and pidfile.read_text().strip(), "the manager pid"))
+    pid = int(wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 30, 0.05, "the manager pid"))
     try:
-        _wait(lambda: (runtime / "systemd" / "private").exists(), "the manager's socket")
+        wait_until(lambda: (runtime / "systemd" / "private").exists(), 30, 0.05, "the manager's socket")
         monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
         yield env
     finally:
         subprocess.run(["systemctl", "--user", "exit"], env=env, timeout=30, check=False,
                        capture_output=True)
         try:
-            _wait(lambda: not _alive(pid), "the manager to exit", 15)
+            wait_until(lambda: not pid_alive(pid), 15, 0.05, "the manager to exit")
         except AssertionError:
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(runtime, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is gone for our purposes
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def samples(fams, metric, /, **labels):
@@ -127,7 +107,7 @@ def test_a_real_systemd_user_manager(user_manager, tmp_path):
                          state="failed")
         return fams if restarts and restarts[0].value >= 2 and failed and failed[0].value else None
 
-    fams = _wait(ready, "ab-flaky to restart twice and ab-failing to fail")
+    fams = wait_until(ready, 30, 0.05, "ab-flaky to restart twice and ab-failing to fail")
     assert one(fams, "node_systemd_unit_state", name="ab-failing.service", state="failed",
                type="simple") == 1
     assert one(fams, "node_systemd_unit_state", name="ab-starting.service", state="activating",
