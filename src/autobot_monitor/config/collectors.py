@@ -18,9 +18,11 @@ class ProcessesOptions(_Model):
 
 
 def _check_regex(v: str | None) -> str | None:
+    """``v`` unchanged if RE2 compiles it as the collectors will (``.`` not matching a newline,
+    node_exporter's filters), else RegexError, a ValueError: a config error naming the key."""
     from ..regex import check_regex
 
-    return None if v is None else check_regex(v)
+    return None if v is None else check_regex(v, dot_nl=False)
 
 
 class SystemdOptions(_Model):
@@ -97,14 +99,13 @@ class CollectorsConfig(_Model):
     @field_validator("netstat", "vmstat", "arp")
     @classmethod
     def _regexes(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
-        from ..regex import compile_regex
-
         known = ("device_include", "device_exclude") if info.field_name == "arp" else ("fields",)
         for key, pattern in v.items():
             if key not in known:
                 raise ValueError(f"unknown option {key!r} (known: {', '.join(known)})")
-            compile_regex(pattern, dot_nl=False)  # RegexError is a ValueError: a config error
+            _check_regex(pattern)
         return v
+
     systemd: SystemdOptions = SystemdOptions()
     smart: SmartOptions = SmartOptions()
     textfile: TextfileOptions = TextfileOptions()
